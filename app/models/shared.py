@@ -1,0 +1,214 @@
+"""Tables in the shared (public) schema: everything that spans clients."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tenants.base import SharedModel
+
+ACCOUNT_ROLES = ("owner", "consultant")
+CLIENT_ROLES = ("client_admin", "staff", "auditor")
+ROLE_LABELS = {
+    "owner": "Owner",
+    "consultant": "Consultant",
+    "client_admin": "Client admin",
+    "staff": "Staff",
+    "auditor": "Auditor (read-only)",
+}
+
+
+def _new_login_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Account(SharedModel):
+    """A consultancy: the paying customer."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    plan: Mapped[str] = mapped_column(String(40), default="trial", server_default="trial")
+    client_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    subscription_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    members: Mapped[list[AccountMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    clients: Mapped[list[Client]] = relationship(back_populates="account")
+
+
+class User(UserMixin, SharedModel):
+    """One login per person, whatever their roles."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Rotated on password change: every session and remember-me cookie of the old password dies.
+    login_token: Mapped[str] = mapped_column(String(64), unique=True, default=_new_login_token)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    account_memberships: Mapped[list[AccountMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    client_memberships: Mapped[list[ClientMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    def get_id(self) -> str:
+        return self.login_token
+
+    def rotate_login_token(self) -> None:
+        self.login_token = _new_login_token()
+
+
+class AccountMember(SharedModel):
+    __tablename__ = "account_members"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    account: Mapped[Account] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="account_memberships")
+
+    __table_args__ = (CheckConstraint("role IN ('owner', 'consultant')", name="role_valid"),)
+
+
+class Client(SharedModel):
+    """The tenant registry: one row per client company, one schema each."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    schema_name: Mapped[str] = mapped_column(String(63), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    template_key: Mapped[str] = mapped_column(String(80), default="iso9001-2015", server_default="iso9001-2015")
+    template_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    account: Mapped[Account] = relationship(back_populates="clients")
+    consultants: Mapped[list[User]] = relationship(secondary="client_consultants", order_by="User.name")
+    members: Mapped[list[ClientMember]] = relationship(back_populates="client", cascade="all, delete-orphan")
+    summary: Mapped[ClientSummary | None] = relationship(back_populates="client", uselist=False, cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'archived')", name="status_valid"),
+        CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_format"),
+    )
+
+
+class ClientConsultant(SharedModel):
+    """Which consultants of the account work on a client (owners see every client)."""
+
+    __tablename__ = "client_consultants"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ClientMember(SharedModel):
+    """A person of the client company: client admin, staff, or read-only auditor."""
+
+    __tablename__ = "client_members"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    client: Mapped[Client] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="client_memberships")
+
+    __table_args__ = (CheckConstraint("role IN ('client_admin', 'staff', 'auditor')", name="role_valid"),)
+
+
+class ClientSummary(SharedModel):
+    """The one row per client the portfolio reads; kept current on every write that changes it."""
+
+    __tablename__ = "client_summaries"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(40), default="initial_audit", server_default="initial_audit")
+    stage_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    readiness: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gate_awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    red_kpis: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_audit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    target_certification_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    client: Mapped[Client] = relationship(back_populates="summary")
+
+
+class Invitation(SharedModel):
+    """A single-use, expiring invitation; only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    account: Mapped[Account] = relationship()
+    client: Mapped[Client | None] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+class Notification(SharedModel):
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RemindersSent(SharedModel):
+    """Idempotency keys of everything a job has sent (kind, object, due window, recipient)."""
+
+    __tablename__ = "reminders_sent"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BillingEvent(SharedModel):
+    """Stripe event ids already processed, so a redelivered webhook changes nothing."""
+
+    __tablename__ = "billing_events"
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+__all__ = [
+    "ACCOUNT_ROLES", "CLIENT_ROLES", "ROLE_LABELS", "Account", "User", "AccountMember", "Client",
+    "ClientConsultant", "ClientMember", "ClientSummary", "Invitation", "Notification", "RemindersSent",
+    "BillingEvent",
+]

@@ -1,0 +1,6 @@
+"""The consultant's view over all their clients, the team page and client creation."""
+from flask import Blueprint
+
+bp = Blueprint("portfolio", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..accounts import AccountError, current_account, invite, send_invitation, visible_clients_query
+from ..auth.forms import InviteForm
+from ..clients import create_client
+from ..extensions import db
+from ..models import AccountMember, Client, ClientSummary, Invitation, User
+from . import bp
+from .forms import NewClientForm
+
+
+def account_required(*roles):
+    """Views of the current consultancy, limited to some account roles."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            current = current_account()
+            if current is None or current[1] not in roles:
+                abort(404)
+            g.account, g.account_role = current
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+@bp.get("/")
+@login_required
+def index():
+    current = current_account()
+    account = current[0] if current else None
+    q = visible_clients_query(current_user, account.id if account else None).options(selectinload(Client.summary))
+    clients = db.session.scalars(q.where(Client.status == "active")).all()
+    # Worst first: a gate waiting on the consultant, then overdue work, then least progress.
+    clients.sort(key=lambda c: (
+        not (c.summary and c.summary.gate_awaiting_approval),
+        -(c.summary.overdue_tasks if c.summary else 0),
+        c.summary.overall_progress if c.summary else 0,
+        c.name.lower(),
+    ))
+    if account is None and len(clients) == 1:
+        return redirect(url_for("workspace.overview", slug=clients[0].slug))
+    return render_template("portfolio/index.html", clients=clients, account=account,
+                           account_role=current[1] if current else None)
+
+
+@bp.post("/switch-account")
+@login_required
+def switch_account():
+    account_id = request.form.get("account_id", type=int)
+    member = db.session.get(AccountMember, (account_id, current_user.id)) if account_id else None
+    if member is None:
+        abort(404)
+    session["account_id"] = account_id
+    return redirect(url_for("portfolio.index"))
+
+
+def _consultant_choices(account):
+    rows = db.session.execute(
+        select(User.id, User.name).join(AccountMember, AccountMember.user_id == User.id)
+        .where(AccountMember.account_id == account.id).order_by(User.name)
+    ).all()
+    return [(uid, name) for uid, name in rows]
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@account_required("owner", "consultant")
+def new_client():
+    form = NewClientForm()
+    form.consultants.choices = _consultant_choices(g.account)
+    if request.method == "GET":
+        form.consultants.data = [current_user.id]
+    if form.validate_on_submit():
+        chosen = set(form.consultants.data or [])
+        if g.account_role == "consultant":
+            chosen.add(current_user.id)  # a consultant always keeps access to the client they create
+        users = db.session.scalars(select(User).where(User.id.in_(chosen))).all() if chosen else []
+        try:
+            client = create_client(g.account, form.name.data, form.slug.data, consultants=users)
+        except AccountError as err:
+            db.session.rollback()
+            target = form.slug if err.field == "slug" else form.name
+            target.errors = list(target.errors) + [str(err)]
+            return render_template("portfolio/new_client.html", form=form), 422
+        flash(f"{client.name} is ready. Invite their staff from the People page.", "success")
+        return redirect(url_for("workspace.overview", slug=client.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("portfolio/new_client.html", form=form), status
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@account_required("owner", "consultant")
+def team():
+    form = InviteForm()
+    form.role.choices = [("consultant", "Consultant"), ("owner", "Owner")]
+    status = 200
+    if request.method == "POST":
+        if g.account_role != "owner":
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                issued = invite(current_user, g.account, form.email.data, form.role.data)
+                db.session.commit()
+            except AccountError as err:
+                db.session.rollback()
+                form.email.errors = [str(err)]
+                status = 422
+            else:
+                send_invitation(issued, current_user)
+                flash(f"Invitation sent to {issued.invitation.email}.", "success")
+                return redirect(url_for("portfolio.team"))
+        else:
+            status = 422
+    members = db.session.execute(
+        select(User, AccountMember.role).join(AccountMember, AccountMember.user_id == User.id)
+        .where(AccountMember.account_id == g.account.id).order_by(User.name)
+    ).all()
+    pending = db.session.scalars(
+        select(Invitation).where(Invitation.account_id == g.account.id, Invitation.client_id.is_(None),
+                                 Invitation.accepted_at.is_(None)).order_by(Invitation.created_at.desc())
+    ).all()
+    return render_template("portfolio/team.html", form=form, members=members, pending=pending,
+                           is_owner=g.account_role == "owner"), status

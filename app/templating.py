@@ -1,0 +1,61 @@
+"""Jinja helpers and the one way to render a page or one block of it (htmx partials)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask import current_app, get_flashed_messages
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from .extensions import htmx
+from workflows.stages import stage_label
+
+from .models import ROLE_LABELS
+
+
+def render(template: str, block: str | None = None, **context):
+    """Render the whole page, or only `block` when htmx asks for a partial."""
+    from flask import render_template
+
+    if block and htmx:
+        return render_block(template, block, **context)
+    return render_template(template, **context)
+
+
+def _ago(value):
+    if value is None:
+        return "—"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    seconds = (datetime.now(timezone.utc) - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+def _datefmt(value, fmt="%d %b %Y"):
+    return value.strftime(fmt) if value else "—"
+
+
+def register_template_helpers(app):
+    app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["datefmt"] = _datefmt
+    app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
+    app.jinja_env.globals["stage_label"] = stage_label
+
+    @app.context_processor
+    def inject():
+        from .accounts import current_account, user_accounts
+
+        ctx = {"htmx_request": bool(htmx)}
+        if current_user.is_authenticated:
+            ctx["current_account"] = current_account()
+            ctx["my_accounts"] = user_accounts(current_user)
+        return ctx
