@@ -75,5 +75,4 @@ def create_client(account: Account, name: str, slug: str | None = None,
     finally:
         if commit:
             tenants.unbind_tenant(db.session, token)
-    # Leaving the tenant scope closed the session: hand back a fresh, attached object.
-    return db.session.get(Client, client_id) if commit else client
+    return client

@@ -69,20 +69,24 @@ def read_reset_token(token: str) -> tuple[dict | None, str | None]:
         return None, "invalid"
 
 
-def login_attempts_exceeded(email: str, ip: str) -> bool:
-    """Fixed-window limit per email and per address, counted in Redis."""
+def _login_keys(email: str, ip: str) -> list[tuple[str, int]]:
     limit = current_app.config["LOGIN_RATE_LIMIT"]
-    window = current_app.config["LOGIN_RATE_WINDOW"]
+    # Per address the allowance is wider: a whole office can share one address.
+    return [(f"login:email:{email.lower()}", limit), (f"login:ip:{ip}", limit * 5)]
+
+
+def login_blocked(email: str, ip: str) -> bool:
+    """Too many failed attempts for this email or from this address in the current window."""
+    counts = get_redis().mget([key for key, _ in _login_keys(email, ip)])
+    return any(int(count or 0) >= limit for count, (_, limit) in zip(counts, _login_keys(email, ip)))
+
+
+def record_failed_login(email: str, ip: str) -> None:
+    """Fixed-window counters in Redis, so the limit holds across web processes."""
     r = get_redis()
-    exceeded = False
-    for key in (f"login:email:{email.lower()}", f"login:ip:{ip}"):
-        pipe = r.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window, nx=True)
-        count, _ = pipe.execute()
-        # Per address the allowance is wider: an office shares one address.
-        exceeded |= count > (limit if key.startswith("login:email") else limit * 5)
-    return exceeded
+    for key, _ in _login_keys(email, ip):
+        if r.incr(key) == 1:  # the first failure opens the window (EXPIRE NX needs Redis 7)
+            r.expire(key, current_app.config["LOGIN_RATE_WINDOW"])
 
 
 def clear_login_attempts(email: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 import tenants
 
 from .accounts import client_role
+from .clients import valid_slug
 from .extensions import db, login_manager
 from .models import Client
 
@@ -25,7 +26,7 @@ def bind_request_client(slug: str):
     """Called before every /c/<slug>/… view."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    client = db.session.scalar(select(Client).where(Client.slug == slug)) if slug else None
+    client = db.session.scalar(select(Client).where(Client.slug == slug)) if valid_slug(slug) else None
     role = client_role(current_user, client) if client is not None else None
     if role is None:
         abort(404)

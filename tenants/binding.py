@@ -53,7 +53,7 @@ def _after_begin(session, transaction, connection):
 
 def _handle_error(context):
     orig = context.original_exception
-    if orig is not None and f'"{UNBOUND_SCHEMA}"' in str(orig):
+    if orig is not None and f"{UNBOUND_SCHEMA}." in str(orig):
         return NoTenantBound("a tenant table was queried with no client bound to this session")
     return None
 
@@ -87,9 +87,18 @@ def bind_tenant(session, schema: str):
 
 
 def unbind_tenant(session, token) -> None:
-    """End the binding: close the session (ending its transaction, clearing its identity map)."""
+    """End the binding: roll back what is uncommitted and drop this client's objects.
+
+    Primary keys repeat across schemas, so no tenant object may stay in the
+    identity map once the scope ends; shared objects (users, the client row)
+    stay attached and simply reload.
+    """
+    real = session() if isinstance(session, scoped_session) else session
     try:
-        session.close()
+        real.rollback()
+        for obj in list(real.identity_map.values()):
+            if getattr(obj, "__table__", None) is not None and obj.__table__.schema == TENANT_PLACEHOLDER:
+                real.expunge(obj)
     finally:
         _current.reset(token)
 

@@ -77,8 +77,7 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head") -> st
     script = tenant_script()
     previous_path = conn.execute(text("SELECT current_setting('search_path')")).scalar()
     _set_search_path(conn, schema)
-    head = script.get_current_head()
-    dest = head if target in ("head", "heads") else (None if target == "base" else script.get_revision(target).revision)
+    dest = resolve_target(script, target)
 
     def steps(rev, context):
         current = rev[0] if rev else None
@@ -101,6 +100,15 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head") -> st
     )
     conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous_path})
     return dest
+
+
+def resolve_target(script: ScriptDirectory, target: str | None) -> str | None:
+    """'head' → the head revision; 'base' or None → None (no tables); else the named revision."""
+    if target in ("head", "heads"):
+        return script.get_current_head()
+    if target in (None, "base"):
+        return None
+    return script.get_revision(target).revision
 
 
 def _is_descendant(script: ScriptDirectory, current: str, dest: str) -> bool:
@@ -193,9 +201,7 @@ def upgrade_tenants(engine, target: str = "head", jobs: int = 1, only=None, prog
     """
     started = time.perf_counter()
     script = tenant_script()
-    target_rev = script.get_current_head() if target in ("head", "heads") else (
-        None if target == "base" else script.get_revision(target).revision
-    )
+    target_rev = resolve_target(script, target)
     with engine.connect() as conn:
         pending, current = pending_schemas(conn, target_rev, only)
     report = UpgradeReport(target=target_rev or "base", already_current=current)

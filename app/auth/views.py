@@ -22,10 +22,11 @@ from ..models import User
 from ..security import (
     clear_login_attempts,
     hash_password,
-    login_attempts_exceeded,
+    login_blocked,
     make_reset_token,
     password_problem,
     read_reset_token,
+    record_failed_login,
     verify_password,
 )
 from . import bp
@@ -63,7 +64,8 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        if login_attempts_exceeded(email, request.remote_addr or "?"):
+        ip = request.remote_addr or "?"
+        if login_blocked(email, ip):
             flash("Too many login attempts. Wait 15 minutes, or reset your password.", "error")
             return render_template("auth/login.html", form=form), 429
         user = user_by_email(email)
@@ -73,6 +75,7 @@ def login():
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(form.next.data) or landing_url_for(user))
+        record_failed_login(email, ip)
         flash("That email and password don't match an account.", "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)

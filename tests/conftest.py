@@ -1,0 +1,309 @@
+"""Test fixtures: real PostgreSQL, real Redis, a real SMTP server on loopback.
+
+With TEST_DATABASE_URL / TEST_REDIS_URL unset, the embedded servers under
+`instance/` are used (the same ones `dev.py run` uses, in a database of their
+own) and stopped at the end unless another process still uses them.
+
+Isolation: the test database is emptied once per session; tests then create
+what they need with unique names (throwaway clients and schemas) rather than
+recreating the database per test.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery-9"
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def service_urls():
+    from app.config import INSTANCE
+    from app.embedded import Services
+
+    services = Services(INSTANCE)
+    try:
+        db_url = os.environ.get("TEST_DATABASE_URL") or services.postgres_url("isopath_test")
+        redis_url = os.environ.get("TEST_REDIS_URL") or services.redis_url(db=1)
+        _empty_database(db_url)
+        import redis
+
+        r = redis.Redis.from_url(redis_url)
+        r.flushdb()
+        r.close()
+        yield {"DATABASE_URL": db_url, "REDIS_URL": redis_url}
+    finally:
+        services.stop()
+
+
+def _empty_database(url: str) -> None:
+    from app.config import normalise_db_url
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(normalise_db_url(url), poolclass=NullPool)
+    try:
+        engine.connect().close()
+    except OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        admin = create_engine(make_url(normalise_db_url(url)).set(database="postgres"), poolclass=NullPool,
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{engine.url.database}"'))
+        admin.dispose()
+    with engine.begin() as conn:
+        schemas = conn.execute(text(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'client\\_%' OR nspname LIKE 'bench\\_%'")).scalars().all()
+        for name in schemas:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    messages: list = field(default_factory=list)
+
+    def to(self, address: str):
+        return [m for m in self.messages if m["To"] == address]
+
+    def last_to(self, address: str, timeout: float = 5.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = self.to(address)
+            if found:
+                return found[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {address}; got {[m['To'] for m in self.messages]}")
+
+    def link_in(self, message, path_prefix: str) -> str:
+        body = message.get_payload(decode=True).decode()
+        match = re.search(r"https?://[^\s]+(" + re.escape(path_prefix) + r"[^\s]+)", body)
+        assert match, f"no {path_prefix} link in: {body}"
+        return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            box.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture()
+def mailbox(smtp_server):
+    _, box = smtp_server
+    box.messages.clear()
+    return box
+
+
+# --- the app -------------------------------------------------------------------------------
+
+def make_config(urls: dict, smtp_port: int | None = None, **overrides):
+    from app.config import Config
+
+    env = {
+        "ISOPATH_ENV": "test",
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": urls["DATABASE_URL"],
+        "REDIS_URL": urls["REDIS_URL"],
+        "UPLOAD_ROOT": str(ROOT / "instance" / "test-uploads"),
+    }
+    if smtp_port:
+        env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    return Config(env=env, TESTING=True, SERVER_NAME=None, **overrides)
+
+
+@pytest.fixture(scope="session")
+def app(service_urls, smtp_server):
+    from app import create_app
+    from app.cli import upgrade_all
+
+    controller, _ = smtp_server
+    application = create_app(make_config(service_urls, controller.port))
+    with application.app_context():
+        upgrade_all(quiet=True)
+    return application
+
+
+@pytest.fixture()
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture()
+def db(ctx):
+    from app.extensions import db as _db
+
+    yield _db
+    _db.session.rollback()
+
+
+@pytest.fixture()
+def http(app):
+    """A browser-like HTTP client with cookies; helpers for CSRF-protected forms."""
+    return HttpClient(app.test_client())
+
+
+class HttpClient:
+    _token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def csrf(self, url: str) -> str:
+        page = self.client.get(url, follow_redirects=True)
+        assert page.status_code == 200, f"GET {url} -> {page.status_code}"
+        m = self._token.search(page.get_data(as_text=True))
+        assert m, f"no CSRF token on {url}"
+        return m.group(1) or m.group(2)
+
+    def submit(self, url: str, data: dict, form_url: str | None = None, **kw):
+        """POST like a browser would: fetch the form page for its CSRF token first."""
+        token = self.csrf(form_url or url)
+        return self.client.post(url, data={**data, "csrf_token": token}, **kw)
+
+    def login(self, email: str, password: str = PASSWORD):
+        resp = self.submit("/login", {"email": email, "password": password})
+        assert resp.status_code == 302, f"login failed for {email}: {resp.status_code}"
+        return resp
+
+    def logout(self):
+        return self.submit("/logout", {}, form_url="/")
+
+
+# --- factories -----------------------------------------------------------------------------
+
+_seq = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_seq)}"
+
+
+@dataclass
+class World:
+    """One consultancy with an owner, a consultant, an unassigned consultant and a client with staff."""
+
+    account: object
+    owner: object
+    consultant: object
+    other_consultant: object
+    client: object
+    client_admin: object
+    staff: object
+    auditor: object
+
+
+@pytest.fixture()
+def factory(db):
+    return Factory(db)
+
+
+class Factory:
+    def __init__(self, db):
+        self.db = db
+
+    def user(self, name="Test User", email=None):
+        from app.models import User
+        from app.security import hash_password
+
+        user = User(email=email or f"{unique('user')}@tests.example", name=name, password_hash=_hashed())
+        self.db.session.add(user)
+        self.db.session.commit()
+        return user
+
+    def account(self, owner=None, name=None):
+        from app.models import Account, AccountMember
+
+        owner = owner or self.user("Owner")
+        account = Account(name=name or unique("Consultancy"))
+        self.db.session.add(account)
+        self.db.session.flush()
+        self.db.session.add(AccountMember(account_id=account.id, user_id=owner.id, role="owner"))
+        self.db.session.commit()
+        return account
+
+    def consultant(self, account):
+        from app.models import AccountMember
+
+        user = self.user("Consultant")
+        self.db.session.add(AccountMember(account_id=account.id, user_id=user.id, role="consultant"))
+        self.db.session.commit()
+        return user
+
+    def client(self, account, consultants=(), name=None):
+        from app.clients import create_client
+        from app.models import Account
+
+        return create_client(self.db.session.get(Account, account.id), name or unique("Client Co"),
+                             consultants=list(consultants))
+
+    def member(self, client, role="staff"):
+        from app.models import ClientMember
+
+        user = self.user(role.title())
+        self.db.session.add(ClientMember(client_id=client.id, user_id=user.id, role=role))
+        self.db.session.commit()
+        return user
+
+    def world(self) -> World:
+        owner = self.user("Olivia Owner")
+        account = self.account(owner)
+        consultant = self.consultant(account)
+        other = self.consultant(account)
+        client = self.client(account, [consultant])
+        return World(account, owner, consultant, other, client, self.member(client, "client_admin"),
+                     self.member(client, "staff"), self.member(client, "auditor"))
+
+
+_hash_cache = {}
+
+
+def _hashed():
+    # Argon2 is deliberately slow; one hash of the shared test password is enough.
+    from app.security import hash_password
+
+    if "h" not in _hash_cache:
+        _hash_cache["h"] = hash_password(PASSWORD)
+    return _hash_cache["h"]

@@ -1,0 +1,41 @@
+"""Health check and demo data."""
+from sqlalchemy import select
+
+from app.models import Account, Client, ClientSummary, User
+from conftest import make_config
+
+
+def test_healthz_ok(http):
+    resp = http.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_names_what_is_down(service_urls, tmp_path):
+    from app import create_app
+
+    broken = dict(service_urls, REDIS_URL=f"unix://{tmp_path}/no-such.sock")
+    app = create_app(make_config(broken))
+    resp = app.test_client().get("/healthz")
+    body = resp.get_json()
+    assert resp.status_code == 503 and body["database"] == "ok" and body["redis"].startswith("down")
+
+
+def test_demo_data_is_complete_and_idempotent(ctx, db):
+    from app.demo import DEMO_PASSWORD, seed_demo
+    from app.security import verify_password
+
+    seed_demo()
+    assert seed_demo() is False  # second run creates nothing
+    northwind = db.session.scalar(select(Account).where(Account.name == "Northwind Quality Partners"))
+    harbor = db.session.scalar(select(Account).where(Account.name == "Harbor Compliance"))
+    nw_clients = db.session.scalars(select(Client).where(Client.account_id == northwind.id)).all()
+    assert len(nw_clients) >= 12
+    assert {"acme-logistics", "brightside-dental"} <= {c.slug for c in nw_clients}
+    stages = {db.session.get(ClientSummary, c.id).stage for c in nw_clients}
+    assert len(stages) == 5
+    assert len(db.session.scalars(select(Client).where(Client.account_id == harbor.id)).all()) == 3
+    for email in ("owner@northwind.example", "consultant@northwind.example", "owner@harbor.example",
+                  "staff@acme-logistics.example", "staff@brightside-dental.example"):
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None and verify_password(user.password_hash, DEMO_PASSWORD)

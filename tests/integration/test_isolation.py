@@ -1,0 +1,155 @@
+"""Every client route: members get in, everyone else gets the same 404 and sees nothing."""
+import pytest
+
+from conftest import unique
+
+# Every route under /c/<slug>/ with a request that would succeed for a member.
+# test_every_client_route_is_listed fails when a new route is added without an entry here.
+CLIENT_ROUTES = [
+    ("GET", "/c/{slug}/", None),
+    ("GET", "/c/{slug}/people", None),
+    ("POST", "/c/{slug}/people", {"email": "someone@elsewhere.example", "role": "staff"}),
+]
+
+
+def test_every_client_route_is_listed(app):
+    listed = {(m, p.replace("{slug}", "<slug>")) for m, p, _ in CLIENT_ROUTES}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/c/<slug>"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert (method, rule.rule) in listed, f"{method} {rule.rule} has no isolation test entry"
+
+
+def _request(http, method, path, data, token_from):
+    if method == "GET":
+        return http.get(path)
+    token = http.csrf(token_from)
+    return http.client.post(path, data={**(data or {}), "csrf_token": token})
+
+
+@pytest.fixture()
+def two_worlds(factory):
+    a = factory.world()
+    b = factory.world()  # another consultancy
+    sibling = factory.client(a.account, [a.consultant])  # another client of the same consultancy
+    sibling_staff = factory.member(sibling, "client_admin")
+    return a, b, sibling_staff
+
+
+@pytest.mark.parametrize("method,path,data", CLIENT_ROUTES)
+def test_outsiders_get_404_and_see_nothing(http, two_worlds, method, path, data):
+    a, b, sibling_staff = two_worlds
+    outsiders = {
+        "staff of another client of the same consultancy": sibling_staff,
+        "consultant of another consultancy": b.consultant,
+        "owner of another consultancy": b.owner,
+        "consultant of the same consultancy not assigned to the client": a.other_consultant,
+    }
+    url = path.format(slug=a.client.slug)
+    for who, user in outsiders.items():
+        http.login(user.email)
+        resp = _request(http, method, url, data, token_from="/")
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 404, f"{who}: {method} {url} -> {resp.status_code}"
+        assert a.client.name not in body and a.staff.email not in body, f"{who} saw client data"
+        http.logout()
+
+
+@pytest.mark.parametrize("method,path,data", CLIENT_ROUTES)
+def test_missing_client_gives_the_same_404(http, factory, method, path, data):
+    w = factory.world()
+    http.login(w.owner.email)
+    resp = _request(http, method, path.format(slug="no-such-client"), data, token_from="/")
+    assert resp.status_code == 404
+
+
+def test_members_get_in(http, factory):
+    w = factory.world()
+    for user in (w.owner, w.consultant, w.client_admin, w.staff, w.auditor):
+        http.login(user.email)
+        assert http.get(f"/c/{w.client.slug}/").status_code == 200
+        http.logout()
+
+
+def test_anonymous_users_are_sent_to_login(http, factory):
+    w = factory.world()
+    resp = http.get(f"/c/{w.client.slug}/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+@pytest.mark.parametrize("slug", ["Acme%20Logistics", "acme_logistics", "..%2F..%2Fetc", "client_1", "%00", "a" * 300,
+                                  "acme'logistics", "ACME"])
+def test_odd_slugs_are_a_plain_404(http, factory, slug):
+    w = factory.world()
+    http.login(w.owner.email)
+    assert http.get(f"/c/{slug}/").status_code == 404
+
+
+def test_portfolio_lists_only_visible_clients(http, factory):
+    a, b = factory.world(), factory.world()
+    unassigned = factory.client(a.account)
+    http.login(a.consultant.email)
+    page = http.get("/").get_data(as_text=True)
+    assert a.client.name in page and unassigned.name not in page and b.client.name not in page
+    http.logout()
+    http.login(a.owner.email)
+    page = http.get("/").get_data(as_text=True)
+    assert a.client.name in page and unassigned.name in page and b.client.name not in page
+
+
+def test_account_switch_to_a_foreign_account_is_404(http, factory):
+    a, b = factory.world(), factory.world()
+    http.login(a.owner.email)
+    token = http.csrf("/")
+    assert http.client.post("/switch-account", data={"account_id": b.account.id, "csrf_token": token}).status_code == 404
+
+
+# --- roles, enforced in one place --------------------------------------------------------------
+
+def test_only_owners_invite_to_the_team(http, factory):
+    w = factory.world()
+    http.login(w.consultant.email)
+    assert http.get("/team").status_code == 200
+    resp = http.submit("/team", {"email": f"{unique('x')}@y.example", "role": "consultant"})
+    assert resp.status_code == 403
+
+
+def test_client_staff_have_no_team_or_new_client_pages(http, factory):
+    w = factory.world()
+    http.login(w.staff.email)
+    assert http.get("/team").status_code == 404
+    assert http.get("/clients/new").status_code == 404
+
+
+def test_staff_and_auditors_cannot_invite_to_the_client(http, factory):
+    w = factory.world()
+    for user in (w.staff, w.auditor):
+        http.login(user.email)
+        resp = http.submit(f"/c/{w.client.slug}/people", {"email": f"{unique('x')}@y.example", "role": "staff"})
+        assert resp.status_code == 403
+        http.logout()
+    http.login(w.client_admin.email)
+    resp = http.submit(f"/c/{w.client.slug}/people", {"email": f"{unique('x')}@y.example", "role": "staff"})
+    assert resp.status_code == 302
+
+
+def test_consultant_creates_a_client_through_the_form(http, factory, db):
+    w = factory.world()
+    http.login(w.consultant.email)
+    name = unique("Form Made Ltd")
+    resp = http.submit("/clients/new", {"name": name, "slug": ""})
+    assert resp.status_code == 302
+    slug = resp.headers["Location"].split("/")[2]
+    page = http.get(f"/c/{slug}/")
+    assert page.status_code == 200 and name.encode() in page.data
+
+
+def test_new_client_form_errors_keep_input(http, factory):
+    w = factory.world()
+    http.login(w.owner.email)
+    resp = http.submit("/clients/new", {"name": "Odd Address Ltd", "slug": "Not OK!"})
+    assert resp.status_code == 422 and b"lowercase letters" in resp.data and b"Odd Address Ltd" in resp.data
+    resp = http.submit("/clients/new", {"name": w.client.name, "slug": ""})
+    assert resp.status_code == 422 and b"already taken" in resp.data
+    resp = http.submit("/clients/new", {"name": "!!!", "slug": ""})
+    assert resp.status_code == 422 and b"at least one letter" in resp.data

@@ -1,0 +1,132 @@
+import datetime as dt
+
+import pytest
+
+from workflows import (
+    MIN_PLAN_DAYS,
+    STAGE_KEYS,
+    PlanError,
+    TaskTemplate,
+    add_task,
+    copy_template,
+    load_template,
+    plan_tasks,
+    shift_dates,
+    stage_windows,
+)
+
+START = dt.date(2025, 1, 6)
+TARGET = dt.date(2025, 9, 30)
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template()
+
+
+def test_stage_windows_are_consecutive_and_fill_the_period(template):
+    windows = stage_windows(template, START, TARGET)
+    assert [w.stage for w in windows] == list(STAGE_KEYS)
+    assert windows[0].start_date == START and windows[-1].end_date == TARGET
+    for earlier, later in zip(windows, windows[1:], strict=False):
+        assert earlier.end_date == later.start_date
+    assert sum(w.days for w in windows) == (TARGET - START).days
+
+
+def test_stage_windows_are_proportional_to_task_durations(template):
+    windows = {w.stage: w for w in stage_windows(template, START, TARGET)}
+    total_days = (TARGET - START).days
+    total_duration = sum(s.total_duration_days for s in template.stages)
+    for stage in template.stages:
+        expected = total_days * stage.total_duration_days / total_duration
+        assert abs(windows[stage.key].days - expected) <= 1
+    assert max(windows.values(), key=lambda w: w.days).stage == "implementation"
+
+
+def test_planned_tasks_are_monotone_and_inside_their_window(template):
+    planned = plan_tasks(template, START, TARGET)
+    assert [p.key for p in planned] == [t.key for _, t in template.iter_tasks()]
+    windows = {w.stage: w for w in stage_windows(template, START, TARGET)}
+    dues = [p.due_date for p in planned]
+    assert dues == sorted(dues)
+    for p in planned:
+        window = windows[p.stage]
+        assert window.start_date <= p.start_date <= p.due_date <= window.end_date
+        assert p.due_date > window.start_date  # windows here are long enough
+    for stage in STAGE_KEYS:
+        assert [p for p in planned if p.stage == stage][-1].due_date == windows[stage].end_date
+    assert planned[-1].due_date == TARGET
+    first = planned[0]
+    assert (first.title, first.role, first.required) == (
+        "Hold the kick-off meeting with top management",
+        "consultant",
+        True,
+    )
+
+
+def test_tasks_run_sequentially_within_a_stage(template):
+    planned = [p for p in plan_tasks(template, START, TARGET) if p.stage == "system_design"]
+    for earlier, later in zip(planned, planned[1:], strict=False):
+        assert later.start_date == earlier.due_date
+
+
+def test_shortest_allowed_plan_is_still_ordered(template):
+    target = START + dt.timedelta(days=MIN_PLAN_DAYS)
+    planned = plan_tasks(template, START, target)
+    dues = [p.due_date for p in planned]
+    assert dues == sorted(dues) and dues[-1] == target and dues[0] >= START
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (START, "must be after the start date"),
+        (START - dt.timedelta(days=10), "must be after the start date"),
+        (START + dt.timedelta(days=MIN_PLAN_DAYS - 1), "at least 30"),
+    ],
+)
+def test_unrealistic_dates_are_refused(template, target, message):
+    with pytest.raises(PlanError, match=message):
+        plan_tasks(template, START, target)
+    with pytest.raises(PlanError, match=message):
+        stage_windows(template, START, target)
+
+
+def test_non_dates_are_refused(template):
+    with pytest.raises(PlanError, match="must be a date"):
+        plan_tasks(template, "2025-01-06", TARGET)
+
+
+def test_datetimes_are_treated_as_dates(template):
+    planned = plan_tasks(template, dt.datetime(2025, 1, 6, 15, 30), dt.datetime(2025, 9, 30, 9, 0))
+    assert planned == plan_tasks(template, START, TARGET)
+
+
+def test_shift_dates_moves_everything_and_leaves_the_original(template):
+    planned = plan_tasks(template, START, TARGET)
+    later = shift_dates(planned, 14)
+    assert all(b.due_date - a.due_date == dt.timedelta(days=14) for a, b in zip(planned, later, strict=True))
+    assert all(b.start_date - a.start_date == dt.timedelta(days=14) for a, b in zip(planned, later, strict=True))
+    assert planned[0].start_date == START
+    earlier = shift_dates(planned, dt.timedelta(days=-7))
+    assert earlier[-1].due_date == TARGET - dt.timedelta(days=7)
+    windows = shift_dates(stage_windows(template, START, TARGET), 3)
+    assert windows[0].start_date == START + dt.timedelta(days=3)
+
+
+def test_replan_from_the_current_stage(template):
+    today = dt.date(2025, 4, 1)
+    planned = plan_tasks(template, today, TARGET, from_stage="internal_audit")
+    assert {p.stage for p in planned} == {"internal_audit", "certification_audit"}
+    windows = stage_windows(template, today, TARGET, from_stage="internal_audit")
+    assert windows[0].start_date == today and windows[-1].end_date == TARGET
+
+
+def test_optional_tasks_can_be_left_out(template):
+    t = add_task(
+        copy_template(template, "acme", "Acme"),
+        "implementation",
+        TaskTemplate("team_lunch", "Team lunch", "", ("7.3",), "staff", 1, False),
+    )
+    keys = {p.key for p in plan_tasks(t, START, TARGET, include_optional=False)}
+    assert "team_lunch" not in keys and "quality_policy" in keys

@@ -1,0 +1,407 @@
+import json
+import re
+import tomllib
+from dataclasses import replace
+from importlib import resources
+
+import pytest
+
+from workflows import (
+    STAGE_KEYS,
+    DocumentTemplate,
+    TaskTemplate,
+    Template,
+    TemplateError,
+    add_document,
+    add_task,
+    available_templates,
+    clause_coverage,
+    copy_template,
+    diff_templates,
+    load_template,
+    remove_document,
+    remove_task,
+    uncovered_clauses,
+    update_document,
+    update_gate,
+    update_task,
+    validate_template,
+)
+
+# Every requirement clause a consultant works with, 4.1 to 10.3.
+ISO9001_CLAUSES = (
+    "4.1 4.2 4.3 4.4 5.1 5.1.1 5.1.2 5.2 5.2.1 5.2.2 5.3 6.1 6.2 6.3 "
+    "7.1 7.1.1 7.1.2 7.1.3 7.1.4 7.1.5 7.1.6 7.2 7.3 7.4 7.5 7.5.1 7.5.2 7.5.3 "
+    "8.1 8.2 8.2.1 8.2.2 8.2.3 8.2.4 8.3 8.3.1 8.3.2 8.3.3 8.3.4 8.3.5 8.3.6 "
+    "8.4 8.4.1 8.4.2 8.4.3 8.5 8.5.1 8.5.2 8.5.3 8.5.4 8.5.5 8.5.6 8.6 8.7 "
+    "9.1 9.1.1 9.1.2 9.1.3 9.2 9.3 10.1 10.2 10.3"
+).split()
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template()
+
+
+@pytest.fixture
+def copy(template):
+    return copy_template(template, "acme-9001", "Acme consulting — ISO 9001")
+
+
+def new_task(key="kickoff_lunch", **overrides):
+    fields = dict(
+        key=key,
+        title="Kick-off lunch with the whole team",
+        guidance="Explain why the company is going for ISO 9001. Keep it short.",
+        clauses=("7.3",),
+        role="client_admin",
+        duration_days=1,
+        required=False,
+    )
+    fields.update(overrides)
+    return TaskTemplate(**fields)
+
+
+# ----------------------------------------------------------------- loading --
+
+
+def test_load_latest_and_explicit_version(template):
+    assert (template.key, template.version) == ("iso9001-2015", 1)
+    assert template.standard == "ISO 9001:2015"
+    assert load_template("iso9001-2015", 1) is template  # cached, immutable
+    assert [s.key for s in template.stages] == list(STAGE_KEYS)
+    assert validate_template(template) == []
+
+
+def test_available_templates_lists_shipped_files():
+    infos = available_templates()
+    assert ("iso9001-2015", 1) in [(i.key, i.version) for i in infos]
+
+
+@pytest.mark.parametrize(
+    "key, version, message",
+    [
+        ("iso14001-2015", None, "No template"),
+        ("iso9001-2015", 99, "has no version 99"),
+        ("../secrets", None, "Invalid template key"),
+    ],
+)
+def test_load_unknown_template_or_version(key, version, message):
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        load_template(key, version)
+
+
+def test_shipped_toml_parses_to_the_same_template(template):
+    path = resources.files("workflows").joinpath("templates", "iso9001-2015", "v1.toml")
+    assert Template.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))) == template
+
+
+# ----------------------------------------------------------- template data --
+
+
+def test_clause_list_is_complete(template):
+    assert list(template.clause_numbers) == ISO9001_CLAUSES
+    assert all(c.title for c in template.clauses)
+
+
+def test_every_clause_is_served_by_a_task(template):
+    assert uncovered_clauses(template) == []
+    coverage = clause_coverage(template)
+    assert list(coverage) == ISO9001_CLAUSES
+    assert "organisational_knowledge" in coverage["7.1.6"]
+    assert "customer_satisfaction_survey" in coverage["9.1.2"]
+
+
+def test_coverage_does_not_rely_on_the_gap_analysis_alone(template):
+    # The gap analysis assesses every clause; the later stages must still build each one.
+    without_gap_analysis = template
+    for task in template.stage("initial_audit").tasks:
+        without_gap_analysis = remove_task(without_gap_analysis, task.key)
+    assert uncovered_clauses(without_gap_analysis) == []
+
+
+def test_stage_shape_is_deep_enough(template):
+    counts = {s.key: len(s.tasks) for s in template.stages}
+    assert all(8 <= n <= 14 for n in counts.values()), counts
+    assert 45 <= sum(counts.values()) <= 60
+    for stage in template.stages:
+        assert stage.documents, stage.key
+        assert stage.gate.consultant_signoff
+    assert template.stage("certification_audit").gate.certification_decision
+    assert not template.stage("implementation").gate.certification_decision
+    # Gap-analysis findings are the work list, so they must not hold the first gate.
+    assert not template.stage("initial_audit").gate.no_open_major_findings
+
+
+def test_guidance_is_practical_prose(template):
+    for _, task in template.iter_tasks():
+        sentences = len(re.findall(r"[.!?](?=\s|$)", task.guidance))
+        assert 2 <= sentences <= 4, task.key
+        assert task.duration_days > 0
+
+
+def test_template_missing_a_clause_is_reported(template):
+    serving_7_1_6 = clause_coverage(template)["7.1.6"]
+    edited = template
+    for key in serving_7_1_6:
+        edited = remove_task(edited, key)
+    assert uncovered_clauses(edited) == ["7.1.6"]
+    # The parent clause 7.1 is still served through its other sub-clauses.
+    assert clause_coverage(edited)["7.1"]
+
+
+def test_a_clause_nobody_serves_is_reported(template):
+    data = template.to_dict()
+    data["clauses"].append({"number": "10.4", "title": "A clause from the future"})
+    assert uncovered_clauses(Template.from_dict(data)) == ["10.4"]
+
+
+def test_sub_clause_work_counts_for_parent_but_not_the_reverse(copy):
+    t = copy
+    for _, task in list(t.iter_tasks()):
+        if any(c.startswith("7.5") for c in task.clauses):
+            t = update_task(t, task.key, clauses=[c for c in task.clauses if not c.startswith("7.5")])
+    t = add_task(t, "system_design", new_task("only_parent", clauses=["7.5"]))
+    assert uncovered_clauses(t) == ["7.5.1", "7.5.2", "7.5.3"]
+
+
+# ------------------------------------------------------------ round trip --
+
+
+def test_to_dict_from_dict_round_trip_through_json(template, copy):
+    for t in (template, update_task(copy, "quality_policy", title="Quality policy signed")):
+        data = json.loads(json.dumps(t.to_dict()))
+        assert data == t.to_dict()
+        assert Template.from_dict(data) == t
+
+
+def test_based_on_survives_round_trip(copy):
+    assert Template.from_dict(copy.to_dict()).based_on == ("iso9001-2015", 1)
+
+
+# ------------------------------------------------------------ validation --
+
+
+def _problems(data):
+    with pytest.raises(TemplateError) as exc:
+        Template.from_dict(data)
+    return exc.value.problems
+
+
+def test_validation_reports_each_semantic_problem(template):
+    data = template.to_dict()
+    design = data["stages"][1]
+    design["tasks"][1]["key"] = design["tasks"][0]["key"]  # duplicate task key
+    design["tasks"][2]["clauses"] = ["4.4", "11.1"]  # unknown clause
+    design["tasks"][3]["role"] = "auditor"  # unknown role
+    design["tasks"][4]["duration_days"] = 0  # non-positive duration
+    design["documents"][0]["kind"] = "form"
+    design["documents"][1]["key"] = design["documents"][0]["key"]
+    del data["stages"][3]  # internal audit missing
+    problems = _problems(data)
+    joined = "\n".join(problems)
+    assert "Duplicate task key 'context_and_interested_parties'" in joined
+    assert "refers to unknown clause '11.1'" in joined
+    assert "unknown role 'auditor'" in joined
+    assert "positive duration in days, not 0" in joined
+    assert "unknown kind 'form'" in joined
+    assert "Duplicate document key 'context_analysis'" in joined
+    assert "Stage 'internal_audit' is missing" in joined
+
+
+def test_validation_reports_stage_order_and_unknown_stage(template):
+    data = template.to_dict()
+    data["stages"][0], data["stages"][1] = data["stages"][1], data["stages"][0]
+    assert any("must be in the order" in p for p in _problems(data))
+    data = template.to_dict()
+    data["stages"][4]["key"] = "surveillance_audit"
+    problems = _problems(data)
+    assert any("Unknown stage 'surveillance_audit'" in p for p in problems)
+    assert any("'certification_audit' is missing" in p for p in problems)
+
+
+def test_validation_reports_structural_problems(template):
+    data = template.to_dict()
+    del data["stages"][0]["tasks"][0]["title"]
+    data["stages"][0]["tasks"][1]["duration_days"] = True  # a bool is not a number of days
+    data["stages"][0]["tasks"][2]["requried"] = True  # typo
+    data["stages"][0]["gate"]["consultant_signoff"] = "yes"
+    problems = _problems(data)
+    joined = "\n".join(problems)
+    assert "missing 'title'" in joined
+    assert "'duration_days' must be an integer" in joined
+    assert "unknown field 'requried'" in joined
+    assert "'consultant_signoff' must be true or false" in joined
+
+
+def test_from_dict_rejects_non_mapping():
+    with pytest.raises(TemplateError, match="expected a table"):
+        Template.from_dict(["not", "a", "template"])
+
+
+# ------------------------------------------------------- copy and editing --
+
+
+def test_copy_starts_at_version_one_and_records_origin(template, copy):
+    assert (copy.key, copy.version, copy.name) == ("acme-9001", 1, "Acme consulting — ISO 9001")
+    assert copy.based_on == ("iso9001-2015", 1)
+    assert copy.stages == template.stages
+
+
+@pytest.mark.parametrize("key, name", [("iso9001-2015", "Same key"), ("Acme 9001", "Bad key"), ("acme", " ")])
+def test_copy_rejects_bad_key_or_name(template, key, name):
+    with pytest.raises(TemplateError):
+        copy_template(template, key, name)
+
+
+def test_add_task_returns_a_new_version(copy):
+    edited = add_task(copy, "implementation", new_task(), position=0)
+    assert edited.version == copy.version + 1
+    assert edited.stage("implementation").tasks[0].key == "kickoff_lunch"
+    assert copy.find_task("kickoff_lunch") is None  # the original is untouched
+    from_dict = add_task(
+        copy,
+        "implementation",
+        {
+            "key": "kickoff_lunch",
+            "title": "Lunch",
+            "role": "staff",
+            "duration_days": 1,
+            "clauses": ["7.3"],
+        },
+    )
+    assert from_dict.stage("implementation").tasks[-1].title == "Lunch"
+
+
+@pytest.mark.parametrize(
+    "stage, task, message",
+    [
+        ("implementation", new_task("quality_policy"), "already exists in stage 'system_design'"),
+        ("stage_six", new_task(), "Unknown stage 'stage_six'"),
+        ("implementation", new_task(role="ceo"), "unknown role 'ceo'"),
+        ("implementation", new_task(duration_days=-2), "positive duration"),
+        ("implementation", new_task(clauses=("4.9",)), "unknown clause '4.9'"),
+        ("implementation", {"key": "x", "title": "X", "role": "staff"}, "missing 'duration_days'"),
+    ],
+)
+def test_add_task_rejects_invalid_edits(copy, stage, task, message):
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        add_task(copy, stage, task)
+
+
+def test_remove_task(copy):
+    edited = remove_task(copy, "planning_of_changes")
+    assert edited.version == 2
+    assert edited.find_task("planning_of_changes") is None
+    with pytest.raises(TemplateError, match="No task 'planning_of_changes'"):
+        remove_task(edited, "planning_of_changes")
+
+
+def test_update_task_rewords_and_reparameterises(copy):
+    edited = update_task(
+        copy,
+        "quality_policy",
+        title="Quality policy signed by the owner",
+        duration_days=4,
+        clauses=["5.2"],
+        role="consultant",
+    )
+    task = edited.find_task("quality_policy")
+    assert (task.title, task.duration_days, task.clauses, task.role) == (
+        "Quality policy signed by the owner",
+        4,
+        ("5.2",),
+        "consultant",
+    )
+    assert edited.version == copy.version + 1
+    assert update_task(copy, "quality_policy", duration_days=2) is copy  # nothing changed
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"key": "policy"}, "key cannot change"),
+        ({"colour": "blue"}, "Unknown task field(s): colour"),
+        ({"duration_days": 0}, "positive duration"),
+        ({"duration_days": "3"}, "must be an integer"),
+        ({"required": "no"}, "must be true or false"),
+        ({}, "No changes"),
+    ],
+)
+def test_update_task_rejects_invalid_changes(copy, changes, message):
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        update_task(copy, "quality_policy", **changes)
+
+
+def test_document_add_update_remove(copy):
+    doc = DocumentTemplate("onboarding_checklist", "Client onboarding checklist", "document", ("8.5.1",), False)
+    edited = add_document(copy, "system_design", doc)
+    assert edited.stage_of_document("onboarding_checklist") == "system_design"
+    edited = update_document(edited, "onboarding_checklist", required=True, kind="record")
+    assert edited.find_document("onboarding_checklist").required
+    edited = remove_document(edited, "onboarding_checklist")
+    assert edited.find_document("onboarding_checklist") is None
+    assert edited.version == copy.version + 3
+    with pytest.raises(TemplateError, match="already exists"):
+        add_document(copy, "implementation", replace(doc, key="quality_policy"))
+    with pytest.raises(TemplateError, match="unknown kind"):
+        update_document(copy, "quality_policy", kind="memo")
+    with pytest.raises(TemplateError, match="No document"):
+        remove_document(copy, "nope")
+
+
+def test_update_gate(copy):
+    edited = update_gate(copy, "system_design", no_open_major_findings=True)
+    assert edited.stage("system_design").gate.no_open_major_findings
+    with pytest.raises(TemplateError, match="Unknown gate criteria"):
+        update_gate(copy, "system_design", coffee=True)
+    with pytest.raises(TemplateError, match="true or false"):
+        update_gate(copy, "system_design", consultant_signoff=1)
+
+
+# --------------------------------------------------------------------- diff --
+
+
+def test_diff_of_identical_templates_is_empty(template, copy):
+    assert diff_templates(template, copy).is_empty
+
+
+def test_diff_lists_added_removed_changed_per_stage(copy):
+    v2 = add_task(copy, "implementation", new_task())
+    v3 = remove_task(v2, "planning_of_changes")
+    v4 = update_task(v3, "quality_policy", title="Quality policy signed by the owner", required=False)
+    v5 = remove_document(v4, "change_planning_checklist")
+    v6 = update_document(v5, "risk_register", required=False)
+    v7 = update_gate(v6, "system_design", no_open_major_findings=True)
+    diff = diff_templates(copy, v7)
+    assert (diff.old, diff.new) == (("acme-9001", 1), ("acme-9001", 7))
+    design = diff.stage("system_design")
+    assert design.tasks_removed == ("planning_of_changes",)
+    assert design.tasks_changed == ("quality_policy",)
+    assert design.task_fields_changed["quality_policy"] == ("title", "required")
+    assert design.documents_removed == ("change_planning_checklist",)
+    assert design.documents_changed == ("risk_register",)
+    assert design.gate_changed
+    assert diff.stage("implementation").tasks_added == ("kickoff_lunch",)
+    assert diff.stage("internal_audit").is_empty
+    assert not diff.is_empty
+
+
+def test_diff_reports_a_moved_task_as_a_move(copy):
+    task = copy.find_task("planning_of_changes")
+    moved = add_task(remove_task(copy, "planning_of_changes"), "implementation", task)
+    diff = diff_templates(copy, moved)
+    assert [(m.key, m.from_stage, m.to_stage) for m in diff.tasks_moved] == [
+        ("planning_of_changes", "system_design", "implementation")
+    ]
+    assert diff.stage("system_design").tasks_removed == ()
+    assert diff.stage("implementation").tasks_added == ()
+
+
+def test_diff_reports_clause_changes(template):
+    data = template.to_dict()
+    data["clauses"].append({"number": "10.4", "title": "Future clause"})
+    data["clauses"][0]["title"] = "Context of the organization"
+    diff = diff_templates(template, Template.from_dict(data))
+    assert diff.clauses_added == ("10.4",)
+    assert diff.clauses_retitled == ("4.1",)
