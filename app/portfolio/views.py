@@ -24,8 +24,10 @@ def account_required(*roles):
         @login_required
         def wrapped(*args, **kwargs):
             current = current_account()
-            if current is None or current[1] not in roles:
-                abort(404)
+            if current is None:
+                abort(404)  # client staff have no consultancy pages at all
+            if current[1] not in roles:
+                abort(403)
             g.account, g.account_role = current
             return view(*args, **kwargs)
 
@@ -98,29 +100,13 @@ def new_client():
     return render_template("portfolio/new_client.html", form=form), status
 
 
-@bp.route("/team", methods=["GET", "POST"])
-@account_required("owner", "consultant")
-def team():
+def _team_form():
     form = InviteForm()
     form.role.choices = [("consultant", "Consultant"), ("owner", "Owner")]
-    status = 200
-    if request.method == "POST":
-        if g.account_role != "owner":
-            abort(403)
-        if form.validate_on_submit():
-            try:
-                issued = invite(current_user, g.account, form.email.data, form.role.data)
-                db.session.commit()
-            except AccountError as err:
-                db.session.rollback()
-                form.email.errors = [str(err)]
-                status = 422
-            else:
-                send_invitation(issued, current_user)
-                flash(f"Invitation sent to {issued.invitation.email}.", "success")
-                return redirect(url_for("portfolio.team"))
-        else:
-            status = 422
+    return form
+
+
+def _team_page(form, status=200):
     members = db.session.execute(
         select(User, AccountMember.role).join(AccountMember, AccountMember.user_id == User.id)
         .where(AccountMember.account_id == g.account.id).order_by(User.name)
@@ -131,3 +117,27 @@ def team():
     ).all()
     return render_template("portfolio/team.html", form=form, members=members, pending=pending,
                            is_owner=g.account_role == "owner"), status
+
+
+@bp.get("/team")
+@account_required("owner", "consultant")
+def team():
+    return _team_page(_team_form())
+
+
+@bp.post("/team")
+@account_required("owner")
+def invite_consultant():
+    form = _team_form()
+    if not form.validate_on_submit():
+        return _team_page(form, 422)
+    try:
+        issued = invite(current_user, g.account, form.email.data, form.role.data)
+        db.session.commit()
+    except AccountError as err:
+        db.session.rollback()
+        form.email.errors = [str(err)]
+        return _team_page(form, 422)
+    send_invitation(issued, current_user)
+    flash(f"Invitation sent to {issued.invitation.email}.", "success")
+    return redirect(url_for("portfolio.team"))

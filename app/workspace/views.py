@@ -22,29 +22,7 @@ def overview():
                            summary=g.client.summary)
 
 
-@bp.route("/people", methods=["GET", "POST"])
-def people():
-    form = InviteForm()
-    form.role.choices = [("staff", "Staff"), ("client_admin", "Client admin"), ("auditor", "Auditor (read-only)")]
-    can_invite = g.client_role in PEOPLE_MANAGERS
-    status = 200
-    if request.method == "POST":
-        if not can_invite:
-            return render_template("errors/403.html"), 403
-        if form.validate_on_submit():
-            try:
-                issued = invite(current_user, g.client.account, form.email.data, form.role.data, client=g.client)
-                db.session.commit()
-            except AccountError as err:
-                db.session.rollback()
-                form.email.errors = [str(err)]
-                status = 422
-            else:
-                send_invitation(issued, current_user)
-                flash(f"Invitation sent to {issued.invitation.email}.", "success")
-                return redirect(url_for("workspace.people"))
-        else:
-            status = 422
+def _people_page(form, status=200):
     members = db.session.execute(
         select(User, ClientMember.role).join(ClientMember, ClientMember.user_id == User.id)
         .where(ClientMember.client_id == g.client.id).order_by(User.name)
@@ -54,4 +32,34 @@ def people():
         .order_by(Invitation.created_at.desc())
     ).all()
     return render_template("workspace/people.html", client=g.client, form=form, members=members,
-                           consultants=g.client.consultants, pending=pending, can_invite=can_invite), status
+                           consultants=g.client.consultants, pending=pending,
+                           can_invite=g.client_role in PEOPLE_MANAGERS), status
+
+
+def _invite_form():
+    form = InviteForm()
+    form.role.choices = [("staff", "Staff"), ("client_admin", "Client admin"), ("auditor", "Auditor (read-only)")]
+    return form
+
+
+@bp.get("/people")
+def people():
+    return _people_page(_invite_form())
+
+
+@bp.post("/people")
+@requires(*PEOPLE_MANAGERS)
+def invite_person():
+    form = _invite_form()
+    if not form.validate_on_submit():
+        return _people_page(form, 422)
+    try:
+        issued = invite(current_user, g.client.account, form.email.data, form.role.data, client=g.client)
+        db.session.commit()
+    except AccountError as err:
+        db.session.rollback()
+        form.email.errors = [str(err)]
+        return _people_page(form, 422)
+    send_invitation(issued, current_user)
+    flash(f"Invitation sent to {issued.invitation.email}.", "success")
+    return redirect(url_for("workspace.people"))
