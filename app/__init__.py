@@ -75,8 +75,11 @@ def _register_web_conventions(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         limit = app.config["MAX_UPLOAD_MB"]
+        if htmx:  # the upload form shows the message in place
+            return (f"That file is larger than {limit} MB. Choose a smaller file.", 413,
+                    {"HX-Retarget": "#upload-error", "HX-Reswap": "innerHTML"})
         return render_template("errors/error.html", code=413, title="File too large",
-                               message=f"Uploads are limited to {limit} MB. Choose a smaller file."), 413
+                               message=f"That file is larger than {limit} MB. Choose a smaller file."), 413
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import tenants
 from tenants.provisioning import provision_schema
+import workflows as wf
 from workflows.stages import STAGE_KEYS
 
 from .accounts import AccountError
 from .extensions import db
-from .models import Account, Client, ClientConsultant, ClientSummary, Stage, User
+from .models import Account, Client, ClientConsultant, ClientSummary, User
 
 SLUG_MAX = 50
+DEFAULT_PLAN_DAYS = 180  # a typical small-business path to certification
 _SLUG_OK = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -29,12 +32,20 @@ def valid_slug(slug: str) -> bool:
     return bool(_SLUG_OK.match(slug or "")) and len(slug) <= SLUG_MAX
 
 
-def create_client(account: Account, name: str, slug: str | None = None,
-                  consultants: list[User] = (), commit: bool = True) -> Client:
+def create_client(account: Account, name: str, slug: str | None = None, consultants: list[User] = (),
+                  template: wf.Template | None = None, start_on: date | None = None, target_on: date | None = None,
+                  created_by: User | None = None) -> Client:
     """Create a client and its schema at the current tenant revision, atomically.
 
     On any failure nothing is left: no registry row, no schema (PostgreSQL DDL is transactional).
     """
+    from .workspace import operations as ops
+
+    start_on = start_on or date.today()
+    target_on = target_on or start_on + timedelta(days=DEFAULT_PLAN_DAYS)
+    if target_on <= start_on + timedelta(days=wf.MIN_PLAN_DAYS):
+        raise AccountError(f"Allow at least {wf.MIN_PLAN_DAYS} days between the start and the target "
+                           "certification date.", "target_on")
     name = (name or "").strip()
     if not name:
         raise AccountError("Enter the client's company name.", "name")
@@ -50,7 +61,9 @@ def create_client(account: Account, name: str, slug: str | None = None,
 
     client_id = db.session.scalar(select(func.nextval("clients_id_seq")))
     schema = tenants.schema_name_for(client_id)
-    client = Client(id=client_id, account_id=account.id, name=name, slug=slug, schema_name=schema)
+    template = template or wf.load_template()
+    client = Client(id=client_id, account_id=account.id, name=name, slug=slug, schema_name=schema,
+                    template_key=template.key, template_version=template.version)
     db.session.add(client)
     db.session.add(ClientSummary(client_id=client_id, stage=STAGE_KEYS[0]))
     for user in consultants:
@@ -63,16 +76,11 @@ def create_client(account: Account, name: str, slug: str | None = None,
     provision_schema(db.session.connection(), schema)
     token = tenants.bind_tenant(db.session, schema)
     try:
-        for position, key in enumerate(STAGE_KEYS):
-            db.session.add(Stage(key=key, position=position, status="current" if position == 0 else "upcoming",
-                                 entered_at=func.now() if position == 0 else None))
-        db.session.flush()
-        if commit:
-            db.session.commit()
+        ops.start_workspace(template, start_on, target_on, ops.Actor.of(created_by))
+        ops.save(client)
     except BaseException:
         db.session.rollback()
         raise
     finally:
-        if commit:
-            tenants.unbind_tenant(db.session, token)
+        tenants.unbind_tenant(db.session, token)
     return client

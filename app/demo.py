@@ -1,7 +1,8 @@
 """Demo data: two consultancies with clients at every stage. Safe to run again."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import random
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from workflows.stages import STAGE_KEYS
 
 from .clients import create_client
 from .extensions import db
-from .models import Account, AccountMember, Client, ClientMember, Stage, User
+from .models import Account, AccountMember, Client, ClientMember, Document, Finding, GateReview, Stage, Task, User
 from .security import hash_password
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -62,46 +63,111 @@ def _account(name: str, owner: User) -> Account:
     return account
 
 
-def _place_at_stage(client: Client, stage_index: int) -> Client:
-    """Minimal stage content: earlier stages passed, this one current."""
-    now = datetime.now(timezone.utc)
-    client_id, schema = client.id, client.schema_name
-    with tenants.tenant_scope(db.session, schema):
-        for stage in db.session.scalars(select(Stage).order_by(Stage.position)):
-            if stage.position < stage_index:
-                stage.status = "passed"
-                stage.entered_at = now - timedelta(days=40 * (stage_index - stage.position + 1))
-                stage.passed_at = now - timedelta(days=40 * (stage_index - stage.position))
-            elif stage.position == stage_index:
-                stage.status = "current"
-                stage.entered_at = now - timedelta(days=20)
-            else:
-                stage.status, stage.entered_at = "upcoming", None
-        db.session.commit()
-    client = db.session.get(Client, client_id)
-    client.summary.stage = STAGE_KEYS[stage_index]
-    client.summary.overall_progress = stage_index * 20 + 5
-    client.summary.last_activity_at = now - timedelta(days=stage_index)
-    db.session.commit()
-    return client
+# Gap-analysis findings every demo client starts with: (severity, clause, title).
+DEMO_FINDINGS = [
+    ("major", "9.2", "No internal audits have ever been carried out"),
+    ("major", "7.5.3", "Project files are versioned by hand (“Final_v3”); no control of documented information"),
+    ("minor", "8.4.1", "Freelancers are hired without any recorded evaluation"),
+    ("minor", "7.1.6", "How to run key client accounts is known only to one account manager"),
+    ("observation", "9.1.2", "Client feedback is collected informally by e-mail, not analysed"),
+]
+
+
+def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int) -> None:
+    """Realistic state for a client at `stage_index`: earlier gates passed with their
+    work done, the current stage part-way, a few tasks late, findings raised and closed."""
+    from .workspace import operations as ops
+
+    rng = random.Random(seed)
+    staff = db.session.get(User, staff_id)
+    consultant = db.session.get(User, consultant_id) if consultant_id else None
+    as_staff, as_consultant = ops.Actor.of(staff), ops.Actor.of(consultant)
+    with tenants.tenant_scope(db.session, client.schema_name):
+        for severity, clause, title in DEMO_FINDINGS:
+            ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant)
+        for task in db.session.scalars(select(Task).order_by(Task.position)):
+            if task.role in ("staff", "client_admin"):
+                task.assignee_id = staff_id
+            elif consultant_id:
+                task.assignee_id = consultant_id
+        for key in STAGE_KEYS[:stage_index]:
+            for task in db.session.scalars(select(Task).where(Task.stage == key)):
+                if not task.required and rng.random() < 0.3:
+                    ops.set_task_status(task, "not_applicable", "Not relevant for this company's services", as_staff)
+                else:
+                    ops.set_task_status(task, "done", None, as_staff if task.role != "consultant" else as_consultant)
+            for doc in db.session.scalars(select(Document).where(Document.stage == key)):
+                ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
+            if key == "system_design":  # majors are closed by the end of implementation
+                for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
+                                                                        Finding.severity.in_(("major", "minor")))):
+                    ops.close_finding(finding, as_consultant)
+            if key == "implementation":
+                for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
+                    ops.close_finding(finding, as_consultant)
+            ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
+        current = STAGE_KEYS[stage_index]
+        tasks = db.session.scalars(select(Task).where(Task.stage == current).order_by(Task.position)).all()
+        share = rng.choice([0.25, 0.4, 0.6, 1.0])
+        for i, task in enumerate(tasks):
+            if i < int(len(tasks) * share):
+                ops.set_task_status(task, "done", None, as_staff)
+            elif i == int(len(tasks) * share):
+                ops.set_task_status(task, "in_progress", None, as_staff)
+        if share == 1.0:
+            for doc in db.session.scalars(select(Document).where(Document.stage == current)):
+                ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
+            if current in ("implementation", "internal_audit", "certification_audit"):
+                for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
+                    ops.close_finding(finding, as_consultant)
+            if current != "certification_audit":
+                ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
+        _backdate(stage_index, rng)
+        ops.save(db.session.get(Client, client.id))
+
+
+def _backdate(stage_index: int, rng: random.Random) -> None:
+    """Demo history happens in seconds: spread it over the plan so timelines look lived-in."""
+    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    previous_end = None
+    for st in stages[: stage_index + 1]:
+        st.entered_at = previous_end or st.planned_start
+        if st.status == "passed":
+            st.passed_at = st.planned_end + timedelta(days=rng.randint(-3, 12))
+            previous_end = st.passed_at
+    for task in db.session.scalars(select(Task).where(Task.completed_at.is_not(None))):
+        task.completed_at = datetime.combine(task.due_on, time(15), timezone.utc) + timedelta(days=rng.randint(-4, 3))
+    for review in db.session.scalars(select(GateReview).where(GateReview.status == "approved")):
+        passed = next(st.passed_at for st in stages if st.key == review.stage)
+        review.requested_at, review.decided_at = passed - timedelta(days=2), passed
 
 
 def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
     created = False
     for i, (name, slug) in enumerate(entries):
         client = db.session.scalar(select(Client).where(Client.slug == slug))
-        if client is None:
-            # Every sixth client has no consultant assigned: only the owner sees it.
-            assigned = [db.session.get(User, uid) for uid in consultant_ids] if i % 6 != 5 else []
-            client = create_client(db.session.get(Account, account_id), name, slug, consultants=assigned)
-            client = _place_at_stage(client, i % len(STAGE_KEYS))
-            created = True
+        if client is not None:
+            continue
+        # Every sixth client has no consultant assigned: only the owner sees it.
+        assigned = [db.session.get(User, uid) for uid in consultant_ids] if i % 6 != 5 else []
+        stage_index = i % len(STAGE_KEYS)
+        # Started long enough ago to have reached its stage; some work is now late.
+        start = date.today() - timedelta(days=45 * stage_index + 20)
+        client = create_client(db.session.get(Account, account_id), name, slug, consultants=assigned,
+                               start_on=start, target_on=start + timedelta(days=270))
         staff = _user(f"staff@{slug}.example", f"{name.split()[0]} Staff")
-        if db.session.get(ClientMember, (client.id, staff.id)) is None:
-            db.session.add(ClientMember(client_id=client.id, user_id=staff.id, role="client_admin" if i % 2 == 0 else "staff"))
-            created = True
+        db.session.add(ClientMember(client_id=client.id, user_id=staff.id,
+                                    role="client_admin" if i % 2 == 0 else "staff"))
         db.session.commit()
+        owner_or_consultant = consultant_ids[0] if assigned else _owner_id(account_id)
+        _simulate_progress(client, stage_index, staff.id, owner_or_consultant, seed=i)
+        created = True
     return created
+
+
+def _owner_id(account_id: int) -> int:
+    return db.session.scalar(select(AccountMember.user_id).where(AccountMember.account_id == account_id,
+                                                                AccountMember.role == "owner"))
 
 
 def seed_demo() -> bool:

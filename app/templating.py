@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from flask import current_app, get_flashed_messages
+from markupsafe import Markup
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -44,11 +44,21 @@ def _datefmt(value, fmt="%d %b %Y"):
     return value.strftime(fmt) if value else "—"
 
 
+STATUS_TONE = {"done": "ok", "approved": "ok", "closed": "ok", "in_progress": "info", "in_review": "info",
+               "open": "warn"}
+
+
+def status_badge(status: str, label: str) -> Markup:
+    """A status pill; a Python helper so page blocks rendered alone (htmx partials) can use it too."""
+    return Markup('<span class="badge status-{} {}">{}</span>').format(status, STATUS_TONE.get(status, ""), label)
+
+
 def register_template_helpers(app):
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["datefmt"] = _datefmt
     app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
     app.jinja_env.globals["stage_label"] = stage_label
+    app.jinja_env.globals["status_badge"] = status_badge
 
     @app.context_processor
     def inject():

@@ -66,11 +66,14 @@ def _empty_database(url: str) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{engine.url.database}"'))
         admin.dispose()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         schemas = conn.execute(text(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'client\\_%' OR nspname LIKE 'bench\\_%'")).scalars().all()
-        for name in schemas:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    with engine.connect() as conn:
+        for name in schemas:  # one transaction each: dropping hundreds at once exhausts the lock table
+            with conn.begin():
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
@@ -192,7 +195,10 @@ class HttpClient:
         return self.client.get(url, **kw)
 
     def csrf(self, url: str) -> str:
+        """The session's CSRF token, read from a page as a browser would (any page of the session will do)."""
         page = self.client.get(url, follow_redirects=True)
+        if page.status_code == 405:  # a POST-only URL: its form lives elsewhere
+            page = self.client.get("/", follow_redirects=True)
         assert page.status_code == 200, f"GET {url} -> {page.status_code}"
         m = self._token.search(page.get_data(as_text=True))
         assert m, f"no CSRF token on {url}"

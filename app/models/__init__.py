@@ -1,6 +1,17 @@
 """All models, so that importing `app.models` registers every table on its metadata."""
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
-from .tenant import ActivityEntry, Stage
+from .tenant import (
+    ActivityEntry,
+    Attachment,
+    Document,
+    Finding,
+    GateReview,
+    Stage,
+    Task,
+    TaskComment,
+    WorkspaceSettings,
+)
 
-__all__ = [*_shared_all, "ActivityEntry", "Stage"]
+__all__ = [*_shared_all, "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Stage", "Task",
+           "TaskComment", "WorkspaceSettings"]

@@ -1,13 +1,57 @@
-"""Tables that exist once per client schema (placeholder schema "tenant")."""
+"""Tables that exist once per client schema (placeholder schema "tenant").
+
+Columns holding a user id carry `info={"user_ref": True}`: users live in the
+shared schema, so there is no foreign key across schemas (that keeps every
+foreign key inside one schema, as Citus schema sharding needs), and exports
+map these ids to emails.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.base import TenantModel
+
+USER_REF = {"user_ref": True}
+
+
+def user_ref(nullable: bool = True):
+    return mapped_column(Integer, nullable=nullable, info=USER_REF)
+
+
+class WorkspaceSettings(TenantModel):
+    """One row: the client's plan dates, its pinned template and the certification decision."""
+
+    __tablename__ = "workspace_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    target_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    template_key: Mapped[str] = mapped_column(String(80))
+    template_version: Mapped[int] = mapped_column(Integer)
+    # The template as it was when the client started: later versions change nothing unless applied.
+    template_snapshot: Mapped[dict] = mapped_column(JSONB)
+    certification_body: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    certification_decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    certification_decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("certification_decision IN ('certified', 'not_certified', 'pending')", name="decision_valid"),
+    )
 
 
 class Stage(TenantModel):
@@ -21,17 +65,148 @@ class Stage(TenantModel):
     planned_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    passed_by_id: Mapped[int | None] = user_ref()
 
     __table_args__ = (CheckConstraint("status IN ('upcoming', 'current', 'passed')", name="status_valid"),)
 
 
+class Task(TenantModel):
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(300))
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    clauses: Mapped[list[str]] = mapped_column(ARRAY(String(12)), default=list)
+    role: Mapped[str] = mapped_column(String(20))
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_not_applicable: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20), default="todo", server_default="todo", index=True)
+    not_applicable_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assignee_id: Mapped[int | None] = user_ref()
+    start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_by_id: Mapped[int | None] = user_ref()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    comments: Mapped[list[TaskComment]] = relationship(back_populates="task", order_by="TaskComment.created_at",
+                                                       cascade="all, delete-orphan")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="task", order_by="Attachment.uploaded_at",
+                                                         cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('todo', 'in_progress', 'done', 'not_applicable')", name="status_valid"),
+        CheckConstraint("status <> 'not_applicable' OR not_applicable_reason IS NOT NULL", name="na_needs_reason"),
+    )
+
+
+class TaskComment(TenantModel):
+    __tablename__ = "task_comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = user_ref()
+    author_name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    task: Mapped[Task] = relationship(back_populates="comments")
+
+
+class Attachment(TenantModel):
+    """Evidence file metadata; the bytes live under UPLOAD_ROOT/<schema>/<storage_path>."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(255), unique=True)
+    uploaded_by_id: Mapped[int | None] = user_ref()
+    uploaded_by_name: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    task: Mapped[Task] = relationship(back_populates="attachments")
+
+
+class Document(TenantModel):
+    """A document or record the standard asks for, with its approval state."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    clauses: Mapped[list[str]] = mapped_column(ARRAY(String(12)), default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
+    approved_by_id: Mapped[int | None] = user_ref()
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('document', 'record')", name="kind_valid"),
+        CheckConstraint("status IN ('draft', 'in_review', 'approved', 'obsolete')", name="status_valid"),
+    )
+
+
+class Finding(TenantModel):
+    """A gap or nonconformity found in an audit, graded by severity."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
+    clause: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    raised_by_id: Mapped[int | None] = user_ref()
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("severity IN ('major', 'minor', 'observation', 'opportunity')", name="severity_valid"),
+        CheckConstraint("status IN ('open', 'closed')", name="status_valid"),
+    )
+
+
+class GateReview(TenantModel):
+    """A request to pass a stage's gate and the consultant's decision on it."""
+
+    __tablename__ = "gate_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested", server_default="requested")
+    requested_by_id: Mapped[int | None] = user_ref()
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    request_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = user_ref()
+    decided_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decision_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'approved', 'sent_back', 'withdrawn')", name="status_valid"),
+    )
+
+
 class ActivityEntry(TenantModel):
-    """Append-only history of every change: who, when, what, before and after."""
+    """Append-only history of every change: who, when, what, before and after.
+
+    A trigger in each schema refuses UPDATE and DELETE, so not even a bug in the app can rewrite it.
+    """
 
     __tablename__ = "activity_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
-    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_id: Mapped[int | None] = user_ref()
     actor_name: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60), index=True)
     object_type: Mapped[str] = mapped_column(String(40))

@@ -30,7 +30,16 @@ def _bind():
 
 bp.teardown_request(release_request_client)
 
-NAV = [("workspace.overview", "Overview"), ("workspace.people", "People")]
+NAV = [
+    ("workspace.overview", "Overview"),
+    ("workspace.tasks", "Tasks"),
+    ("workspace.documents", "Documents"),
+    ("workspace.findings", "Findings"),
+    ("workspace.gates", "Gates"),
+    ("workspace.plan", "Plan"),
+    ("workspace.activity", "Activity"),
+    ("workspace.people", "People"),
+]
 
 
 @bp.context_processor

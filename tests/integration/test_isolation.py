@@ -1,51 +1,123 @@
 """Every client route: members get in, everyone else gets the same 404 and sees nothing."""
 import pytest
+from sqlalchemy import select, text
 
 from conftest import unique
 
 # Every route under /c/<slug>/ with a request that would succeed for a member.
 # test_every_client_route_is_listed fails when a new route is added without an entry here.
 CLIENT_ROUTES = [
-    ("GET", "/c/{slug}/", None),
-    ("GET", "/c/{slug}/people", None),
-    ("POST", "/c/{slug}/people", {"email": "someone@elsewhere.example", "role": "staff"}),
+    ("GET", "/c/<slug>/", None),
+    ("GET", "/c/<slug>/tasks", None),
+    ("GET", "/c/<slug>/tasks/<int:task_id>", None),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/status", {"status": "in_progress"}),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/assignee", {"assignee_id": ""}),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/due", {"due_on": "2030-01-01"}),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/comments", {"body": "Hello"}),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/attachments", "file"),
+    ("GET", "/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>", None),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>/delete", {}),
+    ("GET", "/c/<slug>/documents", None),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/status", {"status": "in_review"}),
+    ("GET", "/c/<slug>/findings", None),
+    ("POST", "/c/<slug>/findings", {"title": "Gap", "severity": "minor", "stage": "initial_audit"}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/close", {}),
+    ("GET", "/c/<slug>/gates", None),
+    ("POST", "/c/<slug>/gates/<stage>/request", {"note": ""}),
+    ("POST", "/c/<slug>/gates/<stage>/approve", {"comment": ""}),
+    ("POST", "/c/<slug>/gates/<stage>/send-back", {"reasons": "More evidence"}),
+    ("POST", "/c/<slug>/stages/<stage>/reopen", {"reason": "Redo"}),
+    ("POST", "/c/<slug>/certification", {"decision": "pending"}),
+    ("GET", "/c/<slug>/plan", None),
+    ("POST", "/c/<slug>/plan/shift", {"days": "7"}),
+    ("GET", "/c/<slug>/activity", None),
+    ("GET", "/c/<slug>/people", None),
+    ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
 ]
 
 
 def test_every_client_route_is_listed(app):
-    listed = {(m, p.replace("{slug}", "<slug>")) for m, p, _ in CLIENT_ROUTES}
+    listed = {(m, rule) for m, rule, _ in CLIENT_ROUTES}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/c/<slug>"):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (method, rule.rule) in listed, f"{method} {rule.rule} has no isolation test entry"
 
 
+def _url(rule: str, ids: dict) -> str:
+    for name, value in ids.items():
+        rule = rule.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    return rule
+
+
+def _client_objects(db, client):
+    """One of each object a client route can name, in the target client."""
+    import io
+
+    import tenants
+    from app.models import Attachment, Document, Task
+    from app.workspace import operations as ops
+    from werkzeug.datastructures import FileStorage
+
+    with tenants.tenant_scope(db.session, client.schema_name):
+        task = db.session.scalars(select(Task).where(Task.stage == "initial_audit").order_by(Task.position)).first()
+        ops.add_attachment(task, FileStorage(io.BytesIO(b"evidence"), "evidence.txt", content_type="text/plain"),
+                           ops.Actor(None, "test"), _upload_root(), client.schema_name, 10_000)
+        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
+        ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+               "attachment_id": db.session.scalars(select(Attachment.id)).first(),
+               "doc_id": db.session.scalars(select(Document.id)).first()}
+        ops.save(client)
+        activity = db.session.execute(text("SELECT count(*) FROM activity_log")).scalar()
+    return ids, activity
+
+
+def _upload_root():
+    from flask import current_app
+
+    return current_app.config["UPLOAD_ROOT"]
+
+
 def _request(http, method, path, data, token_from):
     if method == "GET":
         return http.get(path)
     token = http.csrf(token_from)
+    if data == "file":
+        import io
+
+        data = {"file": (io.BytesIO(b"sneaky"), "sneaky.txt")}
     return http.client.post(path, data={**(data or {}), "csrf_token": token})
 
 
-@pytest.fixture()
-def two_worlds(factory):
-    a = factory.world()
-    b = factory.world()  # another consultancy
-    sibling = factory.client(a.account, [a.consultant])  # another client of the same consultancy
-    sibling_staff = factory.member(sibling, "client_admin")
-    return a, b, sibling_staff
+@pytest.fixture(scope="module")
+def two_worlds(app):
+    """Built once for the module: outsiders' requests change nothing, which the test checks."""
+    from app.extensions import db as _db
+    from conftest import Factory
+
+    with app.app_context():
+        factory = Factory(_db)
+        a = factory.world()
+        b = factory.world()  # another consultancy
+        sibling = factory.client(a.account, [a.consultant])  # another client of the same consultancy
+        sibling_staff = factory.member(sibling, "client_admin")
+        ids, activity = _client_objects(_db, a.client)
+        for obj in [*vars(a).values(), *vars(b).values(), sibling_staff]:
+            _db.session.refresh(obj)  # load every column, then detach: usable outside this context
+        _db.session.expunge_all()
+    return a, b, sibling_staff, ids, activity
 
 
 @pytest.mark.parametrize("method,path,data", CLIENT_ROUTES)
-def test_outsiders_get_404_and_see_nothing(http, two_worlds, method, path, data):
-    a, b, sibling_staff = two_worlds
+def test_outsiders_get_404_and_see_nothing(http, db, two_worlds, method, path, data):
+    a, b, sibling_staff, ids, activity_before = two_worlds
     outsiders = {
         "staff of another client of the same consultancy": sibling_staff,
         "consultant of another consultancy": b.consultant,
         "owner of another consultancy": b.owner,
         "consultant of the same consultancy not assigned to the client": a.other_consultant,
     }
-    url = path.format(slug=a.client.slug)
+    url = _url(path, ids)
     for who, user in outsiders.items():
         http.login(user.email)
         resp = _request(http, method, url, data, token_from="/")
@@ -53,13 +125,18 @@ def test_outsiders_get_404_and_see_nothing(http, two_worlds, method, path, data)
         assert resp.status_code == 404, f"{who}: {method} {url} -> {resp.status_code}"
         assert a.client.name not in body and a.staff.email not in body, f"{who} saw client data"
         http.logout()
+    import tenants
+
+    with tenants.tenant_scope(db.session, a.client.schema_name):
+        assert db.session.execute(text("SELECT count(*) FROM activity_log")).scalar() == activity_before
 
 
 @pytest.mark.parametrize("method,path,data", CLIENT_ROUTES)
-def test_missing_client_gives_the_same_404(http, factory, method, path, data):
-    w = factory.world()
-    http.login(w.owner.email)
-    resp = _request(http, method, path.format(slug="no-such-client"), data, token_from="/")
+def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data):
+    http.login(two_worlds[0].owner.email)
+    resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
+                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit"}), data,
+                    token_from="/")
     assert resp.status_code == 404
 
 

@@ -77,11 +77,12 @@ def test_binding_survives_a_commit_inside_its_scope_and_nothing_after(factory, d
     account = factory.account()
     client = factory.client(account)
     with tenants.tenant_scope(db.session, client.schema_name):
-        db.session.add(ActivityEntry(actor_name="t", action="note", object_type="client", summary="first"))
+        db.session.add(ActivityEntry(actor_name="t", action="note", object_type="client", summary="marker-1"))
         db.session.commit()
         # A new transaction in the same scope is bound again (ORM and raw SQL alike).
-        assert db.session.scalar(select(func.count()).select_from(ActivityEntry)) == 1
-        assert db.session.execute(text("SELECT count(*) FROM activity_log")).scalar() == 1
+        assert db.session.scalar(select(func.count()).select_from(ActivityEntry)
+                                 .where(ActivityEntry.summary == "marker-1")) == 1
+        assert db.session.execute(text("SELECT count(*) FROM activity_log WHERE summary = 'marker-1'")).scalar() == 1
     assert tenants.current_schema() is None
     with pytest.raises(tenants.NoTenantBound):
         db.session.scalars(select(ActivityEntry)).all()
@@ -108,8 +109,8 @@ def test_binding_does_not_leak_through_the_connection_pool(factory, db, service_
         with factory_() as s:
             with tenants.tenant_scope(s, b.schema_name):
                 assert s.execute(text("SELECT pg_backend_pid()")).scalar() == pid_a  # same pooled connection
-                assert s.scalars(select(ActivityEntry)).all() == []
-                assert s.execute(text("SELECT count(*) FROM activity_log")).scalar() == 0
+                assert s.scalars(select(ActivityEntry).where(ActivityEntry.summary == "only in A")).all() == []
+                assert s.execute(text("SELECT count(*) FROM activity_log WHERE summary = 'only in A'")).scalar() == 0
                 assert s.execute(text("SHOW search_path")).scalar().startswith(f'"{b.schema_name}"')
         with factory_() as s:
             assert s.execute(text("SHOW search_path")).scalar() == '"$user", public'
