@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -103,7 +104,9 @@ def tasks():
     elif f["assignee"].isdigit():
         q = q.where(Task.assignee_id == int(f["assignee"]))
     if f["clause"]:
-        q = q.where(or_(Task.clauses.any(f["clause"]), func.array_to_string(Task.clauses, ",").like(f"%{f['clause']}.%")))
+        # The clause itself or any of its sub-clauses (9.1 finds 9.1.2).
+        sub = r"(^|,)" + re.escape(f["clause"]) + r"\."
+        q = q.where(or_(Task.clauses.contains([f["clause"]]), func.array_to_string(Task.clauses, ",").regexp_match(sub)))
     if f["q"]:
         like = f"%{f['q']}%"
         q = q.where(or_(Task.title.ilike(like), Task.guidance.ilike(like)))
