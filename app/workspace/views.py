@@ -340,7 +340,7 @@ def _gate_action(fn, *args, success: str):
 def gate_request(stage):
     _known_stage(stage)
     return _gate_action(ops.request_gate_review, stage, request.form.get("note", ""),
-                        success=f"Review of the {stage_label(stage)} gate requested. Your consultant has been told.")
+                        success=f"Review of the {stage_label(stage)} gate requested: it now shows as awaiting approval in your consultant's portfolio.")
 
 
 @bp.post("/gates/<stage>/approve")
