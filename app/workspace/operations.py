@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -56,12 +57,17 @@ class Actor:
         return cls(user.id, user.name) if user is not None else cls(None, "ISOpath")
 
 
+# The demo generator replays months of history in seconds by setting this clock; everything else uses real time.
+clock: ContextVar = ContextVar("workspace_clock", default=None)
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    override = clock.get()
+    return override() if override else datetime.now(timezone.utc)
 
 
 def log(actor: Actor, action: str, obj_type: str, obj_id, summary: str, before=None, after=None) -> None:
-    db.session.add(ActivityEntry(actor_id=actor.id, actor_name=actor.name, action=action, object_type=obj_type,
+    db.session.add(ActivityEntry(at=_now(), actor_id=actor.id, actor_name=actor.name, action=action, object_type=obj_type,
                                  object_id=None if obj_id is None else str(obj_id), summary=summary,
                                  before=before, after=after))
 
@@ -306,7 +312,7 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
     if stage not in STAGE_KEYS:
         raise WorkspaceError("Choose a stage.", 422)
     finding = Finding(stage=stage, severity=severity, title=title.strip()[:300], clause=(clause or "").strip() or None,
-                      description=(description or "").strip(), raised_by_id=actor.id)
+                      description=(description or "").strip(), raised_by_id=actor.id, raised_at=_now())
     db.session.add(finding)
     db.session.flush()
     log(actor, "finding.raised", "finding", finding.id, f"{severity.title()} finding #{finding.id}: {finding.title}",
@@ -348,7 +354,7 @@ def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
         raise WorkspaceError("The gate can't be reviewed yet: " + "; ".join(u.message for u in result.blocking) + ".",
                              409, result.blocking)
     review = GateReview(stage=stage_key, requested_by_id=actor.id, requested_by_name=actor.name,
-                        request_note=(note or "").strip())
+                        request_note=(note or "").strip(), requested_at=_now())
     db.session.add(review)
     db.session.flush()
     log(actor, "gate.requested", "gate", stage_key, f"Gate review requested for {stage_label(stage_key)}",
@@ -374,7 +380,7 @@ def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
         nxt = db.session.get(Stage, following)
         nxt.status, nxt.entered_at = "current", now
     review = pending_review(stage_key) or GateReview(stage=stage_key, requested_by_id=actor.id,
-                                                     requested_by_name=actor.name)
+                                                     requested_by_name=actor.name, requested_at=now)
     review.status, review.decided_by_id, review.decided_by_name = "approved", actor.id, actor.name
     review.decided_at, review.decision_comment = now, (comment or "").strip()
     db.session.add(review)
