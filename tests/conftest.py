@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -252,7 +251,6 @@ class Factory:
 
     def user(self, name="Test User", email=None):
         from app.models import User
-        from app.security import hash_password
 
         user = User(email=email or f"{unique('user')}@tests.example", name=name, password_hash=_hashed())
         self.db.session.add(user)

@@ -11,7 +11,7 @@ from ..accounts import AccountError, current_account, invite, send_invitation, v
 from ..auth.forms import InviteForm
 from ..clients import create_client
 from ..extensions import db
-from ..models import AccountMember, Client, ClientSummary, Invitation, User
+from ..models import AccountMember, Client, Invitation, User
 from . import bp
 from .forms import NewClientForm
 
