@@ -31,7 +31,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     port = int(os.environ.get("PORT", "5000"))
     services = None
-    worker = None
+    processes: list[subprocess.Popen] = []
     try:
         urls, services = ensure_environment(INSTANCE, database="isopath")
         os.environ.update(urls)
@@ -48,9 +48,9 @@ def main() -> int:
                 print(f"warning: {len(report.failed)} client schemas failed to upgrade; see `flask tenants status`")
             seed_demo()
 
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "app.jobs.worker"], env=os.environ.copy(),
-        )
+        # The RQ worker (with its scheduler) and the one cron scheduler of periodic jobs.
+        for module in ("app.jobs.worker", "app.jobs.cron"):
+            processes.append(subprocess.Popen([sys.executable, "-m", module], env=os.environ.copy()))
         url = f"http://127.0.0.1:{port}/"
         print("\n" + "=" * 64)
         print(f"  ISOpath is running at {url}")
@@ -65,8 +65,12 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A terminal's Ctrl-C reaches the whole process group, sometimes twice: finish stopping regardless.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping…", flush=True)
-        _terminate(worker)
+        for proc in processes:
+            _terminate(proc)
         if services is not None:
             services.stop()
     return 0

@@ -1,0 +1,17 @@
+"""Every periodic job, declared in one place for RQ's cron scheduler.
+
+Cron strings, not intervals: an interval job fires again at every scheduler
+start, a cron string only at its time. Run exactly one scheduler process.
+"""
+from . import QUEUE_NAME
+from .summaries import refresh_all_summaries
+
+SCHEDULE = [
+    # (function, cron string, why)
+    (refresh_all_summaries, "5 0 * * *", "tasks fall overdue at midnight without any write"),
+]
+
+
+def register_schedule(scheduler) -> None:
+    for func, cron, _why in SCHEDULE:
+        scheduler.register(func, QUEUE_NAME, cron=cron, name=func.__name__)
