@@ -35,11 +35,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     from .auth import bp as auth_bp
     from .health import bp as health_bp
+    from .library import bp as library_bp
     from .portfolio import bp as portfolio_bp
     from .workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(library_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(workspace_bp)
 

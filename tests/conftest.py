@@ -154,9 +154,13 @@ def make_config(urls: dict, smtp_port: int | None = None, **overrides):
 
 @pytest.fixture(scope="session")
 def app(service_urls, smtp_server):
+    import shutil
+
     from app import create_app
     from app.cli import upgrade_all
 
+    # Client ids restart with the emptied database: files of an earlier session must not reappear.
+    shutil.rmtree(ROOT / "instance" / "test-uploads", ignore_errors=True)
     controller, _ = smtp_server
     application = create_app(make_config(service_urls, controller.port))
     with application.app_context():

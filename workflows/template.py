@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from importlib import resources
@@ -772,6 +773,44 @@ def update_gate(t: Template, stage_key: str, **changes: Any) -> Template:
     if gate == stage.gate:
         return t
     return _checked(_with_stage(t, stage_key, gate=gate))
+
+
+# --------------------------------------------------------------------------
+# Input helpers for editing screens
+# --------------------------------------------------------------------------
+
+_CLAUSE_SPLIT_RE = re.compile(r"[\s,;]+")
+
+
+def parse_clause_refs(text: str, t: Template) -> tuple[str, ...]:
+    """"4.1, 7.1.5; 9.2" -> ("4.1", "7.1.5", "9.2"), in the order typed, repeats dropped.
+
+    Raises TemplateError naming every number the template's standard does not have,
+    so a typo is caught before it becomes a task that serves no requirement.
+    """
+    refs = tuple(dict.fromkeys(r.strip(".") for r in _CLAUSE_SPLIT_RE.split(text or "") if r.strip(".")))
+    unknown = [r for r in refs if t.clause(r) is None]
+    if unknown:
+        listed = ", ".join(unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise TemplateError(
+            f"{t.standard} has no clause{plural} {listed}: use clause numbers such as 4.1, 7.1.5 or 9.2"
+        )
+    return refs
+
+
+def derive_key(text: str, taken: Iterable[str], sep: str = "_", max_length: int = 60) -> str:
+    """A key made from a title or name ("Client onboarding call" -> "client_onboarding_call"),
+    with a number added when it is taken ("…_2", "…_3")."""
+    taken = set(taken)
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", sep, ascii_text).strip(sep)[:max_length].strip(sep) or "item"
+    key, n = base, 2
+    while key in taken:
+        suffix = f"{sep}{n}"
+        key = base[: max_length - len(suffix)].strip(sep) + suffix
+        n += 1
+    return key
 
 
 # --------------------------------------------------------------------------

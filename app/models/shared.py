@@ -14,8 +14,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.base import SharedModel
@@ -207,8 +209,35 @@ class BillingEvent(SharedModel):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class AccountTemplate(SharedModel):
+    """One version of a consultancy's own copy of a certification template.
+
+    Rows are never updated: every edit adds the next version, so a client pinned
+    to (key, version) can always be traced back to exactly what it started with.
+    """
+
+    __tablename__ = "account_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    based_on_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    based_on_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    data: Mapped[dict] = mapped_column(JSONB)  # workflows.Template.to_dict()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    created_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "key", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+
 __all__ = [
     "ACCOUNT_ROLES", "CLIENT_ROLES", "ROLE_LABELS", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "Invitation", "Notification", "RemindersSent",
-    "BillingEvent",
+    "BillingEvent", "AccountTemplate",
 ]

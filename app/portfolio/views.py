@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
 from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from ..accounts import AccountError, current_account, invite, send_invitation, visible_clients_query
 from ..auth.forms import InviteForm
-from ..clients import create_client
+from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
 from ..models import AccountMember, Client, Invitation, User
+from ..workspace.operations import WorkspaceError
 from . import bp
 from .forms import NewClientForm
 
@@ -75,23 +78,43 @@ def _consultant_choices(account):
     return [(uid, name) for uid, name in rows]
 
 
+def _template_choices(form, choices) -> None:
+    grouped = any(c.own for c in choices)  # option groups only once the consultancy has copies of its own
+    form.template.choices = [SelectChoice(c.ref, c.label, optgroup=("Your templates" if c.own else "Standard")
+                                          if grouped else None) for c in choices]
+
+
 @bp.route("/clients/new", methods=["GET", "POST"])
 @account_required("owner", "consultant")
 def new_client():
+    from ..library import store as library  # here: the library's views import this module's decorator
+
     form = NewClientForm()
     form.consultants.choices = _consultant_choices(g.account)
+    choices = library.choices(g.account.id)
+    _template_choices(form, choices)
     if request.method == "GET":
         form.consultants.data = [current_user.id]
+        form.template.data = choices[0].ref
+        form.start_on.data = date.today()
+        form.target_on.data = date.today() + timedelta(days=DEFAULT_PLAN_DAYS)
     if form.validate_on_submit():
+        template = library.resolve(g.account.id, form.template.data) if form.template.data else choices[0].template
+        if template is None:
+            form.template.errors = [*form.template.errors, "Choose one of the templates in the list."]
+            return render_template("portfolio/new_client.html", form=form), 422
         chosen = set(form.consultants.data or [])
         if g.account_role == "consultant":
             chosen.add(current_user.id)  # a consultant always keeps access to the client they create
         users = db.session.scalars(select(User).where(User.id.in_(chosen))).all() if chosen else []
         try:
-            client = create_client(g.account, form.name.data, form.slug.data, consultants=users)
-        except AccountError as err:
+            client = create_client(g.account, form.name.data, form.slug.data, consultants=users, template=template,
+                                   start_on=form.start_on.data, target_on=form.target_on.data, created_by=current_user)
+        except (AccountError, WorkspaceError) as err:
             db.session.rollback()
-            target = form.slug if err.field == "slug" else form.name
+            fields = {"slug": form.slug, "name": form.name, "start_on": form.start_on, "target_on": form.target_on}
+            # A plan that can't be made from the dates (WorkspaceError) is about the target date.
+            target = fields.get(err.field if isinstance(err, AccountError) else "target_on", form.name)
             target.errors = list(target.errors) + [str(err)]
             return render_template("portfolio/new_client.html", form=form), 422
         flash(f"{client.name} is ready. Invite their staff from the People page.", "success")

@@ -12,6 +12,7 @@ from workflows.stages import STAGE_KEYS, stage_label
 from ..accounts import AccountError, invite, send_invitation
 from ..auth.forms import InviteForm
 from ..extensions import db, htmx
+from ..library import store as library
 from ..models import (
     AccountMember,
     ActivityEntry,
@@ -386,6 +387,16 @@ def _known_stage(stage: str) -> None:
 
 # --- plan ----------------------------------------------------------------------------------
 
+def _newer_template():
+    """The latest version of the client's template if it is one of the consultancy's own copies and newer
+    than the version the client is pinned to; None otherwise (standard templates change only by release)."""
+    s = ops.settings()
+    latest = library.latest_row(g.client.account_id, s.template_key, with_data=False)
+    if latest is None or latest.version <= s.template_version:
+        return None
+    return library.as_template(library.latest_row(g.client.account_id, s.template_key))
+
+
 @bp.get("/plan")
 def plan():
     stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
@@ -394,9 +405,40 @@ def plan():
     s = ops.settings()
     span_start = s.start_on
     span_end = max([s.target_on] + [d for d in due.values() if d] + [date.today()])
+    newer = _newer_template()
+    update = None
+    if newer is not None:
+        update = {"template": newer, "changes": ops.wf.describe_changes(ops.template(), newer),
+                  "effect": ops.preview_template(newer)}
     return render_template("workspace/plan.html", client=g.client, stages=stages, settings=s, due=due,
                            actual_done=actual_done, span=(span_start, span_end), today=date.today(),
-                           can_shift=g.client_role in CONSULTANT_ROLES, error=None)
+                           can_shift=g.client_role in CONSULTANT_ROLES, error=None, update=update)
+
+
+@bp.post("/plan/apply-template")
+@requires(*CONSULTANT_ROLES)
+def plan_apply_template():
+    newer = _newer_template()
+    if newer is None:
+        return refused(ops.WorkspaceError("There is no newer version of this client's template to apply.", 409),
+                       "workspace.plan")
+    if request.form.get("version", "").strip() != str(newer.version):
+        # The consultant reviewed another version than the latest: show them what they would really apply.
+        return refused(ops.WorkspaceError(f"Version {newer.version} was saved after you opened this page. "
+                                          "Review its changes below, then apply it.", 409), "workspace.plan")
+    try:
+        result = ops.apply_template(newer, actor())
+    except ops.WorkspaceError as err:
+        return refused(err, "workspace.plan")
+    ops.save(g.client)
+    counts = result.counts()
+    documents = counts["documents_added"] + counts["documents_updated"] + counts["documents_removed"]
+    done = [f"{n} {word if n == 1 else word + 's'}{what}" for n, word, what in (
+        (counts["tasks_added"], "task", " added"), (counts["tasks_updated"], "task", " reworded"),
+        (counts["tasks_removed"], "task", " removed"), (documents, "document change", "")) if n]
+    flash(f"Version {newer.version} applied: {', '.join(done) if done else 'nothing in the plan needed changing'}. "
+          "The activity log lists what was kept and why.", "success")
+    return redirect(url_for("workspace.plan"), 303)
 
 
 @bp.post("/plan/shift")

@@ -30,6 +30,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/certification", {"decision": "pending"}),
     ("GET", "/c/<slug>/plan", None),
     ("POST", "/c/<slug>/plan/shift", {"days": "7"}),
+    ("POST", "/c/<slug>/plan/apply-template", {"version": "2"}),
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
