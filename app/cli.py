@@ -1,94 +1,187 @@
-"""Operator commands: `flask --app wsgi db …`, `tenants …`, `demo …`."""
+"""Operator commands: `flask --app wsgi db …`, `tenants …`, `clients …`, `demo …`.
+
+Thin on purpose: parse options, call `tenants`, print. The mechanics (and their
+tests) live in `tenants/`.
+"""
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from tenants import migrate
 
+from .config import INSTANCE
 from .extensions import db
 
 
 def register_cli(app):
     app.cli.add_command(db_cli)
     app.cli.add_command(tenants_cli)
+    app.cli.add_command(clients_cli)
     app.cli.add_command(demo_cli)
 
 
 db_cli = AppGroup("db", help="Schema migrations.")
 tenants_cli = AppGroup("tenants", help="Client schemas: status and upgrades.")
+clients_cli = AppGroup("clients", help="One client at a time: export, import, drop.")
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
-def _progress(total_label: str):
+def _cache_dir() -> Path:
+    # Remembers each migration track's head by the digest of its files, so a no-op upgrade needn't load Alembic.
+    return Path(current_app.config.get("CACHE_DIR") or INSTANCE / "cache")
+
+
+def _exports_dir() -> Path:
+    return Path(current_app.config.get("EXPORTS_DIR") or os.environ.get("EXPORTS_DIR") or INSTANCE / "exports")
+
+
+def _progress(total_label: str, unit: str = "schema"):
     from tqdm import tqdm
 
-    return tqdm(total=0, unit="schema", desc=total_label, file=sys.stderr, dynamic_ncols=True,
-                disable=None)  # disable=None: no bar when stderr is not a terminal
+    # tqdm's default format shows count, rate and ETA; disable=None: no bar when stderr is not a terminal.
+    return tqdm(total=0, unit=unit, desc=total_label, file=sys.stderr, dynamic_ncols=True, disable=None)
+
+
+def _bar_factory(desc: str, total: int, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", unit_divisor=1024, file=sys.stderr,
+                dynamic_ncols=True, disable=None, leave=False)
+
+
+def _spare_count() -> int:
+    # Spare schemas make provisioning a rename; a handful covers bursts between top-ups.
+    value = current_app.config.get("SPARE_SCHEMAS", os.environ.get("SPARE_SCHEMAS"))
+    return 5 if value in (None, "") else int(value)
 
 
 def upgrade_all(jobs: int = 1, target: str = "head", quiet: bool = False) -> migrate.UpgradeReport:
-    """Shared track first, then every client schema that is not at the target."""
-    migrate.upgrade_shared(db.engine)
+    """Shared track first, then every client schema that is not at the target, then the spares."""
+    from tenants import spares
+
+    migrate.upgrade_shared(db.engine, cache_dir=_cache_dir())
     bar = None if quiet else _progress("client schemas")
     try:
-        report = migrate.upgrade_tenants(db.engine, target=target, jobs=jobs, progress=bar)
+        report = migrate.upgrade_tenants(db.engine, target=target, jobs=jobs, progress=bar, cache_dir=_cache_dir())
     finally:
         if bar is not None:
             bar.close()
+    if target in ("head", "heads") and not report.interrupted:
+        # Spares built for the previous head are dropped and rebuilt at the new one.
+        spares.replenish(db.engine, _spare_count(), cache_dir=_cache_dir())
     return report
 
 
-def _print_report(report: migrate.UpgradeReport) -> None:
+def _print_report(report: migrate.UpgradeReport, as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
     click.echo(f"target {report.target}: {len(report.upgraded)} upgraded, {report.already_current} already current, "
                f"{len(report.failed)} failed ({report.seconds:.2f} s)")
     for schema, error in sorted(report.failed.items()):
         click.echo(f"  FAILED {schema}: {error}", err=True)
-    if report.failed:
+    if report.interrupted:
+        click.echo(f"Interrupted: {report.not_reached} schemas not reached; every schema is at its old or its new "
+                   "revision. Run the command again to finish.", err=True)
+    elif report.failed:
         click.echo("Fix the cause and run the command again: finished schemas are skipped.", err=True)
 
 
+def _exit_code(report: migrate.UpgradeReport) -> int:
+    return 130 if report.interrupted else 1 if report.failed else 0
+
+
+_JOBS = click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+                     help="Worker processes for client schemas, each with its own connection.")
+
+
 @db_cli.command("upgrade")
-@click.option("--jobs", default=1, show_default=True, help="Worker processes for client schemas.")
-def db_upgrade(jobs):
+@_JOBS
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+def db_upgrade(jobs, as_json):
     """Upgrade the shared schema, then every client schema."""
-    report = upgrade_all(jobs=jobs)
-    _print_report(report)
-    sys.exit(1 if report.failed else 0)
+    report = upgrade_all(jobs=jobs, quiet=as_json)
+    _print_report(report, as_json)
+    sys.exit(_exit_code(report))
 
 
 @tenants_cli.command("upgrade")
-@click.option("--jobs", default=1, show_default=True, help="Worker processes, each with its own connection.")
+@_JOBS
 @click.option("--to", "target", default="head", show_default=True, help="Target revision (or 'base').")
-def tenants_upgrade(jobs, target):
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+def tenants_upgrade(jobs, target, as_json):
     """Upgrade (or downgrade) every client schema; resumable, one transaction per schema."""
-    report = upgrade_all(jobs=jobs, target=target)
-    _print_report(report)
-    sys.exit(1 if report.failed else 0)
+    try:
+        report = upgrade_all(jobs=jobs, target=target, quiet=as_json)
+    except migrate.UnknownRevision as exc:
+        raise click.ClickException(f"{exc}: use a revision id from migrations/tenant/versions/, 'head' or 'base'.")
+    _print_report(report, as_json)
+    sys.exit(_exit_code(report))
+
+
+@tenants_cli.command("spares")
+@click.option("--count", type=click.IntRange(0, 1000), default=None,
+              help="Spare schemas to keep ready (default: SPARE_SCHEMAS, else 5).")
+def tenants_spares(count):
+    """Build spare schemas at the current head (and drop those of older heads): provisioning renames one."""
+    from tenants import spares
+
+    count = _spare_count() if count is None else count
+    built, dropped, ready = spares.replenish(db.engine, count, cache_dir=_cache_dir())
+    click.echo(f"{ready} spare schemas ready ({built} built, {dropped} of older revisions dropped)")
 
 
 @tenants_cli.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def tenants_status(as_json):
+@click.option("--verify", is_flag=True,
+              help="Also read every schema's own alembic_version (in chunks) and report disagreements.")
+def tenants_status(as_json, verify):
     """Every client schema, its revision, and the last upgrade error (one query)."""
-    head = migrate.tenant_head()
+    from tenants import spares
+
+    head = migrate.track_head("tenant", cache_dir=_cache_dir())
     with db.engine.connect() as conn:
         states = migrate.status(conn)
+        ready, stale = spares.list_spares(conn, head=head)
+    mismatches = migrate.verify_registry(db.engine) if verify else {}
+
+    def note(s):
+        if not s.exists:
+            return "schema missing"
+        if not s.registered:
+            return "not in registry"
+        return ""
+
     if as_json:
-        click.echo(json.dumps({"head": head, "schemas": [
+        out = {"head": head, "schemas": [
             {"schema": s.schema_name, "revision": s.revision, "current": s.is_current(head),
-             "upgraded_at": s.upgraded_at.isoformat() if s.upgraded_at else None, "last_error": s.last_error}
-            for s in states]}, indent=2))
+             "upgraded_at": s.upgraded_at.isoformat() if s.upgraded_at else None, "last_error": s.last_error,
+             "registered": s.registered, "exists": s.exists}
+            for s in states], "spares": {"ready": len(ready), "older_revisions": len(stale)}}
+        if verify:
+            out["mismatches"] = {k: {"registry": v[0], "schema": v[1]} for k, v in mismatches.items()}
+        click.echo(json.dumps(out, indent=2))
         return
     behind = sum(1 for s in states if not s.is_current(head))
-    click.echo(f"{'schema':<16} {'revision':<14} {'current':<8} last error")
+    failed = sum(1 for s in states if s.last_error)
+    lines = [f"{'schema':<16} {'revision':<14} {'current':<8} last error"]
     for s in states:
-        click.echo(f"{s.schema_name:<16} {(s.revision or '-'):<14} {'yes' if s.is_current(head) else 'NO':<8} "
-                   f"{s.last_error or ''}")
-    click.echo(f"{len(states)} schemas, head {head}, {behind} behind")
+        lines.append(f"{s.schema_name:<16} {(s.revision or '-'):<14} {'yes' if s.is_current(head) else 'NO':<8} "
+                     f"{note(s) or s.last_error or ''}")
+    click.echo("\n".join(lines))
+    click.echo(f"{len(states)} schemas, head {head}, {behind} behind, {failed} with an error; "
+               f"{len(ready)} spare schemas ready" + (f", {len(stale)} of older revisions" if stale else ""))
+    if verify:
+        for schema, (reg, act) in mismatches.items():
+            click.echo(f"  MISMATCH {schema}: registry says {reg or '-'}, schema says {act or '-'}", err=True)
+        click.echo(f"verified: {len(mismatches)} disagreement(s) between the registry and the schemas")
 
 
 @db_cli.command("revision")
@@ -98,9 +191,8 @@ def tenants_status(as_json):
 def db_revision(track, message, autogenerate):
     """Create a new revision; tenant autogenerate compares against a scratch reference schema."""
     from alembic import command
-    from sqlalchemy import text
 
-    from tenants.provisioning import drop_schema, provision_schema
+    from tenants.provisioning import provision_schema
 
     if track == "shared":
         with db.engine.begin() as conn:
@@ -110,11 +202,131 @@ def db_revision(track, message, autogenerate):
     with db.engine.connect() as conn:
         trans = conn.begin()
         if autogenerate:
-            provision_schema(conn, "client_0")
+            provision_schema(conn, "client_0", method="migrations")
         cfg = migrate.alembic_config("tenant", connection=conn)
         cfg.attributes["reference_schema"] = "client_0"
         command.revision(cfg, message=message, autogenerate=autogenerate)
         trans.rollback()  # the reference schema was scratch
+
+
+# --- clients ---------------------------------------------------------------------------------------
+
+def _archive_args():
+    from tenants import archive
+    from tenants.base import SharedModel, TenantModel
+
+    from . import models  # noqa: F401  (every table on the metadata, user_ref marks included)
+
+    return {"registry": archive.Registry.from_metadata(SharedModel.metadata),
+            "user_refs": archive.user_ref_columns(TenantModel.metadata),
+            "upload_root": current_app.config["UPLOAD_ROOT"]}
+
+
+@clients_cli.command("export")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Archive to write (.tar.gz). Default: <exports folder>/<slug>-<UTC time>.tar.gz")
+def clients_export(slug, output):
+    """Write one client (data, files, registry rows) to a self-contained archive."""
+    from datetime import datetime, timezone
+
+    from tenants import archive
+
+    records = _exports_dir()
+    if not output:
+        records.mkdir(parents=True, exist_ok=True)
+        output = records / f"{slug}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.tar.gz"
+    try:
+        result = archive.export_client(db.engine, slug, output, progress=_bar_factory, **_archive_args())
+    except archive.ArchiveError as exc:
+        raise click.ClickException(str(exc))
+    archive.record_export(records, result)
+    rows = sum(result.tables.values())
+    click.echo(f"exported {result.slug} ({result.schema}, revision {result.revision}) to {result.path}")
+    click.echo(f"  {len(result.tables)} tables, {rows} rows, {result.files} files ({_mb(result.file_bytes)}), "
+               f"archive {_mb(result.archive_bytes)}, sha256 {result.archive_sha256[:16]}…, "
+               f"{result.seconds:.2f} s")
+
+
+@clients_cli.command("import")
+@click.argument("archive_file", type=click.Path(dir_okay=False))
+@click.option("--slug", help="Address of the restored client (default: the one in the archive).")
+@click.option("--account", help="Consultancy to restore into: its id or exact name (default: the one it came from).")
+def clients_import(archive_file, slug, account):
+    """Restore an archive as a new client (verified first; all or nothing)."""
+    from tenants import archive
+
+    try:
+        result = archive.import_client(db.engine, archive_file, slug=slug, account=account, progress=_bar_factory,
+                                       **_archive_args())
+    except archive.ArchiveError as exc:
+        raise click.ClickException(f"{exc}\nNothing was created.")
+    click.echo(f"imported {result.slug} as {result.schema} into consultancy {result.account_id} "
+               f"({result.seconds:.2f} s)")
+    if result.upgraded:
+        click.echo(f"  restored at revision {result.revision_in_archive}, then upgraded to {result.revision}")
+    click.echo(f"  {'table':<24} {'exported':>9} {'restored':>9}")
+    for name, (exported, restored) in sorted(result.tables.items()):
+        click.echo(f"  {name:<24} {exported:>9} {restored:>9}{'' if exported == restored else '  MISMATCH'}")
+    click.echo(f"  files: {result.files} ({_mb(result.file_bytes)}), every checksum verified")
+    if result.users_created:
+        click.echo(f"  {len(result.users_created)} user(s) created without a password (invite them or let them "
+                   f"use “forgot password”): {', '.join(result.users_created)}")
+    if result.consultants_dropped:
+        click.echo(f"  not assigned (not members of the target consultancy): {', '.join(result.consultants_dropped)}")
+    if result.cleared_user_refs:
+        click.echo(f"  {result.cleared_user_refs} reference(s) to users that no longer exist were cleared")
+
+
+@clients_cli.command("drop")
+@click.argument("slug")
+@click.option("--export-file", type=click.Path(dir_okay=False), help="An export of this client to check against.")
+@click.option("--i-have-no-export", "no_export", is_flag=True, help="Drop even though no current export exists.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def clients_drop(slug, export_file, no_export, yes):
+    """Remove a client for good: schema, registry rows, memberships, files.
+
+    Refused unless an export holding exactly the client's current data exists
+    (the newest one recorded by `clients export`, or --export-file).
+    """
+    from sqlalchemy import select
+
+    from tenants import archive
+
+    from .models import Client
+
+    args = _archive_args()
+    client = db.session.scalar(select(Client).where(Client.slug == slug))
+    if client is None:
+        raise click.ClickException(f"No client with the address “{slug}”.")
+    client_id, schema, name = client.id, client.schema_name, client.name
+    db.session.rollback()
+    how = (f"flask clients export {slug} --output FILE — or, to drop it without an export, "
+           "add --i-have-no-export.")
+    if not no_export:
+        candidates = [export_file] if export_file else [
+            e["path"] for e in reversed(archive.recorded_exports(_exports_dir(), schema))]
+        if not candidates:
+            raise click.ClickException(f"No export of {slug} is recorded. Export it first: {how}")
+        problems = archive.export_problems(db.engine, candidates[0], registry=args["registry"], schema=schema,
+                                           client_id=client_id, upload_root=args["upload_root"])
+        if problems:
+            listed = "\n  ".join(problems[:10]) + (f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else "")
+            raise click.ClickException(f"The export {candidates[0]} is not a current, intact export of {slug}:\n  "
+                                       f"{listed}\nExport it again: {how}")
+        click.echo(f"export {candidates[0]} verified: it holds exactly the client's current data and files")
+    if not yes:
+        click.confirm(f"Drop client “{name}” ({slug}, {schema}) with its data and files for good?", abort=True)
+    try:
+        result = archive.drop_client(db.engine, slug, registry=args["registry"], upload_root=args["upload_root"])
+    except archive.ArchiveError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"dropped {result.slug}: schema {result.schema}, registry rows, memberships and "
+               f"{result.files_removed} file(s)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 @demo_cli.command("seed")
