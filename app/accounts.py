@@ -194,6 +194,19 @@ def accept_invitation(inv: Invitation, user: User) -> None:
     inv.accepted_at = datetime.now(timezone.utc)
 
 
+def invite_and_notify(inviter: User, account: Account, email: str, role: str,
+                      client: Client | None = None) -> Invitation:
+    """Issue an invitation, commit it, then mail its link; AccountError (nothing saved) if it can't be issued."""
+    try:
+        issued = invite(inviter, account, email, role, client=client)
+        db.session.commit()
+    except AccountError:
+        db.session.rollback()
+        raise
+    send_invitation(issued, inviter)
+    return issued.invitation
+
+
 def send_invitation(issued: IssuedInvitation, inviter: User) -> None:
     """Mail the single-use link; called after the invitation is committed."""
     from flask import url_for

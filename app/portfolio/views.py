@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from ..accounts import AccountError, current_account, invite, send_invitation, visible_clients_query
+from ..accounts import AccountError, current_account, invite_and_notify, visible_clients_query
 from ..auth.forms import InviteForm
 from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
@@ -155,12 +155,9 @@ def invite_consultant():
     if not form.validate_on_submit():
         return _team_page(form, 422)
     try:
-        issued = invite(current_user, g.account, form.email.data, form.role.data)
-        db.session.commit()
+        invitation = invite_and_notify(current_user, g.account, form.email.data, form.role.data)
     except AccountError as err:
-        db.session.rollback()
         form.email.errors = [str(err)]
         return _team_page(form, 422)
-    send_invitation(issued, current_user)
-    flash(f"Invitation sent to {issued.invitation.email}.", "success")
+    flash(f"Invitation sent to {invitation.email}.", "success")
     return redirect(url_for("portfolio.team"))

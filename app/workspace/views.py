@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from workflows.stages import STAGE_KEYS, stage_label
 
-from ..accounts import AccountError, invite, send_invitation
+from ..accounts import AccountError, invite_and_notify
 from ..auth.forms import InviteForm
 from ..extensions import db, htmx
 from ..library import store as library
@@ -514,12 +514,10 @@ def invite_person():
     if not form.validate_on_submit():
         return _people_page(form, 422)
     try:
-        issued = invite(current_user, g.client.account, form.email.data, form.role.data, client=g.client)
-        db.session.commit()
+        invitation = invite_and_notify(current_user, g.client.account, form.email.data, form.role.data,
+                                       client=g.client)
     except AccountError as err:
-        db.session.rollback()
         form.email.errors = [str(err)]
         return _people_page(form, 422)
-    send_invitation(issued, current_user)
-    flash(f"Invitation sent to {issued.invitation.email}.", "success")
+    flash(f"Invitation sent to {invitation.email}.", "success")
     return redirect(url_for("workspace.people"))
