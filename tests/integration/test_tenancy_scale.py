@@ -276,7 +276,9 @@ def test_an_upgrade_killed_mid_way_leaves_every_schema_old_or_new(db, schemas, t
         table = first_table(conn, names[0])
     new = add_revision(track, "bb02killprobe", SLOW_REVISION.format(table=table),
                        f"op.drop_index('ix_kill_probe', table_name={table!r})\nop.drop_column({table!r}, 'kill_probe')")
-    url = db.engine.url.render_as_string(hide_password=False)
+    # Tagged, so the test can wait for the killed runner's server sessions to end (see below).
+    url = db.engine.url.update_query_dict({"application_name": "kill-test-runner"}).render_as_string(
+        hide_password=False)
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, url, ",".join(names), str(track), str(jobs)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -303,6 +305,13 @@ def test_an_upgrade_killed_mid_way_leaves_every_schema_old_or_new(db, schemas, t
             proc.stdout.close()
             proc.stderr.close()
 
+    # A killed client's server session may still be finishing a COMMIT it had sent: only once every
+    # such session has ended is the outcome final (old or new, never half), and safe to check and rerun.
+    def runner_sessions_gone():
+        with db.engine.connect() as conn:
+            return not conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE application_name = 'kill-test-runner'")).first()
+
+    _wait_for(runner_sessions_gone, timeout=30, what="the killed runner's database sessions to end")
     with db.engine.connect() as conn:
         states = schema_revisions(conn, names)
         columns = {n: has_column(conn, n, table, "kill_probe") for n in names}
