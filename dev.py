@@ -33,15 +33,16 @@ def ensure_venv(extras=()):
         print("· creating virtual environment in .venv", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     reqs = _requirements(extras)
-    digest = hashlib.sha256("\n".join(sorted(reqs)).encode()).hexdigest()
+    # The whole pyproject.toml, not only the requirements: its entry points matter too.
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + repr(extras).encode()).hexdigest()
     stamp = VENV / f".installed-{'-'.join(extras) or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
     print("· installing dependencies (first run takes a minute)", flush=True)
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *reqs],
-        check=True,
-    )
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *reqs], check=True)
+    # The project itself, editable: this registers the operator commands with `flask` (see app/cli.py).
+    subprocess.run([*pip, "--no-deps", "--editable", str(ROOT)], check=True)
     stamp.write_text(digest)
 
 

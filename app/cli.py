@@ -2,44 +2,48 @@
 
 Thin on purpose: parse options, call `tenants`, print. The mechanics (and their
 tests) live in `tenants/`.
+
+The groups reach `flask` as plugins (`flask.commands` entry points in
+pyproject.toml), not through the app: Flask then runs a command without
+building the web app unless the command asks for it (`with_appcontext`). The
+schema commands (`db`, `tenants`) don't: they need the configuration and one
+database connection, so a no-op upgrade over 2,000 client schemas costs the
+interpreter start-up and a few queries. `clients` and `demo` work on models and
+files, and load the app.
 """
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
 from tenants import migrate
 
-from .config import INSTANCE
-from .extensions import db
+from .config import Config
+
+db_cli = click.Group("db", help="Schema migrations: the shared schema, then every client schema.")
+tenants_cli = click.Group("tenants", help="Client schemas: status, upgrades, spares.")
+clients_cli = click.Group("clients", help="One client at a time: export, import, drop.")
+demo_cli = click.Group("demo", help="Demo data.")
 
 
-def register_cli(app):
-    app.cli.add_command(db_cli)
-    app.cli.add_command(tenants_cli)
-    app.cli.add_command(clients_cli)
-    app.cli.add_command(demo_cli)
+def _settings() -> Config:
+    """The app's configuration, read from the environment exactly as `create_app` reads it."""
+    settings = Config()
+    if not settings.SQLALCHEMY_DATABASE_URI:
+        raise click.ClickException("DATABASE_URL is not set: start the app with `python3 dev.py run`, or set it.")
+    return settings
 
 
-db_cli = AppGroup("db", help="Schema migrations.")
-tenants_cli = AppGroup("tenants", help="Client schemas: status and upgrades.")
-clients_cli = AppGroup("clients", help="One client at a time: export, import, drop.")
-demo_cli = AppGroup("demo", help="Demo data.")
+def _engine(settings: Config):
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
 
-
-def _cache_dir() -> Path:
-    # Remembers each migration track's head by the digest of its files, so a no-op upgrade needn't load Alembic.
-    return Path(current_app.config.get("CACHE_DIR") or INSTANCE / "cache")
-
-
-def _exports_dir() -> Path:
-    return Path(current_app.config.get("EXPORTS_DIR") or os.environ.get("EXPORTS_DIR") or INSTANCE / "exports")
+    # One command, a few connections at most: no pool to keep.
+    return create_engine(settings.SQLALCHEMY_DATABASE_URI, poolclass=NullPool)
 
 
 def _progress(total_label: str, unit: str = "schema"):
@@ -56,26 +60,26 @@ def _bar_factory(desc: str, total: int, unit: str):
                 dynamic_ncols=True, disable=None, leave=False)
 
 
-def _spare_count() -> int:
-    # Spare schemas make provisioning a rename; a handful covers bursts between top-ups.
-    value = current_app.config.get("SPARE_SCHEMAS", os.environ.get("SPARE_SCHEMAS"))
-    return 5 if value in (None, "") else int(value)
+def upgrade_all(engine, settings, jobs: int = 1, target: str = "head", quiet: bool = False) -> migrate.UpgradeReport:
+    """Shared track first, then every client schema that is not at the target, then the spares.
 
-
-def upgrade_all(jobs: int = 1, target: str = "head", quiet: bool = False) -> migrate.UpgradeReport:
-    """Shared track first, then every client schema that is not at the target, then the spares."""
+    `settings` is the app's configuration (a `Config`, or a Flask app's `config`):
+    SPARE_SCHEMAS and CACHE_DIR are read from it.
+    """
     from tenants import spares
 
-    migrate.upgrade_shared(db.engine, cache_dir=_cache_dir())
+    get = settings.get if hasattr(settings, "get") else lambda key: getattr(settings, key)
+    cache_dir = get("CACHE_DIR")
+    migrate.upgrade_shared(engine, cache_dir=cache_dir)
     bar = None if quiet else _progress("client schemas")
     try:
-        report = migrate.upgrade_tenants(db.engine, target=target, jobs=jobs, progress=bar, cache_dir=_cache_dir())
+        report = migrate.upgrade_tenants(engine, target=target, jobs=jobs, progress=bar, cache_dir=cache_dir)
     finally:
         if bar is not None:
             bar.close()
     if target in ("head", "heads") and not report.interrupted:
         # Spares built for the previous head are dropped and rebuilt at the new one.
-        spares.replenish(db.engine, _spare_count(), cache_dir=_cache_dir())
+        spares.replenish(engine, get("SPARE_SCHEMAS"), cache_dir=cache_dir)
     return report
 
 
@@ -107,7 +111,8 @@ _JOBS = click.option("--jobs", default=1, show_default=True, type=click.IntRange
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 def db_upgrade(jobs, as_json):
     """Upgrade the shared schema, then every client schema."""
-    report = upgrade_all(jobs=jobs, quiet=as_json)
+    settings = _settings()
+    report = upgrade_all(_engine(settings), settings, jobs=jobs, quiet=as_json)
     _print_report(report, as_json)
     sys.exit(_exit_code(report))
 
@@ -118,8 +123,9 @@ def db_upgrade(jobs, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 def tenants_upgrade(jobs, target, as_json):
     """Upgrade (or downgrade) every client schema; resumable, one transaction per schema."""
+    settings = _settings()
     try:
-        report = upgrade_all(jobs=jobs, target=target, quiet=as_json)
+        report = upgrade_all(_engine(settings), settings, jobs=jobs, target=target, quiet=as_json)
     except migrate.UnknownRevision as exc:
         raise click.ClickException(f"{exc}: use a revision id from migrations/tenant/versions/, 'head' or 'base'.")
     _print_report(report, as_json)
@@ -133,8 +139,9 @@ def tenants_spares(count):
     """Build spare schemas at the current head (and drop those of older heads): provisioning renames one."""
     from tenants import spares
 
-    count = _spare_count() if count is None else count
-    built, dropped, ready = spares.replenish(db.engine, count, cache_dir=_cache_dir())
+    settings = _settings()
+    count = settings.SPARE_SCHEMAS if count is None else count
+    built, dropped, ready = spares.replenish(_engine(settings), count, cache_dir=settings.CACHE_DIR)
     click.echo(f"{ready} spare schemas ready ({built} built, {dropped} of older revisions dropped)")
 
 
@@ -146,11 +153,13 @@ def tenants_status(as_json, verify):
     """Every client schema, its revision, and the last upgrade error (one query)."""
     from tenants import spares
 
-    head = migrate.track_head("tenant", cache_dir=_cache_dir())
-    with db.engine.connect() as conn:
+    settings = _settings()
+    engine = _engine(settings)
+    head = migrate.track_head("tenant", cache_dir=settings.CACHE_DIR)
+    with engine.connect() as conn:
         states = migrate.status(conn)
         ready, stale = spares.list_spares(conn, head=head)
-    mismatches = migrate.verify_registry(db.engine) if verify else {}
+    mismatches = migrate.verify_registry(engine) if verify else {}
 
     def note(s):
         if not s.exists:
@@ -194,12 +203,13 @@ def db_revision(track, message, autogenerate):
 
     from tenants.provisioning import provision_schema
 
+    engine = _engine(_settings())
     if track == "shared":
-        with db.engine.begin() as conn:
+        with engine.begin() as conn:
             command.revision(migrate.alembic_config("shared", connection=conn), message=message,
                              autogenerate=autogenerate)
         return
-    with db.engine.connect() as conn:
+    with engine.connect() as conn:
         trans = conn.begin()
         if autogenerate:
             provision_schema(conn, "client_0", method="migrations")
@@ -212,6 +222,8 @@ def db_revision(track, message, autogenerate):
 # --- clients ---------------------------------------------------------------------------------------
 
 def _archive_args():
+    from flask import current_app
+
     from tenants import archive
     from tenants.base import SharedModel, TenantModel
 
@@ -226,13 +238,18 @@ def _archive_args():
 @click.argument("slug")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Archive to write (.tar.gz). Default: <exports folder>/<slug>-<UTC time>.tar.gz")
+@with_appcontext
 def clients_export(slug, output):
     """Write one client (data, files, registry rows) to a self-contained archive."""
     from datetime import datetime, timezone
 
+    from flask import current_app
+
     from tenants import archive
 
-    records = _exports_dir()
+    from .extensions import db
+
+    records = Path(current_app.config["EXPORTS_DIR"])
     if not output:
         records.mkdir(parents=True, exist_ok=True)
         output = records / f"{slug}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.tar.gz"
@@ -252,9 +269,12 @@ def clients_export(slug, output):
 @click.argument("archive_file", type=click.Path(dir_okay=False))
 @click.option("--slug", help="Address of the restored client (default: the one in the archive).")
 @click.option("--account", help="Consultancy to restore into: its id or exact name (default: the one it came from).")
+@with_appcontext
 def clients_import(archive_file, slug, account):
     """Restore an archive as a new client (verified first; all or nothing)."""
     from tenants import archive
+
+    from .extensions import db
 
     try:
         result = archive.import_client(db.engine, archive_file, slug=slug, account=account, progress=_bar_factory,
@@ -283,16 +303,19 @@ def clients_import(archive_file, slug, account):
 @click.option("--export-file", type=click.Path(dir_okay=False), help="An export of this client to check against.")
 @click.option("--i-have-no-export", "no_export", is_flag=True, help="Drop even though no current export exists.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
 def clients_drop(slug, export_file, no_export, yes):
     """Remove a client for good: schema, registry rows, memberships, files.
 
     Refused unless an export holding exactly the client's current data exists
     (the newest one recorded by `clients export`, or --export-file).
     """
+    from flask import current_app
     from sqlalchemy import select
 
     from tenants import archive
 
+    from .extensions import db
     from .models import Client
 
     args = _archive_args()
@@ -305,7 +328,7 @@ def clients_drop(slug, export_file, no_export, yes):
            "add --i-have-no-export.")
     if not no_export:
         candidates = [export_file] if export_file else [
-            e["path"] for e in reversed(archive.recorded_exports(_exports_dir(), schema))]
+            e["path"] for e in reversed(archive.recorded_exports(Path(current_app.config["EXPORTS_DIR"]), schema))]
         if not candidates:
             raise click.ClickException(f"No export of {slug} is recorded. Export it first: {how}")
         problems = archive.export_problems(db.engine, candidates[0], registry=args["registry"], schema=schema,
@@ -330,6 +353,7 @@ def _mb(n: int) -> str:
 
 
 @demo_cli.command("seed")
+@with_appcontext
 def demo_seed():
     """Create the demo consultancies, clients and logins (idempotent)."""
     from .demo import seed_demo

@@ -50,6 +50,12 @@ class Config:
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = not self.DEVELOPMENT
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+        # Spare client schemas kept built ahead so that creating a client is a rename (tenants/spares.py).
+        self.SPARE_SCHEMAS = int(env.get("SPARE_SCHEMAS") or 5)
+        # Remembers each migration track's head by the digest of its files (no Alembic import when idle).
+        self.CACHE_DIR = env.get("CACHE_DIR") or str(INSTANCE / "cache")
+        # Where `clients export` writes and records archives; `clients drop` checks them.
+        self.EXPORTS_DIR = env.get("EXPORTS_DIR") or str(INSTANCE / "exports")
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")

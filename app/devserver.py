@@ -39,11 +39,12 @@ def main() -> int:
 
         from . import create_app
         from .cli import upgrade_all
+        from .extensions import db
         from .demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 
         app = create_app()
         with app.app_context():
-            report = upgrade_all(quiet=True)
+            report = upgrade_all(db.engine, app.config, quiet=True)
             if report.failed:
                 print(f"warning: {len(report.failed)} client schemas failed to upgrade; see `flask tenants status`")
             seed_demo()

@@ -88,26 +88,42 @@ def replenish(engine, count: int, location=None, cache_dir=None) -> tuple[int, i
     With nothing to do it costs one catalog query (and, with `cache_dir`, no Alembic import).
     """
     head = track_head("tenant", location, cache_dir)
-    built = dropped = 0
     with engine.connect() as conn:
         with conn.begin():
             current, stale = list_spares(conn, location, head)
         if not stale and len(current) >= count:
             return 0, 0, len(current)
-        head, sql = provisioning_sql(location)
-        for name in stale:
-            with conn.begin():
-                if conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:n))"), {"n": name}).scalar():
-                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-                    dropped += 1
-        if sql is None:  # the track can't be rendered as SQL: no spares, provisioning runs the migrations
-            return built, dropped, len(current)
-        for _ in range(max(0, count - len(current))):
-            name = f"{current_prefix(location, head)}{secrets.token_hex(4)}"
-            with conn.begin():
-                conn.execute(text(f'CREATE SCHEMA "{name}"'))
-                conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{name}", public'})
-                with conn.connection.driver_connection.cursor() as cur:
-                    cur.execute(sql)
-            built += 1
+        # One builder at a time (a top-up job per new client, the schedule, an upgrade may overlap):
+        # the others leave it to the one already at work instead of overshooting `count` together.
+        if not conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": PREFIX}).scalar():
+            conn.rollback()
+            return 0, 0, len(current)
+        try:
+            conn.commit()
+            return _replenish_locked(conn, count, location)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": PREFIX})
+            conn.commit()
+
+
+def _replenish_locked(conn, count: int, location) -> tuple[int, int, int]:
+    built = dropped = 0
+    with conn.begin():
+        current, stale = list_spares(conn, location)  # again, under the lock: another builder may have run
+    head, sql = provisioning_sql(location)
+    for name in stale:
+        with conn.begin():
+            if conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:n))"), {"n": name}).scalar():
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+                dropped += 1
+    if sql is None:  # the track can't be rendered as SQL: no spares, provisioning runs the migrations
+        return built, dropped, len(current)
+    for _ in range(max(0, count - len(current))):
+        name = f"{current_prefix(location, head)}{secrets.token_hex(4)}"
+        with conn.begin():
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+            conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{name}", public'})
+            with conn.connection.driver_connection.cursor() as cur:
+                cur.execute(sql)
+        built += 1
     return built, dropped, len(current) + built

@@ -158,13 +158,14 @@ def app(service_urls, smtp_server):
 
     from app import create_app
     from app.cli import upgrade_all
+    from app.extensions import db
 
     # Client ids restart with the emptied database: files of an earlier session must not reappear.
     shutil.rmtree(ROOT / "instance" / "test-uploads", ignore_errors=True)
     controller, _ = smtp_server
     application = create_app(make_config(service_urls, controller.port))
     with application.app_context():
-        upgrade_all(quiet=True)
+        upgrade_all(db.engine, application.config, quiet=True)
     return application
 
 

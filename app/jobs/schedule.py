@@ -4,11 +4,13 @@ Cron strings, not intervals: an interval job fires again at every scheduler
 start, a cron string only at its time. Run exactly one scheduler process.
 """
 from . import QUEUE_NAME
+from .spares import top_up_spares
 from .summaries import refresh_all_summaries
 
 SCHEDULE = [
     # (function, cron string, why)
     (refresh_all_summaries, "5 0 * * *", "tasks fall overdue at midnight without any write"),
+    (top_up_spares, "*/15 * * * *", "a top-up queued after a client creation may have been lost"),
 ]
 
 

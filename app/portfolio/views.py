@@ -13,6 +13,7 @@ from ..accounts import AccountError, current_account, invite_and_notify, visible
 from ..auth.forms import InviteForm
 from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
+from ..jobs.spares import queue_top_up
 from ..models import AccountMember, Client, Invitation, User
 from ..workspace.operations import WorkspaceError
 from . import bp
@@ -117,6 +118,7 @@ def new_client():
             target = fields.get(err.field if isinstance(err, AccountError) else "target_on", form.name)
             target.errors = list(target.errors) + [str(err)]
             return render_template("portfolio/new_client.html", form=form), 422
+        queue_top_up()  # the client took a spare schema: build its replacement off the request path
         flash(f"{client.name} is ready. Invite their staff from the People page.", "success")
         return redirect(url_for("workspace.overview", slug=client.slug))
     status = 422 if request.method == "POST" else 200

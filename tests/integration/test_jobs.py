@@ -7,8 +7,11 @@ from sqlalchemy import select, update
 import tenants
 from app.jobs import queue
 from app.jobs.schedule import SCHEDULE
+from app.jobs.spares import top_up_spares
 from app.jobs.summaries import refresh_all_summaries
 from app.models import ClientSummary, Task
+from conftest import unique
+from tenants import spares
 
 
 def test_summary_repair_job_catches_tasks_that_fell_overdue(factory, db):
@@ -40,3 +43,41 @@ def test_periodic_jobs_are_declared_with_cron_strings(ctx):
 
     register_schedule(scheduler)
     assert {job.name for job in scheduler.get_jobs()} == {func.__name__ for func, _, _ in SCHEDULE}
+
+
+def test_a_new_client_queues_a_top_up_that_replaces_the_spare_it_took(http, factory, db, ctx):
+    def ready():
+        with db.engine.connect() as conn:
+            return len(spares.list_spares(conn)[0])
+
+    w = factory.world()
+    http.login(w.consultant.email)
+    wanted = ctx.config["SPARE_SCHEMAS"]
+    top_up_spares()
+    assert ready() == wanted
+    queue().empty()
+    resp = http.submit("/clients/new", {"name": unique("Spare Taker Ltd"), "slug": ""})
+    assert resp.status_code == 302
+    assert ready() == wanted - 1  # the new client's schema was a renamed spare
+    queued = queue().jobs
+    assert [job.func_name for job in queued] == ["app.jobs.spares.top_up_spares"]
+
+    SimpleWorker([queue()], connection=queue().connection).work(burst=True)
+    queued[0].refresh()
+    assert queued[0].is_finished and queued[0].return_value() == {"built": 1, "dropped": 0, "ready": wanted}
+    assert ready() == wanted
+
+
+def test_client_creation_still_succeeds_when_the_top_up_cannot_be_queued(http, factory, app):
+    w = factory.world()
+    http.login(w.consultant.email)
+    good = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.extensions.pop("isopath_redis", None)
+    try:
+        resp = http.submit("/clients/new", {"name": unique("No Queue Ltd"), "slug": ""})
+    finally:
+        app.config["REDIS_URL"] = good
+        app.extensions.pop("isopath_redis", None)
+    assert resp.status_code == 302
+    assert http.get(resp.headers["Location"]).status_code == 200

@@ -409,11 +409,11 @@ def test_status_shows_unregistered_and_missing_schemas_and_verify_finds_a_wrong_
 
 @pytest.fixture()
 def flask_cli(app, service_urls, tmp_path):
-    def run(*args, timeout=120):
-        env = {**os.environ, "DATABASE_URL": service_urls["DATABASE_URL"], "REDIS_URL": service_urls["REDIS_URL"],
-               "ISOPATH_ENV": "test", "SECRET_KEY": "test-secret", "UPLOAD_ROOT": app.config["UPLOAD_ROOT"],
-               "EXPORTS_DIR": str(tmp_path / "exports")}
-        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+    def run(*args, timeout=120, env=None, app_module="wsgi"):
+        env = {**(env or os.environ), "DATABASE_URL": service_urls["DATABASE_URL"],
+               "REDIS_URL": service_urls["REDIS_URL"], "ISOPATH_ENV": "test", "SECRET_KEY": "test-secret",
+               "UPLOAD_ROOT": app.config["UPLOAD_ROOT"], "EXPORTS_DIR": str(tmp_path / "exports")}
+        return subprocess.run([sys.executable, "-m", "flask", "--app", app_module, *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=timeout)
     return run
 
@@ -458,3 +458,36 @@ def test_cli_refuses_bad_input_with_a_message(flask_cli):
         assert result.returncode != 0
         assert message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_schema_commands_run_without_building_the_web_app(db, schemas, flask_cli, tmp_path):
+    # An app that cannot even be imported (a broken deploy, say): the schema commands still work,
+    # because they need only the configuration and a connection; the app's own commands say why they can't.
+    (tmp_path / "broken_app.py").write_text("raise ImportError('the web app is broken')\n")
+    names = schemas(1)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def run(*args):
+        return flask_cli(*args, env=env, app_module="broken_app")
+
+    status = run("tenants", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert names[0] in {s["schema"] for s in json.loads(status.stdout)["schemas"]}
+    upgrade = run("db", "upgrade", "--json")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert json.loads(upgrade.stdout)["failed"] == {}
+    export = run("clients", "export", "anything")
+    assert export.returncode != 0 and "the web app is broken" in export.stderr
+
+
+def test_spare_builders_that_overlap_leave_exactly_the_asked_number(db, restore_spares):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = db.engine
+    only_spares(engine, 0)
+    with ThreadPoolExecutor(3) as pool:  # three top-ups at once, as after a burst of new clients
+        results = list(pool.map(lambda _: spares.replenish(engine, 3), range(3)))
+    with engine.connect() as conn:
+        ready, _ = spares.list_spares(conn)
+    assert len(ready) == 3
+    assert sum(built for built, _, _ in results) == 3
