@@ -32,7 +32,10 @@ demo_cli = click.Group("demo", help="Demo data.")
 
 def _settings() -> Config:
     """The app's configuration, read from the environment exactly as `create_app` reads it."""
-    settings = Config()
+    try:
+        settings = Config()
+    except (RuntimeError, ValueError) as exc:  # e.g. no SECRET_KEY in production, MAX_UPLOAD_MB not a number
+        raise click.ClickException(f"Configuration: {exc}")
     if not settings.SQLALCHEMY_DATABASE_URI:
         raise click.ClickException("DATABASE_URL is not set: start the app with `python3 dev.py run`, or set it.")
     return settings
