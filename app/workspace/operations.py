@@ -562,7 +562,7 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.stage = state.current_stage
     summary.stage_progress = round(100 * wf.stage_progress(state).get(state.current_stage, 0))
     summary.overall_progress = round(100 * wf.overall_progress(state))
-    summary.readiness = wf.readiness_score(tmpl, state)
+    summary.readiness = wf.readiness(tmpl, state).score
     summary.overdue_tasks = overdue
     summary.open_tasks = open_tasks
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None

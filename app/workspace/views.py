@@ -67,7 +67,8 @@ def overview():
                                   .limit(8)).all()
     return render_template("workspace/overview.html", client=g.client, stages=stages, progress=progress,
                            current=current, gate=gate, review=ops.pending_review(current), overdue=overdue,
-                           activity=activity, summary=g.client.summary, certified=ops.wf.is_certified(state))
+                           activity=activity, summary=g.client.summary, certified=ops.wf.is_certified(state),
+                           readiness=ops.wf.readiness(ops.template(), state))
 
 
 # --- tasks ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from workflows import (
     load_template,
     new_client_state,
     overall_progress,
-    readiness_score,
+    readiness,
     reopen_stage,
     stage_progress,
     update_gate,
@@ -409,30 +409,41 @@ def test_stage_and_overall_progress(template):
 
 def test_readiness_score_bounds_and_ordering(template):
     fresh = new_client_state(template)
-    assert readiness_score(template, fresh) == 0
+    assert readiness(template, fresh).score == 0
     design = client_in(template, "system_design")
     implementation = client_in(template, "implementation")
-    assert 0 < readiness_score(template, design) < readiness_score(template, implementation) < 100
+    assert 0 < readiness(template, design).score < readiness(template, implementation).score < 100
 
     done_not_approved = finish_stage(implementation, "implementation")
     approved = approve_gate(template, done_not_approved, "implementation")
-    assert readiness_score(template, implementation) < readiness_score(template, done_not_approved)
-    assert readiness_score(template, done_not_approved) < readiness_score(template, approved)
+    assert readiness(template, implementation).score < readiness(template, done_not_approved).score
+    assert readiness(template, done_not_approved).score < readiness(template, approved).score
 
     last = replace(
         finish_stage(client_in(template, "certification_audit"), "certification_audit"),
         certification_decision="certified",
     )
-    assert readiness_score(template, last) < 100
-    assert readiness_score(template, approve_gate(template, last, "certification_audit")) == 100
+    assert readiness(template, last).score < 100
+    assert readiness(template, approve_gate(template, last, "certification_audit")).score == 100
 
 
 def test_open_major_findings_penalise_and_score_stays_in_bounds(template):
     state = client_in(template, "internal_audit")
-    base = readiness_score(template, state)
+    base = readiness(template, state).score
     one = replace(state, findings=(FindingState(1, "internal_audit", "major"),))
-    assert readiness_score(template, one) == base - 10
+    assert readiness(template, one).score == base - 10
     minor = replace(state, findings=(FindingState(1, "internal_audit", "minor"),))
-    assert readiness_score(template, minor) == base
+    assert readiness(template, minor).score == base
     many = replace(state, findings=tuple(FindingState(i, "internal_audit", "major") for i in range(50)))
-    assert readiness_score(template, many) == 0
+    assert readiness(template, many).score == 0
+
+
+def test_readiness_explains_itself_points_earned_minus_major_findings(template):
+    state = client_in(template, "system_design")
+    clean = readiness(template, state)
+    assert clean.open_majors == 0 and clean.penalty == 0 and clean.score == clean.earned > 0
+    two = replace(state, findings=(FindingState(1, "initial_audit", "major"), FindingState(2, "initial_audit", "major"),
+                                   FindingState(3, "initial_audit", "minor")))
+    r = readiness(template, two)
+    assert (r.earned, r.open_majors, r.penalty) == (clean.earned, 2, 20)
+    assert r.score == max(0, clean.earned - 20)
