@@ -49,7 +49,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, func, insert, select, text
 
-from .base import schema_name_for
+from .names import schema_name_for
 from .migrate import _is_descendant, migrate_schema_in_transaction, tenant_script
 from .provisioning import drop_schema, provision_schema
 

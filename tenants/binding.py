@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, text
 from sqlalchemy.orm import scoped_session
 
-from .base import TENANT_PLACEHOLDER, is_tenant_schema_name
+from .names import TENANT_PLACEHOLDER, is_tenant_schema_name
 
 UNBOUND_SCHEMA = "no_tenant_bound"
 

@@ -15,7 +15,7 @@ import re
 
 from sqlalchemy import text
 
-from .base import is_tenant_schema_name
+from .names import is_tenant_schema_name
 
 _QUERIES = {
     "relations": """

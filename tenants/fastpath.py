@@ -29,7 +29,7 @@ import threading
 
 from sqlalchemy import insert, text
 
-from .base import is_tenant_schema_name
+from .names import is_tenant_schema_name
 from .migrate import migrate_schema_in_transaction, tenant_script
 from .registry import tenant_schemas
 

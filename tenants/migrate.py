@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text, update
 
-from .base import is_tenant_schema_name
+from .names import is_tenant_schema_name
 from .registry import tenant_schemas
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

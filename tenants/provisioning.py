@@ -12,7 +12,7 @@ the same catalog (a test compares them).
 """
 from sqlalchemy import delete, insert, text
 
-from .base import is_tenant_schema_name
+from .names import is_tenant_schema_name
 from .fastpath import provision_fast
 from .migrate import migrate_schema_in_transaction
 from .registry import tenant_schemas

@@ -6,11 +6,11 @@ needs a connection, a migration context or a catalog scan per schema.
 """
 from sqlalchemy import Column, DateTime, String, Table, Text, func
 
-from .base import SharedModel
+from .names import shared_metadata
 
 tenant_schemas = Table(
     "tenant_schemas",
-    SharedModel.metadata,
+    shared_metadata,  # SharedModel's: migrations and autogenerate see it
     Column("schema_name", String(63), primary_key=True),
     Column("revision", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

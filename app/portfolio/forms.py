@@ -13,4 +13,5 @@ class NewClientForm(FlaskForm):
     start_on = DateField("Start date", validators=[Optional()], description="The kick-off meeting: the plan starts here.")
     target_on = DateField("Target certification date", validators=[Optional()],
                           description="When the certification audit should be done; the five stages are planned in between.")
-    consultants = SelectMultipleField("Assigned consultants", coerce=int, choices=[])
+    consultants = SelectMultipleField("Assigned consultants", coerce=int, choices=[],
+                                      description="They see this client in their portfolio. Ctrl-click (⌘-click on a Mac) to choose several.")
