@@ -336,6 +336,8 @@ def test_gate_review_and_approval_advances_the_stage(http, factory, db):
         ops.save(w.client)
     assert http.submit(f"/c/{w.client.slug}/gates/initial_audit/request", {"note": "All in"}).status_code == 303
     assert db.session.get(ClientSummary, w.client.id).gate_awaiting_approval is True
+    overview = http.get(f"/c/{w.client.slug}/").get_data(as_text=True)
+    assert "asked for the review" in overview and "Request review" not in overview  # no second request offered
     assert http.submit(f"/c/{w.client.slug}/gates/initial_audit/approve", {}).status_code == 403
     http.logout()
 
