@@ -214,3 +214,11 @@ class ActivityEntry(TenantModel):
     summary: Mapped[str] = mapped_column(Text)
     before: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     after: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field, before, after) for the fields that really changed, in the order they were recorded."""
+        before, after = self.before or {}, self.after or {}
+        fields = list(before) + [k for k in after if k not in before]
+        return [(k.replace("_", " "), before.get(k), after.get(k)) for k in fields
+                if (before.get(k) or None) != (after.get(k) or None)]
