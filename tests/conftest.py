@@ -165,7 +165,8 @@ def app(service_urls, smtp_server):
     controller, _ = smtp_server
     application = create_app(make_config(service_urls, controller.port))
     with application.app_context():
-        upgrade_all(db.engine, application.config, quiet=True)
+        upgrade_all(db.engine, spare_schemas=application.config["SPARE_SCHEMAS"],
+                    cache_dir=application.config["CACHE_DIR"], quiet=True)
     return application
 
 
