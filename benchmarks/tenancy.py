@@ -317,6 +317,10 @@ def run(args, url, env, scratch, upload_root, version):
         walls = [cli(env, "tenants", "status", "--json")[0] for _ in range(3)]
         line(f"`flask tenants status --json` at {total} (whole command)",
              f"median {ms(statistics.median(walls))} ({', '.join(ms(w) for w in walls)})")
+        t = time.perf_counter()
+        mismatches = migrate.verify_registry(cmd_engine)
+        line("  `--verify`: every schema's own alembic_version against the registry",
+             f"{ms(time.perf_counter() - t)}, {len(mismatches)} disagreement(s)")
 
         # --- no-op upgrade ----------------------------------------------------------------------------
         walls = [cli(env, "tenants", "upgrade")[0] for _ in range(5)]
