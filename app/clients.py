@@ -1,8 +1,6 @@
 """Creating clients: registry row, schema, first content and summary in one transaction."""
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -13,23 +11,13 @@ from tenants.provisioning import provision_schema
 import workflows as wf
 from workflows.stages import STAGE_KEYS
 
-from .accounts import AccountError
+from . import clock
 from .extensions import db
-from .models import Account, Client, ClientConsultant, ClientSummary, User
+from .models import Account, Client, ClientConsultant, ClientSummary, User, slugify, valid_slug
+from .refusal import Refusal
+from .workspace import operations as ops
 
-SLUG_MAX = 50
 DEFAULT_PLAN_DAYS = 180  # a typical small-business path to certification
-_SLUG_OK = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:SLUG_MAX].rstrip("-")
-
-
-def valid_slug(slug: str) -> bool:
-    return bool(_SLUG_OK.match(slug or "")) and len(slug) <= SLUG_MAX
 
 
 def create_client(account: Account, name: str, slug: str | None = None, consultants: list[User] = (),
@@ -37,27 +25,27 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
                   created_by: User | None = None) -> Client:
     """Create a client and its schema at the current tenant revision, atomically.
 
-    On any failure nothing is left: no registry row, no schema (PostgreSQL DDL is transactional).
+    Its own unit of work: it commits once, while the new schema is bound (the binding ends with a
+    rollback). On any failure nothing is left: no registry row, no schema (PostgreSQL DDL is
+    transactional).
     """
-    from .workspace import operations as ops
-
-    start_on = start_on or date.today()
+    start_on = start_on or clock.today()
     target_on = target_on or start_on + timedelta(days=DEFAULT_PLAN_DAYS)
     if target_on <= start_on + timedelta(days=wf.MIN_PLAN_DAYS):
-        raise AccountError(f"Allow at least {wf.MIN_PLAN_DAYS} days between the start and the target "
-                           "certification date.", "target_on")
+        raise Refusal(f"Allow at least {wf.MIN_PLAN_DAYS} days between the start and the target "
+                      "certification date.", field="target_on")
     name = (name or "").strip()
     if not name:
-        raise AccountError("Enter the client's company name.", "name")
+        raise Refusal("Enter the client's company name.", field="name")
     if len(name) > 200:
-        raise AccountError("Keep the name under 200 characters.", "name")
+        raise Refusal("Keep the name under 200 characters.", field="name")
     slug = (slug or "").strip().lower() or slugify(name)
     if not slug:
-        raise AccountError("The name needs at least one letter or digit for the client's address.", "slug")
+        raise Refusal("The name needs at least one letter or digit for the client's address.", field="slug")
     if not valid_slug(slug):
-        raise AccountError("Use only lowercase letters, digits and single hyphens in the address.", "slug")
+        raise Refusal("Use only lowercase letters, digits and single hyphens in the address.", field="slug")
     if db.session.scalar(select(Client.id).where(Client.slug == slug)):
-        raise AccountError(f"The address “{slug}” is already taken by another client. Choose a different one.", "slug")
+        raise Refusal(f"The address “{slug}” is already taken by another client. Choose a different one.", field="slug")
 
     client_id = db.session.scalar(select(func.nextval("clients_id_seq")))
     schema = tenants.schema_name_for(client_id)
@@ -72,7 +60,7 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise AccountError(f"The address “{slug}” is already taken by another client. Choose a different one.", "slug")
+        raise Refusal(f"The address “{slug}” is already taken by another client. Choose a different one.", field="slug")
     provision_schema(db.session.connection(), schema)
     token = tenants.bind_tenant(db.session, schema)
     try:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -10,10 +9,12 @@ from sqlalchemy import select
 import tenants
 from workflows.stages import STAGE_KEYS
 
+from . import clock
 from .clients import create_client
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientMember, Document, Finding, Stage, Task, User
 from .security import hash_password
+from .workspace import operations as ops
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -74,30 +75,16 @@ DEMO_FINDINGS = [
 ]
 
 
-@contextmanager
-def _at(moment: datetime):
-    """Let the workspace record what follows as having happened at `moment`."""
-    from .workspace import operations as ops
-
-    token = ops.clock.set(lambda: moment)
-    try:
-        yield
-    finally:
-        ops.clock.reset(token)
-
-
 def _moment(day: date, rng: random.Random, jitter: tuple[int, int] = (0, 0)) -> datetime:
     """A working-hours time on `day` (± jitter days), never in the future."""
     when = datetime.combine(day + timedelta(days=rng.randint(*jitter)), time(rng.randint(8, 17), rng.randint(0, 59)),
                             timezone.utc)
-    return min(when, datetime.now(timezone.utc) - timedelta(hours=rng.randint(1, 20)))
+    return min(when, clock.now() - timedelta(hours=rng.randint(1, 20)))
 
 
 def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int) -> None:
     """Realistic history for a client at `stage_index`, replayed on the plan's dates: earlier gates
     passed with their work done, the current stage part-way, a few tasks late, findings raised and closed."""
-    from .workspace import operations as ops
-
     rng = random.Random(seed)
     staff = db.session.get(User, staff_id)
     consultant = db.session.get(User, consultant_id) if consultant_id else None
@@ -105,7 +92,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
     with tenants.tenant_scope(db.session, client.schema_name):
         stages = {st.key: st for st in db.session.scalars(select(Stage))}
         start = stages["initial_audit"].planned_start.date()
-        with _at(_moment(start + timedelta(days=9), rng)):
+        with clock.frozen_at(_moment(start + timedelta(days=9), rng)):
             for severity, clause, title in DEMO_FINDINGS:
                 ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant)
         for task in db.session.scalars(select(Task).order_by(Task.position)):
@@ -113,40 +100,40 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
         for key in STAGE_KEYS[:stage_index]:
             gate_day = stages[key].planned_end.date() + timedelta(days=rng.randint(-2, 8))
             for task in db.session.scalars(select(Task).where(Task.stage == key).order_by(Task.position)):
-                with _at(_moment(task.due_on, rng, (-4, 3))):
+                with clock.frozen_at(_moment(task.due_on, rng, (-4, 3))):
                     if not task.required and rng.random() < 0.3:
                         ops.set_task_status(task, "not_applicable", "Not relevant for this company's services", as_staff)
                     else:
                         ops.set_task_status(task, "done", None, as_staff if task.role != "consultant" else as_consultant)
-            with _at(_moment(gate_day, rng, (-3, -1))):
+            with clock.frozen_at(_moment(gate_day, rng, (-3, -1))):
                 for doc in db.session.scalars(select(Document).where(Document.stage == key)):
                     ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
                 closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
                 for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
                                                                         Finding.severity.in_(closing.get(key, ())))):
                     ops.close_finding(finding, as_consultant)
-            with _at(_moment(gate_day, rng)):
+            with clock.frozen_at(_moment(gate_day, rng)):
                 ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
         current = STAGE_KEYS[stage_index]
         tasks = db.session.scalars(select(Task).where(Task.stage == current).order_by(Task.position)).all()
         share = rng.choice([0.25, 0.4, 0.6, 1.0])
-        today = date.today()
+        today = clock.today()
         for i, task in enumerate(tasks):
             if i < int(len(tasks) * share):
-                with _at(_moment(min(task.due_on, today), rng, (-5, 0))):
+                with clock.frozen_at(_moment(min(task.due_on, today), rng, (-5, 0))):
                     ops.set_task_status(task, "done", None, as_staff)
             elif i == int(len(tasks) * share):
-                with _at(_moment(today, rng, (-3, 0))):
+                with clock.frozen_at(_moment(today, rng, (-3, 0))):
                     ops.set_task_status(task, "in_progress", None, as_staff)
         if share == 1.0:
-            with _at(_moment(today, rng, (-2, -1))):
+            with clock.frozen_at(_moment(today, rng, (-2, -1))):
                 for doc in db.session.scalars(select(Document).where(Document.stage == current)):
                     ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
                 if current in ("implementation", "internal_audit", "certification_audit"):
                     for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
                         ops.close_finding(finding, as_consultant)
             if current != "certification_audit":
-                with _at(_moment(today, rng, (-1, 0))):
+                with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
         ops.save(db.session.get(Client, client.id))
 
@@ -161,8 +148,8 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
         assigned = [db.session.get(User, uid) for uid in consultant_ids] if i % 6 != 5 else []
         stage_index = i % len(STAGE_KEYS)
         # Started long enough ago to have reached its stage; some work is now late.
-        start = date.today() - timedelta(days=45 * stage_index + 20)
-        with _at(datetime.combine(start, time(9), timezone.utc)):
+        start = clock.today() - timedelta(days=45 * stage_index + 20)
+        with clock.frozen_at(datetime.combine(start, time(9), timezone.utc)):
             client = create_client(db.session.get(Account, account_id), name, slug, consultants=assigned,
                                    start_on=start, target_on=start + timedelta(days=270))
         staff = _user(f"staff@{slug}.example", f"{name.split()[0]} Staff")

@@ -37,6 +37,7 @@ def main() -> int:
         os.environ.update(urls)
         os.environ.setdefault("ISOPATH_ENV", "development")
 
+        # Start-up order: the app reads DATABASE_URL and REDIS_URL, which exist only from here on.
         from . import create_app
         from .cli import upgrade_all
         from .extensions import db

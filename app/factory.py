@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 
+import tenants
+
+from . import models  # noqa: F401  (every table on the metadata)
+from .auth import bp as auth_bp
 from .config import Config
 from .extensions import csrf, db, htmx, login_manager
+from .health import bp as health_bp
+from .library import bp as library_bp
+from .portfolio import bp as portfolio_bp
+from .templating import register_template_helpers, render
+from .transaction import install as install_after_commit
+from .workspace import bp as workspace_bp
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -26,18 +36,8 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
 
-    import tenants
-
-    from . import models  # noqa: F401
-
     with app.app_context():
         tenants.install(db.engine, db.session)
-
-    from .auth import bp as auth_bp
-    from .health import bp as health_bp
-    from .library import bp as library_bp
-    from .portfolio import bp as portfolio_bp
-    from .workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
@@ -50,9 +50,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _register_web_conventions(app: Flask) -> None:
-    from .templating import register_template_helpers
-
     register_template_helpers(app)
+    install_after_commit()
 
     @app.after_request
     def headers(response):
@@ -65,11 +64,11 @@ def _register_web_conventions(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("errors/404.html"), 404
+        return render("errors/404.html"), 404
 
     @app.errorhandler(403)
     def forbidden(error):
-        return render_template("errors/403.html"), 403
+        return render("errors/403.html"), 403
 
     @app.errorhandler(413)
     def too_large(error):
@@ -77,22 +76,22 @@ def _register_web_conventions(app: Flask) -> None:
         if htmx:  # the upload form shows the message in place
             return (f"That file is larger than {limit} MB. Choose a smaller file.", 413,
                     {"HX-Retarget": "#upload-error", "HX-Reswap": "innerHTML"})
-        return render_template("errors/error.html", code=413, title="File too large",
+        return render("errors/error.html", code=413, title="File too large",
                                message=f"That file is larger than {limit} MB. Choose a smaller file."), 413
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("errors/error.html", code=400, title="Form expired",
+        return render("errors/error.html", code=400, title="Form expired",
                                message="This form was open too long or came from elsewhere. "
                                        "Reload the page and submit it again."), 400
 
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        return render_template("errors/error.html", code=500, title="Something went wrong",
+        return render("errors/error.html", code=500, title="Something went wrong",
                                message="The error has been logged. Nothing you entered was saved; please try again."), 500
 
     @app.errorhandler(405)
     def method_not_allowed(error):
-        return render_template("errors/error.html", code=405, title="Not allowed",
+        return render("errors/error.html", code=405, title="Not allowed",
                                message=f"{request.method} is not supported here."), 405

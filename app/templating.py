@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from markupsafe import Markup
+from flask import render_template
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
-from .extensions import htmx
 from workflows.stages import stage_label
 
-from .models import ROLE_LABELS
+from . import clock
+from .extensions import htmx
+from .permissions import ROLE_LABELS, current_account, user_accounts
 
 
 def render(template: str, block: str | None = None, **context):
     """Render the whole page, or only `block` when htmx asks for a partial."""
-    from flask import render_template
-
     if block and htmx:
         return render_block(template, block, **context)
     return render_template(template, **context)
@@ -29,7 +29,7 @@ def _ago(value):
         value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    seconds = (datetime.now(timezone.utc) - value).total_seconds()
+    seconds = (clock.now() - value).total_seconds()
     future = seconds < 0
     seconds = abs(seconds)
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
@@ -62,8 +62,6 @@ def register_template_helpers(app):
 
     @app.context_processor
     def inject():
-        from .accounts import current_account, user_accounts
-
         ctx = {"htmx_request": bool(htmx)}
         if current_user.is_authenticated:
             ctx["current_account"] = current_account()

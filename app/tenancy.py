@@ -5,21 +5,15 @@ The one place that decides who may see a client. Anything else gets the same
 """
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
 
 import tenants
 
-from .accounts import client_role
-from .clients import valid_slug
 from .extensions import db, login_manager
-from .models import Client
-
-CONSULTANT_ROLES = ("owner", "consultant")
-WRITER_ROLES = ("owner", "consultant", "client_admin", "staff")
+from .models import Client, valid_slug
+from .permissions import client_role
 
 
 def bind_request_client(slug: str):
@@ -39,18 +33,3 @@ def release_request_client(exc=None):
     token = g.pop("tenant_token", None)
     if token is not None:
         tenants.unbind_tenant(db.session, token)
-
-
-def requires(*roles):
-    """Restrict a client view to some roles; members without them get 403 (they can see the client)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if g.get("client_role") not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..accounts import (
-    AccountError,
     accept_invitation,
     create_user,
     find_invitation,
@@ -19,6 +18,7 @@ from ..accounts import (
 from ..extensions import db, login_manager
 from ..mail import send_mail
 from ..models import User
+from ..refusal import Refusal
 from ..security import (
     clear_login_attempts,
     hash_password,
@@ -29,6 +29,7 @@ from ..security import (
     record_failed_login,
     verify_password,
 )
+from ..templating import render
 from . import bp
 from .forms import AcceptInvitationForm, ForgotForm, LoginForm, NewPasswordForm, SignupForm
 
@@ -67,7 +68,7 @@ def login():
         ip = request.remote_addr or "?"
         if login_blocked(email, ip):
             flash("Too many login attempts. Wait 15 minutes, or reset your password.", "error")
-            return render_template("auth/login.html", form=form), 429
+            return render("auth/login.html", form=form), 429
         user = user_by_email(email)
         if user is not None and verify_password(user.password_hash, form.password.data):
             clear_login_attempts(email)
@@ -77,8 +78,8 @@ def login():
             return redirect(_safe_next(form.next.data) or landing_url_for(user))
         record_failed_login(email, ip)
         flash("That email and password don't match an account.", "error")
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form)
+        return render("auth/login.html", form=form), 401
+    return render("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -97,15 +98,15 @@ def signup():
         try:
             user = sign_up(form.consultancy.data, form.name.data, form.email.data, form.password.data)
             db.session.commit()
-        except AccountError as err:
+        except Refusal as err:
             db.session.rollback()
             _form_error(form, err.field, str(err))
-            return render_template("auth/signup.html", form=form), 422
+            return render("auth/signup.html", form=form), 422
         login_user(user)
         flash(f"Welcome to ISOpath, {user.name}. Add your first client to get started.", "success")
         return redirect(url_for("portfolio.index"))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/signup.html", form=form), status
+    return render("auth/signup.html", form=form), status
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -122,7 +123,7 @@ def forgot():
         # The same answer either way, so the form can't be used to find out who has an account.
         flash("If that email belongs to an account, a reset link is on its way.", "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form), (422 if request.method == "POST" else 200)
+    return render("auth/forgot.html", form=form), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -139,21 +140,21 @@ def reset(token):
         weak = password_problem(form.password.data, user.email)
         if weak:
             form.password.errors = [weak]
-            return render_template("auth/reset.html", form=form), 422
+            return render("auth/reset.html", form=form), 422
         user.password_hash = hash_password(form.password.data)
         user.rotate_login_token()
         db.session.commit()
         login_user(user)
         flash("Your password is changed.", "success")
         return redirect(landing_url_for(user))
-    return render_template("auth/reset.html", form=form), (422 if request.method == "POST" else 200)
+    return render("auth/reset.html", form=form), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invitation(token):
     inv, problem = find_invitation(token)
     if inv is None:
-        return render_template("auth/invitation_invalid.html", message=problem), 404
+        return render("auth/invitation_invalid.html", message=problem), 404
     existing = user_by_email(inv.email)
     if existing is not None:
         # Someone who already has a login accepts by logging in as that person.
@@ -167,7 +168,7 @@ def invitation(token):
             db.session.commit()
             flash(_welcome(inv), "success")
             return redirect(_invitation_target(inv))
-        return render_template("auth/invitation_confirm.html", invitation=inv)
+        return render("auth/invitation_confirm.html", invitation=inv)
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
@@ -175,17 +176,17 @@ def invitation(token):
             db.session.flush()
             accept_invitation(inv, user)
             db.session.commit()
-        except AccountError as err:
+        except Refusal as err:
             db.session.rollback()
             _form_error(form, err.field, str(err))
-            return render_template("auth/invitation_accept.html", form=form, invitation=inv), 422
+            return render("auth/invitation_accept.html", form=form, invitation=inv), 422
         if current_user.is_authenticated:
             logout_user()
         login_user(user)
         flash(_welcome(inv), "success")
         return redirect(_invitation_target(inv))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/invitation_accept.html", form=form, invitation=inv), status
+    return render("auth/invitation_accept.html", form=form, invitation=inv), status
 
 
 def _welcome(inv) -> str:

@@ -12,6 +12,7 @@ from flask import current_app
 from tenants import spares
 
 from ..extensions import db
+from . import queue
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,6 @@ def top_up_spares() -> dict:
 
 def queue_top_up() -> None:
     """Ask the worker to replace the spare a new client just took; never fails the caller's request."""
-    from . import queue
-
     try:
         queue().enqueue(top_up_spares, job_timeout=600)
     except Exception:  # Redis down: the schedule tops up later, and provisioning falls back meanwhile

@@ -12,13 +12,12 @@ import tenants
 
 from ..extensions import db
 from ..models import Client
+from ..workspace import operations as ops
 
 log = logging.getLogger(__name__)
 
 
 def refresh_all_summaries() -> dict:
-    from ..workspace import operations as ops
-
     clients = db.session.execute(select(Client.id, Client.schema_name).where(Client.status == "active")).all()
     refreshed, failed = 0, []
     for client_id, schema in clients:

@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 import workflows as wf
 
-from ..models import ROLE_LABELS
+from ..permissions import ROLE_LABELS
 
 
 class CopyForm(FlaskForm):

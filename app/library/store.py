@@ -17,19 +17,11 @@ import workflows as wf
 
 from ..extensions import db
 from ..models import AccountTemplate, Client
+from ..refusal import Refusal
 
 STANDARD, OWN = "standard", "own"
 # Words the /templates/ URLs use for themselves: a copy may not take them as its key.
 RESERVED_KEYS = {"copy"}
-
-
-class LibraryError(Exception):
-    """A template change that cannot be made, with the HTTP status and form field it concerns."""
-
-    def __init__(self, message: str, status: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -159,18 +151,18 @@ def make_copy(account_id: int, source: wf.Template, name: str, user) -> AccountT
     """Version 1 of a new copy of `source` under a key derived from its name."""
     name = (name or "").strip()
     if not name:
-        raise LibraryError("Give your copy a name.", field="name")
+        raise Refusal("Give your copy a name.", field="name")
     if len(name) > 200:
-        raise LibraryError("Keep the name under 200 characters.", field="name")
+        raise Refusal("Keep the name under 200 characters.", field="name")
     existing = {row.name.lower(): row for row, _ in copies(account_id)}
     if name.lower() in existing:
-        raise LibraryError(f"You already have a template called “{name}”. Choose another name.", field="name")
+        raise Refusal(f"You already have a template called “{name}”. Choose another name.", field="name")
     taken = {row.key for row, _ in copies(account_id)} | {t.key for t in standard_templates()} | RESERVED_KEYS
     key = wf.derive_key(name, taken, sep="-")
     try:
         copy = wf.copy_template(source, key, name)
     except wf.TemplateError as err:
-        raise LibraryError(str(err), field="name") from err
+        raise Refusal(str(err), field="name") from err
     return save_version(account_id, copy, user)
 
 
@@ -184,6 +176,6 @@ def save_version(account_id: int, template: wf.Template, user) -> AccountTemplat
         with db.session.begin_nested():  # a savepoint: a clash leaves the caller's transaction usable
             db.session.add(row)
     except IntegrityError:
-        raise LibraryError("Someone else saved a new version of this template at the same moment. "
+        raise Refusal("Someone else saved a new version of this template at the same moment. "
                            "Reload the page and make your change again.", status=409) from None
     return row

@@ -6,33 +6,31 @@ swap in place; every action also works as a plain form post.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 import workflows as wf
 
 from ..extensions import db, htmx
-from ..models import Client, ROLE_LABELS, User
-from ..portfolio.views import account_required
+from ..models import Client, User
+from ..permissions import ACCOUNT_MEMBERS, ROLE_LABELS, account_required
+from ..refusal import Refusal
 from ..templating import render
 from . import bp, store
 from .forms import CopyForm, NewTaskForm, TaskForm
 
-MEMBERS = ("owner", "consultant")
-
-
 # --- list and copy ---------------------------------------------------------------------------
 
 @bp.get("/")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def index():
     usage = dict(db.session.execute(
         select(Client.template_key, func.count()).where(Client.account_id == g.account.id, Client.status == "active")
         .group_by(Client.template_key)).all())
     copies = store.copies(g.account.id)
     editors = _users({row.created_by_id for row, _ in copies})
-    return render_template("library/index.html", standard=store.standard_templates(), copies=copies,
+    return render("library/index.html", standard=store.standard_templates(), copies=copies,
                            usage=usage, editors=editors, origins=_origin_names([row for row, _ in copies]))
 
 
@@ -46,7 +44,7 @@ def _suggested_name(source: wf.Template, own: bool) -> str:
 
 
 @bp.route("/copy", methods=["GET", "POST"])
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def copy():
     form = CopyForm()
     ref = form.source.data if request.method == "POST" else request.args.get("from", "")
@@ -59,7 +57,7 @@ def copy():
     elif form.validate_on_submit():
         try:
             row = store.make_copy(g.account.id, source, form.name.data, current_user)
-        except store.LibraryError as err:
+        except Refusal as err:
             db.session.rollback()
             form.name.errors = [*form.name.errors, str(err)]
         else:
@@ -68,7 +66,7 @@ def copy():
                   "success")
             return redirect(url_for(".edit", key=row.key), 303)
     status = 422 if request.method == "POST" else 200
-    return render_template("library/copy.html", form=form, source=source, own=own), status
+    return render("library/copy.html", form=form, source=source, own=own), status
 
 
 # --- the editor ------------------------------------------------------------------------------
@@ -130,7 +128,7 @@ def _page(row, template: wf.Template, stage_key: str, *, block: str | None = "wo
 
 
 @bp.get("/<key>")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def edit(key):
     row, template = _own_or_404(key)
     stage = request.args.get("stage", "")
@@ -138,7 +136,7 @@ def edit(key):
 
 
 @bp.get("/<key>/tasks/<task_key>")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def task_row(key, task_key):
     """One task as shown in the editor (the inline form's Cancel); without htmx, the editor at that task."""
     row, template = _own_or_404(key)
@@ -149,7 +147,7 @@ def task_row(key, task_key):
 
 
 @bp.get("/<key>/tasks/<task_key>/edit")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def edit_task(key, task_key):
     row, template = _own_or_404(key)
     task, stage_key = _task_or_404(template, task_key)
@@ -161,7 +159,7 @@ def _saved(old: wf.Template, new: wf.Template, stage_key: str, message: str, anc
     """Store the new version and show the editor again, with a warning if clauses lost their last task."""
     try:
         row = store.save_version(g.account.id, new, current_user)
-    except store.LibraryError as err:
+    except Refusal as err:
         return _conflict(old, stage_key, err)
     db.session.commit()
     notices = [("success", f"{message} Saved as version {new.version}.")]
@@ -186,7 +184,7 @@ def _unchanged(row, template: wf.Template, stage_key: str, message: str, anchor:
     return redirect(url_for(".edit", key=template.key, stage=stage_key) + anchor, 303)
 
 
-def _conflict(template: wf.Template, stage_key: str, err: store.LibraryError):
+def _conflict(template: wf.Template, stage_key: str, err: Refusal):
     db.session.rollback()
     row, latest = _own_or_404(template.key)
     stage_key = stage_key if latest.has_stage(stage_key) else latest.stages[0].key
@@ -202,7 +200,7 @@ def _refused(row, template: wf.Template, stage_key: str, block: str, target: str
 
 
 @bp.post("/<key>/tasks")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def add_task(key):
     row, template = _own_or_404(key)
     form = NewTaskForm(prefix="new")
@@ -232,7 +230,7 @@ def add_task(key):
 
 
 @bp.post("/<key>/tasks/<task_key>")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def update_task(key, task_key):
     row, template = _own_or_404(key)
     task, stage_key = _task_or_404(template, task_key)
@@ -253,7 +251,7 @@ def update_task(key, task_key):
 
 
 @bp.post("/<key>/tasks/<task_key>/required")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def set_required(key, task_key):
     row, template = _own_or_404(key)
     task, stage_key = _task_or_404(template, task_key)
@@ -268,7 +266,7 @@ def set_required(key, task_key):
 
 
 @bp.post("/<key>/tasks/<task_key>/remove")
-@account_required(*MEMBERS)
+@account_required(*ACCOUNT_MEMBERS)
 def remove_task(key, task_key):
     row, template = _own_or_404(key)
     task, stage_key = _task_or_404(template, task_key)

@@ -1,7 +1,9 @@
 """Tables in the shared (public) schema: everything that spans clients."""
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from datetime import date, datetime
 
 from flask_login import UserMixin
@@ -22,15 +24,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.base import SharedModel
 
-ACCOUNT_ROLES = ("owner", "consultant")
-CLIENT_ROLES = ("client_admin", "staff", "auditor")
-ROLE_LABELS = {
-    "owner": "Owner",
-    "consultant": "Consultant",
-    "client_admin": "Client admin",
-    "staff": "Staff",
-    "auditor": "Auditor (read-only)",
-}
+# A client's address under /c/<slug>/: the same rule as the `slug_format` constraint on `clients`.
+SLUG_MAX = 50
+_SLUG_OK = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def valid_slug(slug: str) -> bool:
+    return bool(_SLUG_OK.match(slug or "")) and len(slug) <= SLUG_MAX
 
 
 def _new_login_token() -> str:
@@ -237,7 +243,7 @@ class AccountTemplate(SharedModel):
 
 
 __all__ = [
-    "ACCOUNT_ROLES", "CLIENT_ROLES", "ROLE_LABELS", "Account", "User", "AccountMember", "Client",
+    "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "Invitation", "Notification", "RemindersSent",
     "BillingEvent", "AccountTemplate",
 ]

@@ -1,43 +1,26 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import wraps
+from datetime import timedelta
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from ..accounts import AccountError, current_account, invite_and_notify, visible_clients_query
+from .. import clock
+from ..accounts import invite_and_notify
 from ..auth.forms import InviteForm
 from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
 from ..jobs.spares import queue_top_up
+from ..library import store as library
 from ..models import AccountMember, Client, Invitation, User
-from ..workspace.operations import WorkspaceError
+from ..permissions import ACCOUNT_MEMBERS, ACCOUNT_OWNERS, account_required, current_account, visible_clients_query
+from ..refusal import Refusal
+from ..templating import render
 from . import bp
 from .forms import NewClientForm
-
-
-def account_required(*roles):
-    """Views of the current consultancy, limited to some account roles."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            current = current_account()
-            if current is None:
-                abort(404)  # client staff have no consultancy pages at all
-            if current[1] not in roles:
-                abort(403)
-            g.account, g.account_role = current
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 @bp.get("/")
@@ -56,7 +39,7 @@ def index():
     ))
     if account is None and len(clients) == 1:
         return redirect(url_for("workspace.overview", slug=clients[0].slug))
-    return render_template("portfolio/index.html", clients=clients, account=account,
+    return render("portfolio/index.html", clients=clients, account=account,
                            account_role=current[1] if current else None)
 
 
@@ -86,10 +69,8 @@ def _template_choices(form, choices) -> None:
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
-@account_required("owner", "consultant")
+@account_required(*ACCOUNT_MEMBERS)
 def new_client():
-    from ..library import store as library  # here: the library's views import this module's decorator
-
     form = NewClientForm()
     form.consultants.choices = _consultant_choices(g.account)
     choices = library.choices(g.account.id)
@@ -97,13 +78,13 @@ def new_client():
     if request.method == "GET":
         form.consultants.data = [current_user.id]
         form.template.data = choices[0].ref
-        form.start_on.data = date.today()
-        form.target_on.data = date.today() + timedelta(days=DEFAULT_PLAN_DAYS)
+        form.start_on.data = clock.today()
+        form.target_on.data = clock.today() + timedelta(days=DEFAULT_PLAN_DAYS)
     if form.validate_on_submit():
         template = library.resolve(g.account.id, form.template.data) if form.template.data else choices[0].template
         if template is None:
             form.template.errors = [*form.template.errors, "Choose one of the templates in the list."]
-            return render_template("portfolio/new_client.html", form=form), 422
+            return render("portfolio/new_client.html", form=form), 422
         chosen = set(form.consultants.data or [])
         if g.account_role == "consultant":
             chosen.add(current_user.id)  # a consultant always keeps access to the client they create
@@ -111,18 +92,17 @@ def new_client():
         try:
             client = create_client(g.account, form.name.data, form.slug.data, consultants=users, template=template,
                                    start_on=form.start_on.data, target_on=form.target_on.data, created_by=current_user)
-        except (AccountError, WorkspaceError) as err:
+        except Refusal as err:
             db.session.rollback()
             fields = {"slug": form.slug, "name": form.name, "start_on": form.start_on, "target_on": form.target_on}
-            # A plan that can't be made from the dates (WorkspaceError) is about the target date.
-            target = fields.get(err.field if isinstance(err, AccountError) else "target_on", form.name)
+            target = fields.get(err.field, form.name)
             target.errors = list(target.errors) + [str(err)]
-            return render_template("portfolio/new_client.html", form=form), 422
+            return render("portfolio/new_client.html", form=form), 422
         queue_top_up()  # the client took a spare schema: build its replacement off the request path
         flash(f"{client.name} is ready. Invite their staff from the People page.", "success")
         return redirect(url_for("workspace.overview", slug=client.slug))
     status = 422 if request.method == "POST" else 200
-    return render_template("portfolio/new_client.html", form=form), status
+    return render("portfolio/new_client.html", form=form), status
 
 
 def _team_form():
@@ -140,26 +120,28 @@ def _team_page(form, status=200):
         select(Invitation).where(Invitation.account_id == g.account.id, Invitation.client_id.is_(None),
                                  Invitation.accepted_at.is_(None)).order_by(Invitation.created_at.desc())
     ).all()
-    return render_template("portfolio/team.html", form=form, members=members, pending=pending,
+    return render("portfolio/team.html", form=form, members=members, pending=pending,
                            is_owner=g.account_role == "owner"), status
 
 
 @bp.get("/team")
-@account_required("owner", "consultant")
+@account_required(*ACCOUNT_MEMBERS)
 def team():
     return _team_page(_team_form())
 
 
 @bp.post("/team")
-@account_required("owner")
+@account_required(*ACCOUNT_OWNERS)
 def invite_consultant():
     form = _team_form()
     if not form.validate_on_submit():
         return _team_page(form, 422)
     try:
         invitation = invite_and_notify(current_user, g.account, form.email.data, form.role.data)
-    except AccountError as err:
+    except Refusal as err:
+        db.session.rollback()
         form.email.errors = [str(err)]
         return _team_page(form, 422)
+    db.session.commit()
     flash(f"Invitation sent to {invitation.email}.", "success")
     return redirect(url_for("portfolio.team"))

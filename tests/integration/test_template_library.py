@@ -13,6 +13,7 @@ import tenants
 import workflows as wf
 from app.clients import create_client
 from app.library import store
+from app.refusal import Refusal
 from app.models import Account, AccountTemplate, ActivityEntry, Client, ClientSummary, Document, Stage, Task
 from app.workspace import operations as ops
 from conftest import unique
@@ -114,7 +115,7 @@ def test_two_saves_of_the_same_version_are_a_conflict(factory, db):
     db.session.commit()
     template = store.as_template(row)
     store.save_version(w.account.id, wf.update_task(template, "quality_policy", title="First editor"), w.owner)
-    with pytest.raises(store.LibraryError) as raised:
+    with pytest.raises(Refusal) as raised:
         store.save_version(w.account.id, wf.update_task(template, "quality_policy", title="Second editor"), w.owner)
     assert raised.value.status == 409 and "at the same moment" in str(raised.value)
     db.session.commit()

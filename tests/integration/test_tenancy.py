@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 import tenants
-from app.accounts import AccountError
+from app.refusal import Refusal
 from app.clients import create_client
 from app.models import ActivityEntry, Client, ClientSummary, Stage
 from tenants import migrate
@@ -55,7 +55,7 @@ def test_duplicate_slug_is_refused_with_a_message_and_creates_nothing(factory, d
     account = factory.account()
     factory.client(account, name="Same Name GmbH")
     before = db.session.scalar(select(func.count()).select_from(tenant_schemas))
-    with pytest.raises(AccountError, match="already taken"):
+    with pytest.raises(Refusal, match="already taken"):
         create_client(account, "Same  Name gmbh!")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(tenant_schemas)) == before

@@ -1,0 +1,137 @@
+"""Who may do what: every role set, the membership look-ups behind them, and the role decorators.
+
+Kept low in the import graph (models and the session only) so that every
+blueprint, the tenancy resolver and, later, billing's entitlements can use it
+without pulling in views.
+
+Roles per client: a consultancy's `owner` (every client of the account), an
+assigned `consultant`, and the client's own `client_admin`, `staff` and
+read-only `auditor`.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, session
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Account, AccountMember, Client, ClientConsultant, ClientMember
+
+ACCOUNT_ROLES = ("owner", "consultant")
+CLIENT_ROLES = ("client_admin", "staff", "auditor")
+ROLE_LABELS = {
+    "owner": "Owner",
+    "consultant": "Consultant",
+    "client_admin": "Client admin",
+    "staff": "Staff",
+    "auditor": "Auditor (read-only)",
+}
+
+# Within one client's workspace (the role `client_role` returns):
+CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the plan
+WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
+CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
+
+# Within a consultancy (the role `current_account` returns):
+ACCOUNT_MEMBERS = ACCOUNT_ROLES  # the portfolio, the template library, the team page
+ACCOUNT_OWNERS = ("owner",)  # invite consultants and owners
+
+
+# --- who belongs where ---------------------------------------------------------------------
+
+def account_role(user, account_id: int) -> str | None:
+    return db.session.scalar(
+        select(AccountMember.role).where(AccountMember.user_id == user.id, AccountMember.account_id == account_id)
+    )
+
+
+def user_accounts(user) -> list[tuple[Account, str]]:
+    rows = db.session.execute(
+        select(Account, AccountMember.role)
+        .join(AccountMember, AccountMember.account_id == Account.id)
+        .where(AccountMember.user_id == user.id)
+        .order_by(Account.name)
+    ).all()
+    return [(a, r) for a, r in rows]
+
+
+def current_account() -> tuple[Account, str] | None:
+    """The consultancy the user is working in (chosen in the switcher, else their first)."""
+    accounts = user_accounts(current_user)
+    if not accounts:
+        return None
+    wanted = session.get("account_id")
+    for account, role in accounts:
+        if account.id == wanted:
+            return account, role
+    return accounts[0]
+
+
+def client_role(user, client: Client) -> str | None:
+    """The user's role for this client, or None: consultancy owner, assigned consultant, or client member."""
+    role = account_role(user, client.account_id)
+    if role == "owner":
+        return "owner"
+    if role == "consultant":
+        assigned = db.session.scalar(
+            select(ClientConsultant.user_id).where(
+                ClientConsultant.client_id == client.id, ClientConsultant.user_id == user.id
+            )
+        )
+        if assigned:
+            return "consultant"
+    return db.session.scalar(
+        select(ClientMember.role).where(ClientMember.client_id == client.id, ClientMember.user_id == user.id)
+    )
+
+
+def visible_clients_query(user, account_id: int | None = None):
+    """Clients this user may open: all of an owned account, assigned ones, or their own company."""
+    owned = select(AccountMember.account_id).where(AccountMember.user_id == user.id, AccountMember.role == "owner")
+    assigned = select(ClientConsultant.client_id).where(ClientConsultant.user_id == user.id)
+    member_of = select(ClientMember.client_id).where(ClientMember.user_id == user.id)
+    q = select(Client).where(
+        Client.account_id.in_(owned) | Client.id.in_(assigned) | Client.id.in_(member_of)
+    )
+    if account_id is not None:
+        q = q.where(Client.account_id == account_id)
+    return q
+
+
+# --- decorators ----------------------------------------------------------------------------
+
+def requires(*roles):
+    """Restrict a client view to some roles; members without them get 403 (they can see the client)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.get("client_role") not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def account_required(*roles):
+    """Views of the current consultancy, limited to some account roles; sets g.account and g.account_role."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            current = current_account()
+            if current is None:
+                abort(404)  # client staff have no consultancy pages at all
+            if current[1] not in roles:
+                abort(403)
+            g.account, g.account_role = current
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,34 @@
+"""What every operation shares: who acts, and the activity log entry each change writes.
+
+Operations change the client's tables inside a bound tenant scope and never
+commit: the view or job commits once (`summary.save`), and a `Refusal` raised
+anywhere leaves nothing behind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from ... import clock
+from ...extensions import db
+from ...models import ActivityEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int | None
+    name: str
+
+    @classmethod
+    def of(cls, user) -> "Actor":
+        return cls(user.id, user.name) if user is not None else cls(None, "ISOpath")
+
+
+def log(actor: Actor, action: str, obj_type: str, obj_id, summary: str, before=None, after=None) -> None:
+    db.session.add(ActivityEntry(at=clock.now(), actor_id=actor.id, actor_name=actor.name, action=action,
+                                 object_type=obj_type, object_id=None if obj_id is None else str(obj_id),
+                                 summary=summary, before=before, after=after))
+
+
+def midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)

@@ -1,0 +1,77 @@
+"""Evidence files attached to tasks: checked on the way in, logged on the way out."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from ...extensions import db
+from ...models import Attachment, Task
+from ...refusal import Refusal
+from .common import Actor, log
+from .tasks import ensure_workable
+
+ALLOWED_EXTENSIONS = {
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "txt", "csv", "md",
+    "png", "jpg", "jpeg", "gif", "webp", "svg", "eml", "msg", "json", "xml",
+}
+# Executables are refused whatever their name says.
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+
+
+def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: str, max_bytes: int) -> Attachment:
+    """Store an uploaded file as evidence; the bytes go under UPLOAD_ROOT/<schema>/."""
+    ensure_workable(task)
+    filename = os.path.basename((upload.filename or "").replace("\\", "/")).strip()
+    if not filename:
+        raise Refusal("Choose a file to upload.", 422, field="file")
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in ALLOWED_EXTENSIONS:
+        raise Refusal(f"“{filename}” can't be uploaded: use a document, spreadsheet, PDF, image or e-mail "
+                      f"file ({', '.join(sorted(ALLOWED_EXTENSIONS))}).", 422, field="file")
+    head = upload.stream.read(4)
+    if head.startswith(EXECUTABLE_MAGIC):
+        raise Refusal(f"“{filename}” looks like a program; executables can't be uploaded.", 422, field="file")
+    relative = f"attachments/{secrets.token_hex(16)}"
+    target = Path(upload_root) / schema / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(head), len(head)
+    try:
+        with open(target, "wb") as out:
+            out.write(head)
+            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Refusal(f"“{filename}” is larger than {max_bytes // (1024 * 1024)} MB.", 413, field="file")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise Refusal(f"“{filename}” is empty.", 422, field="file")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    att = Attachment(task=task, filename=filename[:255],
+                     content_type=(upload.mimetype or "application/octet-stream")[:120],
+                     size_bytes=size, sha256=digest.hexdigest(), storage_path=relative,
+                     uploaded_by_id=actor.id, uploaded_by_name=actor.name)
+    db.session.add(att)
+    db.session.flush()
+    log(actor, "attachment.added", "task", task.id, f"Evidence “{filename}” added to “{task.title}”",
+        None, {"attachment_id": att.id, "filename": filename, "size_bytes": size, "sha256": att.sha256})
+    return att
+
+
+def attachment_path(att: Attachment, upload_root: str, schema: str) -> Path:
+    return Path(upload_root) / schema / att.storage_path
+
+
+def delete_attachment(att: Attachment, actor: Actor, upload_root: str, schema: str) -> None:
+    ensure_workable(att.task)
+    log(actor, "attachment.deleted", "task", att.task_id, f"Evidence “{att.filename}” removed from “{att.task.title}”",
+        {"attachment_id": att.id, "filename": att.filename, "size_bytes": att.size_bytes, "sha256": att.sha256}, None)
+    path = attachment_path(att, upload_root, schema)
+    db.session.delete(att)
+    db.session.flush()
+    # The file goes only once the row is gone; a failed commit leaves an unreferenced file, never a broken row.
+    path.unlink(missing_ok=True)

@@ -1,0 +1,106 @@
+"""Stage gates: a review requested by the client, approved or sent back by the consultant; reopening;
+the certification body's decision."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+import workflows as wf
+from workflows.stages import next_stage, stage_label
+
+from ... import clock
+from ...extensions import db
+from ...models import GateReview, Stage
+from ...refusal import Refusal
+from .common import Actor, log
+from .state import client_state, pending_review, settings, template
+
+
+def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
+    try:
+        wf.check_gate_request(client_state(), template(), stage_key, pending_review(stage_key) is not None)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err) from err
+    review = GateReview(stage=stage_key, requested_by_id=actor.id, requested_by_name=actor.name,
+                        request_note=(note or "").strip(), requested_at=clock.now())
+    db.session.add(review)
+    db.session.flush()
+    log(actor, "gate.requested", "gate", stage_key, f"Gate review requested for {stage_label(stage_key)}",
+        None, {"review_id": review.id})
+    return review
+
+
+def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
+    """Sign the gate off and move the client into the next stage."""
+    state = client_state()
+    try:
+        wf.approve_gate(template(), state, stage_key)
+    except wf.GateBlocked as blocked:
+        raise Refusal("The gate can't be approved: " + "; ".join(u.message for u in blocked.unmet) + ".",
+                      409, unmet=blocked.unmet) from blocked
+    except wf.TransitionError as err:
+        raise Refusal(str(err), 409) from err
+    now = clock.now()
+    stage = db.session.get(Stage, stage_key)
+    stage.status, stage.passed_at, stage.passed_by_id = "passed", now, actor.id
+    following = next_stage(stage_key)
+    if following:
+        nxt = db.session.get(Stage, following)
+        nxt.status, nxt.entered_at = "current", now
+    review = pending_review(stage_key) or GateReview(stage=stage_key, requested_by_id=actor.id,
+                                                     requested_by_name=actor.name, requested_at=now)
+    review.status, review.decided_by_id, review.decided_by_name = "approved", actor.id, actor.name
+    review.decided_at, review.decision_comment = now, (comment or "").strip()
+    db.session.add(review)
+    target = f"the client enters {stage_label(following)}" if following else "the client is certified"
+    log(actor, "gate.approved", "gate", stage_key,
+        f"{stage_label(stage_key)} gate approved: {target}"
+        + (f" — “{comment.strip()}”" if comment and comment.strip() else ""),
+        {"current_stage": stage_key}, {"current_stage": following or stage_key, "passed": stage_key})
+
+
+def send_back_gate(stage_key: str, reasons: str, actor: Actor) -> None:
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise Refusal("Say what still needs doing, so the client knows why the gate was sent back.", 422,
+                      field="reasons")
+    review = pending_review(stage_key)
+    if review is None:
+        raise Refusal("There is no pending review of this gate to send back.", 409)
+    review.status, review.decided_by_id, review.decided_by_name = "sent_back", actor.id, actor.name
+    review.decided_at, review.decision_comment = clock.now(), reasons
+    log(actor, "gate.sent_back", "gate", stage_key, f"{stage_label(stage_key)} gate sent back: {reasons}",
+        {"status": "requested"}, {"status": "sent_back"})
+
+
+def reopen_stage(stage_key: str, reason: str, actor: Actor) -> None:
+    try:
+        new_state = wf.reopen_stage(client_state(), stage_key, reason)
+    except wf.TransitionError as err:
+        raise Refusal(str(err), 422 if not (reason or "").strip() else 409, field="reason") from err
+    for stage in db.session.scalars(select(Stage)):
+        if stage.key == new_state.current_stage:
+            stage.status, stage.passed_at, stage.passed_by_id = "current", None, None
+        elif stage.key not in new_state.signoffs:
+            if stage.status != "upcoming":
+                stage.status, stage.passed_at, stage.passed_by_id, stage.entered_at = "upcoming", None, None, None
+    s = settings()
+    if new_state.certification_decision != s.certification_decision:
+        s.certification_decision = new_state.certification_decision
+    log(actor, "stage.reopened", "stage", stage_key, f"{stage_label(stage_key)} reopened: {reason.strip()}",
+        None, {"current_stage": stage_key, "reason": reason.strip()})
+
+
+def record_certification_decision(decision: str, body: str | None, decided_on: date | None, actor: Actor) -> None:
+    try:
+        wf.check_certification_decision(decision)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="decision") from err
+    s = settings()
+    before = {"certification_decision": s.certification_decision}
+    s.certification_decision, s.certification_body = decision, (body or "").strip() or s.certification_body
+    s.certification_decided_on = decided_on
+    log(actor, "certification.decision", "plan", None,
+        f"Certification body decision recorded: {decision.replace('_', ' ')}", before,
+        {"certification_decision": decision})

@@ -1,0 +1,51 @@
+"""Reading one client's state: its settings, pinned template, stages and what the gate rules see."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+import workflows as wf
+from workflows.stages import STAGE_KEYS
+
+from ...extensions import db
+from ...models import Document, Finding, GateReview, Stage, Task, WorkspaceSettings
+
+
+def settings() -> WorkspaceSettings:
+    return db.session.get(WorkspaceSettings, 1)
+
+
+def template() -> wf.Template:
+    return wf.Template.from_dict(settings().template_snapshot)
+
+
+def current_stage_key() -> str:
+    return db.session.scalar(select(Stage.key).where(Stage.status == "current").order_by(Stage.position)) \
+        or STAGE_KEYS[-1]
+
+
+def client_state() -> wf.ClientState:
+    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    tasks = db.session.execute(select(Task.key, Task.stage, Task.required, Task.status, Task.title)).all()
+    docs = db.session.execute(select(Document.key, Document.stage, Document.required, Document.status,
+                                     Document.title)).all()
+    findings = db.session.execute(select(Finding.id, Finding.stage, Finding.severity, Finding.status,
+                                         Finding.title)).all()
+    s = settings()
+    current = next((st.key for st in stages if st.status == "current"), STAGE_KEYS[-1])
+    return wf.ClientState(
+        current_stage=current,
+        tasks=[wf.TaskState(*row) for row in tasks],
+        documents=[wf.DocumentState(*row) for row in docs],
+        findings=[wf.FindingState(*row) for row in findings],
+        signoffs={st.key for st in stages if st.status == "passed"},
+        certification_decision=s.certification_decision if s else None,
+    )
+
+
+def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
+    return wf.evaluate_gate(template(), state or client_state(), stage_key)
+
+
+def pending_review(stage_key: str) -> GateReview | None:
+    return db.session.scalar(select(GateReview).where(GateReview.stage == stage_key,
+                                                      GateReview.status == "requested"))

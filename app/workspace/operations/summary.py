@@ -1,0 +1,45 @@
+"""The portfolio's summary row, and the one commit of a change to a client.
+
+`save` is how a view or job ends its unit of work: it brings the summary row
+up to date in the same transaction, so the portfolio can never disagree with
+the data it summarises, and commits once.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+import workflows as wf
+
+from ... import clock
+from ...extensions import db
+from ...models import ActivityEntry, Client, ClientSummary, Task
+from .state import client_state, pending_review, settings, template
+
+
+def refresh_summary(client: Client) -> ClientSummary:
+    state = client_state()
+    today = clock.today()
+    open_statuses = wf.OPEN_TASK_STATUSES
+    overdue = db.session.scalar(select(func.count()).select_from(Task).where(
+        Task.status.in_(open_statuses), Task.due_on < today))
+    open_tasks = db.session.scalar(select(func.count()).select_from(Task).where(Task.status.in_(open_statuses)))
+    last = db.session.scalar(select(func.max(ActivityEntry.at)))
+    summary = db.session.get(ClientSummary, client.id) or ClientSummary(client_id=client.id)
+    summary.stage = state.current_stage
+    summary.stage_progress = round(100 * wf.stage_progress(state).get(state.current_stage, 0))
+    summary.overall_progress = round(100 * wf.overall_progress(state))
+    summary.readiness = wf.readiness(template(), state).score
+    summary.overdue_tasks = overdue
+    summary.open_tasks = open_tasks
+    summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
+    summary.target_certification_on = settings().target_on
+    summary.last_activity_at = last
+    db.session.add(summary)
+    return summary
+
+
+def save(client: Client) -> None:
+    """Commit the change together with an up-to-date summary row (views and jobs only)."""
+    db.session.flush()
+    refresh_summary(client)
+    db.session.commit()

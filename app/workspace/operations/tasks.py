@@ -1,0 +1,78 @@
+"""Tasks: status, assignment, due date and comments."""
+from __future__ import annotations
+
+from datetime import date
+
+import workflows as wf
+from workflows.stages import stage_label
+
+from ... import clock
+from ...extensions import db
+from ...models import Task, TaskComment, User
+from ...refusal import Refusal
+from .common import Actor, log
+from .state import client_state, template
+
+COMMENT_MAX = 10_000
+
+
+def ensure_workable(task: Task) -> None:
+    """A task of a stage the client has not reached is locked: a conflict (409)."""
+    if not wf.can_work_on(client_state(), task.stage):
+        raise Refusal(f"“{task.title}” belongs to {stage_label(task.stage)}, which is locked until the "
+                      f"client reaches it.", 409)
+
+
+def set_task_status(task: Task, status: str, reason: str | None, actor: Actor) -> None:
+    ensure_workable(task)  # a locked stage is a conflict (409); bad input below is 422
+    current = wf.TaskState(task.key, task.stage, task.required, task.status, task.title)
+    try:
+        wf.check_task_transition(client_state(), current, status, reason, template=template())
+    except wf.TransitionError as err:
+        raise Refusal(str(err), 422, field="status") from err
+    if status == task.status and (status != "not_applicable" or reason == task.not_applicable_reason):
+        return
+    labels = wf.TASK_STATUS_LABELS
+    before = {"status": task.status, "not_applicable_reason": task.not_applicable_reason}
+    task.status = status
+    task.not_applicable_reason = reason.strip() if status == "not_applicable" else None
+    task.completed_at = clock.now() if status == "done" else None
+    task.completed_by_id = actor.id if status == "done" else None
+    log(actor, "task.status", "task", task.id,
+        f"“{task.title}”: {labels[before['status']]} → {labels[status]}"
+        + (f" ({task.not_applicable_reason})" if status == "not_applicable" else ""),
+        before, {"status": task.status, "not_applicable_reason": task.not_applicable_reason})
+
+
+def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:
+    new_id = assignee.id if assignee else None
+    if new_id == task.assignee_id:
+        return
+    before = {"assignee_id": task.assignee_id}
+    task.assignee_id = new_id
+    log(actor, "task.assigned", "task", task.id,
+        f"“{task.title}” assigned to {assignee.name}" if assignee else f"“{task.title}” unassigned",
+        before, {"assignee_id": new_id})
+
+
+def set_due_date(task: Task, due_on: date | None, actor: Actor) -> None:
+    if due_on == task.due_on:
+        return
+    before = {"due_on": task.due_on.isoformat() if task.due_on else None}
+    task.due_on = due_on
+    log(actor, "task.due", "task", task.id,
+        f"“{task.title}” due {due_on:%d %b %Y}" if due_on else f"“{task.title}”: due date removed",
+        before, {"due_on": due_on.isoformat() if due_on else None})
+
+
+def add_comment(task: Task, body: str, actor: Actor) -> TaskComment:
+    body = (body or "").strip()
+    if not body:
+        raise Refusal("Write a comment first.", 422, field="body")
+    if len(body) > COMMENT_MAX:
+        raise Refusal("Keep comments under 10,000 characters.", 422, field="body")
+    comment = TaskComment(task=task, author_id=actor.id, author_name=actor.name, body=body)
+    db.session.add(comment)
+    db.session.flush()
+    log(actor, "task.comment", "task", task.id, f"Comment on “{task.title}”", None, {"comment_id": comment.id})
+    return comment

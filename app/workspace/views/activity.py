@@ -1,0 +1,29 @@
+"""The activity log: every change, newest first, filtered by kind and person."""
+from __future__ import annotations
+
+from flask import g, request
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import ActivityEntry
+from ...templating import render
+from ..blueprint import bp
+
+ACTIVITY_KINDS = {"task": "Tasks", "attachment": "Evidence", "gate": "Gates", "stage": "Stages",
+                  "document": "Documents", "finding": "Findings", "plan": "Plan"}
+PAGE_SIZE = 50
+
+
+@bp.get("/activity")
+def activity():
+    kind = request.args.get("kind", "")
+    who = request.args.get("who", "").strip()
+    page = max(1, request.args.get("page", 1, type=int))
+    q = select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
+    if kind in ACTIVITY_KINDS:
+        q = q.where(ActivityEntry.action.like(f"{kind}.%"))
+    if who:
+        q = q.where(ActivityEntry.actor_name.ilike(f"%{who}%"))
+    entries = db.session.scalars(q.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    return render("workspace/activity.html", "entries", client=g.client, entries=entries[:PAGE_SIZE],
+                  has_more=len(entries) > PAGE_SIZE, page=page, kind=kind, who=who, kinds=ACTIVITY_KINDS)

@@ -1,0 +1,63 @@
+"""What the workspace's views share: the actor, refusals shown on the page they came from, the people
+who work on the client, and the task page that the task and evidence views both answer with."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+import workflows as wf
+
+from ... import clock
+from ...extensions import db, htmx
+from ...models import AccountMember, ClientConsultant, ClientMember, Task, User
+from ...permissions import WRITER_ROLES
+from ...refusal import Refusal
+from ...templating import render
+from .. import operations as ops
+
+
+def actor() -> ops.Actor:
+    return ops.Actor.of(current_user)
+
+
+def refused(err: Refusal, endpoint: str):
+    """An invalid change from a list page: nothing changed; show why on that page with the status that fits."""
+    db.session.rollback()
+    flash(str(err), "error")
+    body = current_app.view_functions[endpoint]()
+    return body, err.status
+
+
+def people() -> dict[int, User]:
+    """Who can be assigned: the client's members and its consultants (by id → user)."""
+    member_ids = select(ClientMember.user_id).where(ClientMember.client_id == g.client.id)
+    consultant_ids = select(ClientConsultant.user_id).where(ClientConsultant.client_id == g.client.id)
+    owner_ids = select(AccountMember.user_id).where(AccountMember.account_id == g.client.account_id,
+                                                    AccountMember.role == "owner")
+    users = db.session.scalars(select(User).where(or_(User.id.in_(member_ids), User.id.in_(consultant_ids),
+                                                      User.id.in_(owner_ids))).order_by(User.name)).all()
+    return {u.id: u for u in users}
+
+
+# --- the task page ---------------------------------------------------------------------------
+
+def task_page(task: Task, status: int = 200, error: str | None = None, block: str | None = None, **extra):
+    state = ops.client_state()
+    return render("workspace/task.html", block, client=g.client, task=task, people=people(),
+                  statuses=wf.TASK_STATUS_LABELS, locked=not wf.can_work_on(state, task.stage),
+                  error=error, can_write=g.client_role in WRITER_ROLES, today=clock.today(), **extra), status
+
+
+def after_task_change(task: Task, block: str, message: str):
+    ops.save(g.client)
+    if htmx:
+        return task_page(task, block=block)
+    flash(message, "success")
+    return redirect(url_for("workspace.task", task_id=task.id))
+
+
+def task_refused(task: Task, err: Refusal, block: str, **extra):
+    db.session.rollback()
+    task = db.session.get(Task, task.id)
+    return task_page(task, err.status, str(err), block=block if htmx else None, **extra)

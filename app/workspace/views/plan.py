@@ -1,0 +1,88 @@
+"""The plan: planned against actual per stage, shifting open work, applying a newer template version."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, url_for
+from sqlalchemy import func, select
+
+import workflows as wf
+from workflows.stages import STAGE_KEYS, stage_label
+
+from ... import clock
+from ...extensions import db
+from ...library import store as library
+from ...models import Stage, Task
+from ...permissions import CONSULTANT_ROLES, requires
+from ...refusal import Refusal
+from ...templating import render
+from ..blueprint import bp
+from .. import operations as ops
+from .common import actor, refused
+
+
+def _newer_template():
+    """The latest version of the client's template if it is one of the consultancy's own copies and newer
+    than the version the client is pinned to; None otherwise (standard templates change only by release)."""
+    s = ops.settings()
+    latest = library.latest_row(g.client.account_id, s.template_key, with_data=False)
+    if latest is None or latest.version <= s.template_version:
+        return None
+    return library.as_template(library.latest_row(g.client.account_id, s.template_key))
+
+
+@bp.get("/plan")
+def plan():
+    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    actual_done = dict(db.session.execute(select(Task.stage, func.max(Task.completed_at)).group_by(Task.stage)).all())
+    due = dict(db.session.execute(select(Task.stage, func.max(Task.due_on)).group_by(Task.stage)).all())
+    s = ops.settings()
+    today = clock.today()
+    span_end = max([s.target_on] + [d for d in due.values() if d] + [today])
+    newer = _newer_template()
+    update = None
+    if newer is not None:
+        update = {"template": newer, "changes": wf.describe_changes(ops.template(), newer),
+                  "effect": ops.preview_template(newer)}
+    return render("workspace/plan.html", client=g.client, stages=stages, settings=s, due=due,
+                  actual_done=actual_done, span=(s.start_on, span_end), today=today,
+                  can_shift=g.client_role in CONSULTANT_ROLES, error=None, update=update)
+
+
+@bp.post("/plan/apply-template")
+@requires(*CONSULTANT_ROLES)
+def plan_apply_template():
+    newer = _newer_template()
+    if newer is None:
+        return refused(Refusal("There is no newer version of this client's template to apply.", 409),
+                       "workspace.plan")
+    if request.form.get("version", "").strip() != str(newer.version):
+        # The consultant reviewed another version than the latest: show them what they would really apply.
+        return refused(Refusal(f"Version {newer.version} was saved after you opened this page. "
+                               "Review its changes below, then apply it.", 409), "workspace.plan")
+    try:
+        result = ops.apply_template(newer, actor())
+    except Refusal as err:
+        return refused(err, "workspace.plan")
+    ops.save(g.client)
+    counts = result.counts()
+    documents = counts["documents_added"] + counts["documents_updated"] + counts["documents_removed"]
+    done = [f"{n} {word if n == 1 else word + 's'}{what}" for n, word, what in (
+        (counts["tasks_added"], "task", " added"), (counts["tasks_updated"], "task", " reworded"),
+        (counts["tasks_removed"], "task", " removed"), (documents, "document change", "")) if n]
+    flash(f"Version {newer.version} applied: {', '.join(done) if done else 'nothing in the plan needed changing'}. "
+          "The activity log lists what was kept and why.", "success")
+    return redirect(url_for("workspace.plan"), 303)
+
+
+@bp.post("/plan/shift")
+@requires(*CONSULTANT_ROLES)
+def plan_shift():
+    stage = request.form.get("stage", "")
+    try:
+        days = wf.parse_shift_days(request.form.get("days", ""))
+    except wf.WorkflowError as err:
+        flash(str(err), "error")
+        return redirect(url_for("workspace.plan"), 303)
+    ops.shift_plan(days, stage if stage in STAGE_KEYS else None, actor())
+    ops.save(g.client)
+    flash(f"Open tasks{' of ' + stage_label(stage) if stage in STAGE_KEYS else ''} moved by {days} days.", "success")
+    return redirect(url_for("workspace.plan"), 303)

@@ -1,0 +1,109 @@
+"""Tasks: the filtered list, one task's page, and its status, assignee, due date and comments."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import g, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+import workflows as wf
+from workflows.stages import STAGE_KEYS
+
+from ... import clock
+from ...extensions import db
+from ...models import Task
+from ...permissions import WRITER_ROLES, requires
+from ...refusal import Refusal
+from ...templating import render
+from ..blueprint import bp
+from .. import operations as ops
+from .common import actor, after_task_change, people, task_page, task_refused
+
+FILTERS = ("q", "stage", "status", "assignee", "clause", "view")
+
+
+@bp.get("/tasks")
+def tasks():
+    f = {k: (request.args.get(k) or "").strip() for k in FILTERS}
+    q = select(Task).order_by(Task.position)
+    if f["view"] == "mine":
+        q = q.where(Task.assignee_id == current_user.id)
+    elif f["view"] == "overdue":
+        q = q.where(Task.status.in_(wf.OPEN_TASK_STATUSES), Task.due_on < clock.today())
+    if f["stage"] in STAGE_KEYS:
+        q = q.where(Task.stage == f["stage"])
+    if f["status"] in wf.TASK_STATUS_LABELS:
+        q = q.where(Task.status == f["status"])
+    if f["assignee"] == "none":
+        q = q.where(Task.assignee_id.is_(None))
+    elif f["assignee"].isdigit():
+        q = q.where(Task.assignee_id == int(f["assignee"]))
+    if f["clause"]:
+        # The clause itself or any of its sub-clauses (9.1 finds 9.1.2).
+        sub = r"(^|,)" + re.escape(f["clause"]) + r"\."
+        q = q.where(or_(Task.clauses.contains([f["clause"]]), func.array_to_string(Task.clauses, ",").regexp_match(sub)))
+    if f["q"]:
+        like = f"%{f['q']}%"
+        q = q.where(or_(Task.title.ilike(like), Task.guidance.ilike(like)))
+    rows = db.session.scalars(q).all()
+    clauses = sorted({c for t in db.session.scalars(select(Task.clauses)) for c in t},
+                     key=lambda c: [int(p) for p in c.split(".")])
+    return render("workspace/tasks.html", "results", client=g.client, tasks=rows, filters=f, people=people(),
+                  statuses=wf.TASK_STATUS_LABELS, clauses=clauses, current=ops.current_stage_key(),
+                  today=clock.today())
+
+
+@bp.get("/tasks/<int:task_id>")
+def task(task_id):
+    return task_page(db.get_or_404(Task, task_id))
+
+
+@bp.post("/tasks/<int:task_id>/status")
+@requires(*WRITER_ROLES)
+def task_status(task_id):
+    task = db.get_or_404(Task, task_id)
+    status = request.form.get("status", "")
+    try:
+        ops.set_task_status(task, status, request.form.get("reason"), actor())
+    except Refusal as err:
+        return task_refused(task, err, "status")
+    return after_task_change(task, "status", f"Status set to {wf.TASK_STATUS_LABELS[status]}.")
+
+
+@bp.post("/tasks/<int:task_id>/assignee")
+@requires(*WRITER_ROLES)
+def task_assignee(task_id):
+    task = db.get_or_404(Task, task_id)
+    raw = request.form.get("assignee_id", "")
+    assignee = people().get(int(raw)) if raw.isdigit() else None
+    if raw and assignee is None:
+        return task_refused(task, Refusal("Choose someone who works on this client.", 422, field="assignee_id"),
+                            "details")
+    ops.assign_task(task, assignee, actor())
+    return after_task_change(task, "details", "Assignee updated.")
+
+
+@bp.post("/tasks/<int:task_id>/due")
+@requires(*WRITER_ROLES)
+def task_due(task_id):
+    task = db.get_or_404(Task, task_id)
+    raw = request.form.get("due_on", "").strip()
+    try:
+        due = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return task_refused(task, Refusal("Enter the due date as YYYY-MM-DD.", 422, field="due_on"), "details")
+    ops.set_due_date(task, due, actor())
+    return after_task_change(task, "details", "Due date updated.")
+
+
+@bp.post("/tasks/<int:task_id>/comments")
+@requires(*WRITER_ROLES)
+def task_comment(task_id):
+    task = db.get_or_404(Task, task_id)
+    try:
+        ops.add_comment(task, request.form.get("body", ""), actor())
+    except Refusal as err:
+        return task_refused(task, err, "comments", draft=request.form.get("body", ""))
+    return after_task_change(task, "comments", "Comment added.")
