@@ -92,7 +92,7 @@ def test_load_unknown_template_or_version(key, version, message):
 
 
 def test_shipped_toml_parses_to_the_same_template(template):
-    path = resources.files("workflows").joinpath("templates", "iso9001-2015", "v1.toml")
+    path = resources.files("workflows.template").joinpath("data", "iso9001-2015", "v1.toml")
     assert Template.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))) == template
 
 
