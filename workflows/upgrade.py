@@ -29,11 +29,11 @@ from .errors import PlanError
 from .plan import plan_tasks, stage_windows
 from .stages import is_before
 from .template import DocumentTemplate, TaskTemplate, Template, diff_templates
+from .vocabulary import APPROVED_DOCUMENT_STATUS, OPEN_TASK_STATUSES
 
 # What a client's task or document row takes over from the template (duration only shapes the plan).
 TASK_FIELDS = ("title", "guidance", "clauses", "role", "required", "allow_not_applicable")
 DOCUMENT_FIELDS = ("title", "kind", "clauses", "required")
-OPEN_TASK_STATUSES = ("todo", "in_progress")
 FIELD_LABELS = {
     "title": "wording",
     "guidance": "guidance",
@@ -142,7 +142,7 @@ def _task_is_open(item: ClientItem) -> bool:
 
 
 def _document_is_open(item: ClientItem) -> bool:
-    return item.status != "approved"
+    return item.status != APPROVED_DOCUMENT_STATUS
 
 
 def _closed_reason(status: str) -> str:
