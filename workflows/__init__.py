@@ -1,6 +1,19 @@
 """ISOpath workflow domain: the five stages, certification templates, gate
 rules and planning — plain Python with no dependency on Flask, SQLAlchemy or
 anything else of ours, so the app, jobs and tests all share one set of rules.
+
+- `vocabulary`: statuses, severities and decisions with their labels;
+- `stages`: the five stages and their order;
+- `template`: certification templates (data, parsing, validation, edits, diffs);
+- `state`: a client's state as the rules see it;
+- `gates`: gate evaluation, approval, reopening, task and review transitions;
+- `progress`: progress and the readiness score;
+- `lifecycle`: open/overdue tasks, document, finding and decision rules;
+- `plan`: dated plans from a template, and moving a running client's plan;
+- `upgrade`: moving a client to a newer template version;
+- `errors`: the refusals, each with a status hint (see there).
+
+The app imports everything from here (``import workflows as wf``).
 """
 
 from .errors import PlanError, TemplateError, TransitionError, WorkflowError
@@ -16,11 +29,33 @@ from .gates import (
     UnmetCriterion,
     approve_gate,
     can_work_on,
+    check_gate_request,
     check_task_transition,
     evaluate_gate,
     reopen_stage,
 )
-from .plan import MIN_PLAN_DAYS, PlannedTask, StageWindow, plan_tasks, shift_dates, stage_windows
+from .lifecycle import (
+    check_certification_decision,
+    check_close_finding,
+    check_document_transition,
+    check_new_finding,
+    is_open_task,
+    is_overdue,
+)
+from .plan import (
+    MAX_SHIFT_DAYS,
+    MIN_PLAN_DAYS,
+    PlannedTask,
+    PlanShift,
+    StageDates,
+    StageWindow,
+    TaskDates,
+    check_shift_days,
+    plan_tasks,
+    shift_dates,
+    shift_plan,
+    stage_windows,
+)
 from .progress import Readiness, overall_progress, readiness, stage_progress
 from .stages import (
     CERTIFICATION_AUDIT,
@@ -108,6 +143,12 @@ __all__ = [
     "CERTIFICATION_DECISION_MISSING",
     "CERTIFICATION_DECISIONS",
     "Change",
+    "check_certification_decision",
+    "check_close_finding",
+    "check_document_transition",
+    "check_gate_request",
+    "check_new_finding",
+    "check_shift_days",
     "check_task_transition",
     "Clause",
     "clause_coverage",
@@ -140,9 +181,12 @@ __all__ = [
     "INTERNAL_AUDIT",
     "is_before",
     "is_certified",
+    "is_open_task",
+    "is_overdue",
     "is_stage_passed",
     "LAST_STAGE",
     "load_template",
+    "MAX_SHIFT_DAYS",
     "MIN_PLAN_DAYS",
     "Move",
     "new_client_state",
@@ -156,6 +200,7 @@ __all__ = [
     "plan_upgrade",
     "PlanError",
     "PlannedTask",
+    "PlanShift",
     "previous_stage",
     "Readiness",
     "readiness",
@@ -164,6 +209,7 @@ __all__ = [
     "reopen_stage",
     "ROLES",
     "shift_dates",
+    "shift_plan",
     "SIGNOFF_MISSING",
     "Stage",
     "stage_index",
@@ -173,6 +219,7 @@ __all__ = [
     "stage_progress",
     "STAGE_STATUSES",
     "stage_windows",
+    "StageDates",
     "StageDiff",
     "STAGES",
     "StageTemplate",
@@ -181,6 +228,7 @@ __all__ = [
     "TASK_NOT_DONE",
     "TASK_STATUS_LABELS",
     "TASK_STATUSES",
+    "TaskDates",
     "TaskState",
     "TaskTemplate",
     "Template",

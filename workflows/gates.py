@@ -77,13 +77,20 @@ class GateResult:
 
 
 class GateBlocked(WorkflowError):
-    """approve_gate was refused; `unmet` lists every criterion still open (sign-off excluded)."""
+    """A gate action was refused because the gate is not ready; `unmet` lists every
+    criterion still open (sign-off excluded) and `result` is the whole evaluation.
 
-    def __init__(self, result: GateResult):
+    The default message names them all; an action other than approval can give
+    its own wording in `message` (see check_gate_request).
+    """
+
+    def __init__(self, result: GateResult, message: str | None = None):
         self.result = result
         self.unmet = result.blocking
-        label = stage_label(result.stage)
-        super().__init__(f"The gate of “{label}” is blocked: " + "; ".join(u.message for u in self.unmet))
+        if message is None:
+            label = stage_label(result.stage)
+            message = f"The gate of “{label}” is blocked: " + "; ".join(u.message for u in self.unmet)
+        super().__init__(message)
 
 
 def _ordered(items: Iterable[Any], template_order: dict[str, int]) -> list[Any]:
@@ -224,6 +231,30 @@ def approve_gate(template: Template, state: ClientState, stage_key: str) -> Clie
         current_stage=next_stage(stage_key) or stage_key,  # the last gate leaves the client certified in place
         signoffs=state.signoffs | {stage_key},
     )
+
+
+def check_gate_request(template: Template, state: ClientState, stage_key: str, *, pending: bool) -> GateResult:
+    """May the client ask the consultant to review (and sign off) this stage's gate?
+
+    Only the current stage's gate, only once at a time (`pending`: a review is
+    already waiting), and only when the gate is ready for sign-off, so the
+    consultant is never asked to look at a gate that would be refused anyway.
+    Returns the gate's evaluation; raises TransitionError (409) for the first
+    two, GateBlocked (409) naming every criterion still open for the last.
+    """
+    check_stage(stage_key, "check_gate_request")
+    if stage_key != state.current_stage:
+        raise TransitionError(
+            "Only the current stage's gate can be reviewed; the client is in "
+            f"{stage_label(state.current_stage)}."
+        )
+    if pending:
+        raise TransitionError("A review of this gate is already waiting for the consultant.")
+    result = evaluate_gate(template, state, stage_key)
+    if not result.ready_for_signoff:
+        unmet = "; ".join(u.message for u in result.blocking)
+        raise GateBlocked(result, f"The gate can't be reviewed yet: {unmet}.")
+    return result
 
 
 def reopen_stage(state: ClientState, stage_key: str, reason: str) -> ClientState:

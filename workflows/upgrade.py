@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PlanError
+from .lifecycle import is_open_task
 from .plan import plan_tasks, stage_windows
 from .stages import is_before
 from .template import DocumentTemplate, TaskTemplate, Template, diff_templates
-from .vocabulary import APPROVED_DOCUMENT_STATUS, OPEN_TASK_STATUSES
+from .vocabulary import APPROVED_DOCUMENT_STATUS
 
 # What a client's task or document row takes over from the template (duration only shapes the plan).
 TASK_FIELDS = ("title", "guidance", "clauses", "role", "required", "allow_not_applicable")
@@ -138,7 +139,7 @@ def _document_leave_reason(item: ClientItem) -> str | None:
 
 
 def _task_is_open(item: ClientItem) -> bool:
-    return item.status in OPEN_TASK_STATUSES
+    return is_open_task(item.status)
 
 
 def _document_is_open(item: ClientItem) -> bool:
