@@ -5,27 +5,22 @@ certification-audit gate means the client is certified (the client then stays
 in that last stage with its sign-off recorded). Which checks a gate applies is
 template data (`GateCriteria`); this module only knows how to run them.
 
-The state objects are snapshots the app builds from its tables; every function
-here returns new objects and never mutates its input.
+The client's state comes from `workflows.state` (progress and readiness are in
+`workflows.progress`); every function here returns new objects and never
+mutates its input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import TransitionError, WorkflowError
-from .stages import FIRST_STAGE, LAST_STAGE, STAGE_KEYS, is_before, next_stage, stage_index, stage_label
+from .errors import INVALID_INPUT, TransitionError, WorkflowError
+from .stages import is_before, next_stage, stage_index, stage_label
+from .state import ClientState, TaskState, check_stage, is_certified, is_stage_passed
 from .template import Template
-
-TASK_STATUSES: tuple[str, ...] = ("todo", "in_progress", "done", "not_applicable")
-# Not applicable counts as finished: the reason given is the evidence.
-TASK_FINISHED: frozenset[str] = frozenset({"done", "not_applicable"})
-DOCUMENT_STATUSES: tuple[str, ...] = ("draft", "in_review", "approved", "obsolete")
-FINDING_SEVERITIES: tuple[str, ...] = ("major", "minor", "observation", "opportunity")
-FINDING_STATUSES: tuple[str, ...] = ("open", "closed")
-CERTIFICATION_DECISIONS: tuple[str | None, ...] = (None, "certified", "not_certified", "pending")
+from .vocabulary import APPROVED_DOCUMENT_STATUS, TASK_STATUSES
 
 # Codes of unmet criteria (stable: the app may translate or style by code).
 TASK_NOT_DONE = "task_not_done"
@@ -34,123 +29,6 @@ OPEN_MAJOR_FINDING = "open_major_finding"
 SIGNOFF_MISSING = "signoff_missing"
 CERTIFICATION_DECISION_MISSING = "certification_decision_missing"
 STAGE_NOT_CURRENT = "stage_not_current"
-
-# readiness parameters (see its docstring)
-CURRENT_STAGE_SHARE = 0.9
-MAJOR_FINDING_PENALTY = 10
-
-
-def _check_stage(key: str, what: str) -> None:
-    try:
-        stage_index(key)
-    except ValueError:
-        raise ValueError(f"{what}: unknown stage {key!r}") from None
-
-
-# --------------------------------------------------------------------------
-# Client state
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TaskState:
-    key: str
-    stage: str
-    required: bool = True
-    status: str = "todo"
-    title: str | None = None  # the client's wording, if it differs from the template
-
-    def __post_init__(self) -> None:
-        _check_stage(self.stage, f"task {self.key!r}")
-        if self.status not in TASK_STATUSES:
-            raise ValueError(f"task {self.key!r}: unknown status {self.status!r}")
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TASK_FINISHED
-
-
-@dataclass(frozen=True)
-class DocumentState:
-    key: str
-    stage: str
-    required: bool = True
-    status: str = "draft"
-    title: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_stage(self.stage, f"document {self.key!r}")
-        if self.status not in DOCUMENT_STATUSES:
-            raise ValueError(f"document {self.key!r}: unknown status {self.status!r}")
-
-
-@dataclass(frozen=True)
-class FindingState:
-    id: Hashable
-    stage: str  # the stage in which the finding was raised
-    severity: str
-    status: str = "open"
-    title: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_stage(self.stage, f"finding {self.id!r}")
-        if self.severity not in FINDING_SEVERITIES:
-            raise ValueError(f"finding {self.id!r}: unknown severity {self.severity!r}")
-        if self.status not in FINDING_STATUSES:
-            raise ValueError(f"finding {self.id!r}: unknown status {self.status!r}")
-
-    @property
-    def is_open_major(self) -> bool:
-        return self.severity == "major" and self.status == "open"
-
-
-@dataclass(frozen=True)
-class ClientState:
-    current_stage: str
-    tasks: tuple[TaskState, ...] = ()
-    documents: tuple[DocumentState, ...] = ()
-    findings: tuple[FindingState, ...] = ()
-    signoffs: frozenset[str] = frozenset()  # stages whose gate a consultant approved
-    certification_decision: str | None = None
-
-    def __post_init__(self) -> None:
-        # Accept lists and sets from callers; store immutable copies.
-        _check_stage(self.current_stage, "current_stage")
-        object.__setattr__(self, "tasks", tuple(self.tasks))
-        object.__setattr__(self, "documents", tuple(self.documents))
-        object.__setattr__(self, "findings", tuple(self.findings))
-        object.__setattr__(self, "signoffs", frozenset(self.signoffs))
-        for key in self.signoffs:
-            _check_stage(key, "signoffs")
-        if self.certification_decision not in CERTIFICATION_DECISIONS:
-            raise ValueError(f"unknown certification decision {self.certification_decision!r}")
-
-    def tasks_in(self, stage_key: str) -> tuple[TaskState, ...]:
-        return tuple(t for t in self.tasks if t.stage == stage_key)
-
-    def documents_in(self, stage_key: str) -> tuple[DocumentState, ...]:
-        return tuple(d for d in self.documents if d.stage == stage_key)
-
-
-def new_client_state(template: Template, current_stage: str = FIRST_STAGE) -> ClientState:
-    """State of a client just started on `template`: every task to do, every document in draft."""
-    return ClientState(
-        current_stage=current_stage,
-        tasks=tuple(TaskState(t.key, s, t.required, "todo") for s, t in template.iter_tasks()),
-        documents=tuple(DocumentState(d.key, s, d.required, "draft") for s, d in template.iter_documents()),
-    )
-
-
-def is_certified(state: ClientState) -> bool:
-    return LAST_STAGE in state.signoffs
-
-
-def is_stage_passed(state: ClientState, stage_key: str) -> bool:
-    """Whether the client is past this stage's gate (the last stage: certified)."""
-    _check_stage(stage_key, "is_stage_passed")
-    return is_before(stage_key, state.current_stage) or (
-        stage_key == state.current_stage and stage_key in state.signoffs
-    )
 
 
 # --------------------------------------------------------------------------
@@ -199,13 +77,20 @@ class GateResult:
 
 
 class GateBlocked(WorkflowError):
-    """approve_gate was refused; `unmet` lists every criterion still open (sign-off excluded)."""
+    """A gate action was refused because the gate is not ready; `unmet` lists every
+    criterion still open (sign-off excluded) and `result` is the whole evaluation.
 
-    def __init__(self, result: GateResult):
+    The default message names them all; an action other than approval can give
+    its own wording in `message` (see check_gate_request).
+    """
+
+    def __init__(self, result: GateResult, message: str | None = None):
         self.result = result
         self.unmet = result.blocking
-        label = stage_label(result.stage)
-        super().__init__(f"The gate of “{label}” is blocked: " + "; ".join(u.message for u in self.unmet))
+        if message is None:
+            label = stage_label(result.stage)
+            message = f"The gate of “{label}” is blocked: " + "; ".join(u.message for u in self.unmet)
+        super().__init__(message)
 
 
 def _ordered(items: Iterable[Any], template_order: dict[str, int]) -> list[Any]:
@@ -234,7 +119,7 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
     reported with `stage_not_current`, alongside its other criteria so the app
     can preview what is left.
     """
-    _check_stage(stage_key, "evaluate_gate")
+    check_stage(stage_key, "evaluate_gate")
     stage = template.stage(stage_key)
     gate = stage.gate
     label = stage.label
@@ -281,7 +166,7 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
                     )
                 )
         for d in _ordered(state.documents_in(stage_key), order):
-            if d.required and d.status != "approved":
+            if d.required and d.status != APPROVED_DOCUMENT_STATUS:
                 tmpl = template_docs.get(d.key)
                 title = d.title or (tmpl.title if tmpl else d.key)
                 kind = tmpl.kind if tmpl else "document"
@@ -330,7 +215,7 @@ def approve_gate(template: Template, state: ClientState, stage_key: str) -> Clie
     when the gate is not ready. Who approved, when and with what comment is
     for the app to store alongside.
     """
-    _check_stage(stage_key, "approve_gate")
+    check_stage(stage_key, "approve_gate")
     if stage_key != state.current_stage:
         raise TransitionError(
             f"Cannot approve the gate of “{stage_label(stage_key)}”: "
@@ -348,17 +233,42 @@ def approve_gate(template: Template, state: ClientState, stage_key: str) -> Clie
     )
 
 
+def check_gate_request(template: Template, state: ClientState, stage_key: str, *, pending: bool) -> GateResult:
+    """May the client ask the consultant to review (and sign off) this stage's gate?
+
+    Only the current stage's gate, only once at a time (`pending`: a review is
+    already waiting), and only when the gate is ready for sign-off, so the
+    consultant is never asked to look at a gate that would be refused anyway.
+    Returns the gate's evaluation; raises TransitionError (409) for the first
+    two, GateBlocked (409) naming every criterion still open for the last.
+    """
+    check_stage(stage_key, "check_gate_request")
+    if stage_key != state.current_stage:
+        raise TransitionError(
+            "Only the current stage's gate can be reviewed; the client is in "
+            f"{stage_label(state.current_stage)}."
+        )
+    if pending:
+        raise TransitionError("A review of this gate is already waiting for the consultant.")
+    result = evaluate_gate(template, state, stage_key)
+    if not result.ready_for_signoff:
+        unmet = "; ".join(u.message for u in result.blocking)
+        raise GateBlocked(result, f"The gate can't be reviewed yet: {unmet}.")
+    return result
+
+
 def reopen_stage(state: ClientState, stage_key: str, reason: str) -> ClientState:
     """Send the client back to a passed stage; sign-offs from that stage on are withdrawn.
 
-    A reason is mandatory (the app logs it with the user). Reopening a stage of
-    a certified client also clears the recorded certification decision, so the
-    certification gate needs a fresh one.
+    A reason is mandatory (the app logs it with the user): without one the
+    TransitionError has status 422; a stage not yet passed gives 409.
+    Reopening a stage of a certified client also clears the recorded
+    certification decision, so the certification gate needs a fresh one.
     """
-    _check_stage(stage_key, "reopen_stage")
+    check_stage(stage_key, "reopen_stage")
     label = stage_label(stage_key)
     if not isinstance(reason, str) or not reason.strip():
-        raise TransitionError(f"Reopening “{label}” needs a reason")
+        raise TransitionError(f"Reopening “{label}” needs a reason", status=INVALID_INPUT)
     if not is_stage_passed(state, stage_key):
         raise TransitionError(f"“{label}” has not been passed, so it cannot be reopened")
     index = stage_index(stage_key)
@@ -372,7 +282,7 @@ def reopen_stage(state: ClientState, stage_key: str, reason: str) -> ClientState
 
 def can_work_on(state: ClientState, stage_key: str) -> bool:
     """Tasks of the current and earlier stages can be worked on; later stages are locked."""
-    _check_stage(stage_key, "can_work_on")
+    check_stage(stage_key, "can_work_on")
     return not is_before(state.current_stage, stage_key)
 
 
@@ -386,13 +296,16 @@ def check_task_transition(
 ) -> TaskState:
     """Validate a task status change and return the updated task.
 
-    Refused (TransitionError): an unknown status; any change to a task of a
-    locked stage; not applicable without a reason; not applicable for a
-    required task whose template entry has `allow_not_applicable = false`
-    (checked only when `template` is given).
+    Refused (TransitionError): any change to a task of a locked stage (status
+    409); an unknown status, not applicable without a reason, or not
+    applicable for a required task whose template entry has
+    `allow_not_applicable = false` (checked only when `template` is given)
+    (status 422).
     """
     if new_status not in TASK_STATUSES:
-        raise TransitionError(f"Unknown task status {new_status!r}; expected one of {', '.join(TASK_STATUSES)}")
+        raise TransitionError(
+            f"Unknown task status {new_status!r}; expected one of {', '.join(TASK_STATUSES)}", status=INVALID_INPUT
+        )
     template_task = template.find_task(task.key) if template is not None else None
     title = task.title or (template_task.title if template_task else task.key)
     if not can_work_on(state, task.stage):
@@ -402,75 +315,9 @@ def check_task_transition(
         )
     if new_status == "not_applicable":
         if not isinstance(reason, str) or not reason.strip():
-            raise TransitionError(f"Marking “{title}” not applicable needs a reason")
+            raise TransitionError(f"Marking “{title}” not applicable needs a reason", status=INVALID_INPUT)
         if task.required and template_task is not None and not template_task.allow_not_applicable:
-            raise TransitionError(f"“{title}” is required by the template and cannot be marked not applicable")
+            raise TransitionError(
+                f"“{title}” is required by the template and cannot be marked not applicable", status=INVALID_INPUT
+            )
     return replace(task, status=new_status)
-
-
-# --------------------------------------------------------------------------
-# Progress and readiness
-# --------------------------------------------------------------------------
-
-
-def _fraction(tasks: Iterable[TaskState]) -> float:
-    required = [t for t in tasks if t.required]
-    if not required:
-        return 1.0  # nothing required is left to do
-    return sum(1 for t in required if t.finished) / len(required)
-
-
-def stage_progress(state: ClientState) -> dict[str, float]:
-    """Per stage: (done + not applicable) / required tasks, 0.0–1.0; 1.0 when a stage has none."""
-    return {key: _fraction(state.tasks_in(key)) for key in STAGE_KEYS}
-
-
-def overall_progress(state: ClientState) -> float:
-    """(done + not applicable) / required tasks over every stage, 0.0–1.0."""
-    return _fraction(state.tasks)
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """The readiness score and where it comes from, so a screen can explain it."""
-
-    score: int  # 0–100
-    earned: int  # points from passed stages and the current stage's tasks, before penalties
-    open_majors: int
-    penalty: int  # points taken off for the open major findings
-
-
-def readiness(template: Template, state: ClientState) -> Readiness:
-    """Readiness for certification, an integer from 0 to 100.
-
-        weight(s)  = summed default duration of stage s's required tasks in the
-                     template, divided by the total over all stages (equal
-                     weights if the template has no durations)
-        earned     = Σ weight(s) over passed stages
-                     + weight(current) × 0.9 × stage_progress(current)
-                       (only while the current stage's gate is not yet passed)
-        score      = round(100 × earned − 10 × open major findings), clamped to 0–100
-
-    Longer stages weigh more, so finishing implementation moves the score more
-    than finishing the gap analysis. The current stage can earn at most 90 % of
-    its weight from tasks: the rest comes with the gate approval, so "all tasks
-    done, gate not approved" never reads as 100. Every open major finding, in
-    any stage, costs 10 points, since any one of them would stop certification.
-    """
-    durations = {s.key: sum(t.duration_days for t in s.required_tasks) for s in template.stages}
-    total = sum(durations.values())
-    if total <= 0:
-        durations = {key: 1 for key in STAGE_KEYS}
-        total = len(STAGE_KEYS)
-    weight = {key: durations.get(key, 0) / total for key in STAGE_KEYS}
-
-    earned = sum(weight[key] for key in STAGE_KEYS if is_stage_passed(state, key))
-    current = state.current_stage
-    if not is_stage_passed(state, current):
-        earned += weight[current] * CURRENT_STAGE_SHARE * _fraction(state.tasks_in(current))
-
-    majors = sum(1 for f in state.findings if f.is_open_major)
-    points = round(100 * earned)
-    penalty = MAJOR_FINDING_PENALTY * majors
-    return Readiness(score=max(0, min(100, points - penalty)), earned=points, open_majors=majors, penalty=penalty)
-

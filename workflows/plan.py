@@ -5,17 +5,23 @@ Stages get consecutive windows proportional to their tasks' summed default
 durations; inside a window the tasks run one after another, each stretched or
 squeezed by the same factor. Dates are calendar days (no working-day
 calendar): consultants plan in weeks and months, and clients move dates by hand.
+
+Once a client is running, `shift_plan` moves what is still ahead of it when a
+project slips or speeds up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, fields, replace
 from typing import TypeVar
 
 from .errors import PlanError
 from .stages import STAGE_KEYS, stage_index
 from .template import StageTemplate, TaskTemplate, Template
+from .lifecycle import is_open_task
+from .vocabulary import STAGE_STATUSES, TASK_STATUSES
 
 # Below this, even a tiny firm cannot run the system long enough to have
 # records for the certification body (and a CB rarely books stage 1 and 2 faster).
@@ -161,11 +167,70 @@ def plan_tasks(
     return planned
 
 
-_Dated = TypeVar("_Dated", PlannedTask, StageWindow)
+# --------------------------------------------------------------------------
+# Moving a running client's plan
+# --------------------------------------------------------------------------
+
+MAX_SHIFT_DAYS = 365
+_SHIFT_DAYS_MESSAGE = f"Enter a number of days between -{MAX_SHIFT_DAYS} and {MAX_SHIFT_DAYS} (not 0)."
 
 
-def shift_dates(planned: list[_Dated], days: int | dt.timedelta) -> list[_Dated]:
-    """The same plan (tasks or stage windows) moved by `days`, negative to bring it forward."""
+@dataclass(frozen=True)
+class TaskDates:
+    """A client's task as far as its dates are concerned."""
+
+    key: Hashable  # whatever the caller uses to find the row again (a key or an id)
+    stage: str
+    status: str
+    start_on: dt.date | None = None
+    due_on: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        stage_index(self.stage)
+        if self.status not in TASK_STATUSES:
+            raise ValueError(f"task {self.key!r}: unknown status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class StageDates:
+    """A client's stage and its planned window (dates or datetimes; both shift alike)."""
+
+    key: str
+    status: str  # see STAGE_STATUSES
+    planned_start: dt.date | None = None
+    planned_end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        stage_index(self.key)
+        if self.status not in STAGE_STATUSES:
+            raise ValueError(f"stage {self.key!r}: unknown status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class PlanShift:
+    """What moves: only the tasks and stages whose dates change, with their new dates."""
+
+    days: int
+    stage: str | None
+    tasks: tuple[TaskDates, ...] = ()
+    stages: tuple[StageDates, ...] = ()
+
+    @property
+    def moved(self) -> int:
+        """How many tasks moved (what the consultant is told)."""
+        return len(self.tasks)
+
+
+_Dated = TypeVar("_Dated", PlannedTask, StageWindow, TaskDates, StageDates)
+
+
+def shift_dates(planned: Iterable[_Dated], days: int | dt.timedelta) -> list[_Dated]:
+    """The same items with every date moved by `days` (negative to bring them forward).
+
+    No rules and no limits: this is the arithmetic (used for fresh plans and by
+    shift_plan); what may move in a running client's plan is shift_plan's job.
+    Dates that are None stay None.
+    """
     delta = days if isinstance(days, dt.timedelta) else dt.timedelta(days=days)
     shifted = []
     for item in planned:
@@ -174,3 +239,52 @@ def shift_dates(planned: list[_Dated], days: int | dt.timedelta) -> list[_Dated]
         }
         shifted.append(replace(item, **changes))
     return shifted
+
+
+def check_shift_days(days: int | str) -> int:
+    """The number of days a plan may be moved by, from a form field or an int.
+
+    Anything but a whole number from -365 to 365 other than 0 is refused with
+    PlanError (422): a year either way covers any real delay, and 0 would log
+    a change that changes nothing.
+    """
+    if isinstance(days, bool):
+        raise PlanError(_SHIFT_DAYS_MESSAGE)
+    if isinstance(days, str):
+        try:
+            days = int(days.strip())
+        except ValueError:
+            raise PlanError(_SHIFT_DAYS_MESSAGE) from None
+    if not isinstance(days, int) or not -MAX_SHIFT_DAYS <= days <= MAX_SHIFT_DAYS or days == 0:
+        raise PlanError(_SHIFT_DAYS_MESSAGE)
+    return days
+
+
+def shift_plan(
+    tasks: Iterable[TaskDates], stages: Iterable[StageDates], days: int | str, stage_key: str | None = None
+) -> PlanShift:
+    """Move a running client's plan by `days` (all stages, or only `stage_key`).
+
+    Only what is still ahead moves. Tasks: the open ones (to do, in progress)
+    with a due date; their start date moves with them. Stages: those not yet
+    passed with a planned end move their end; an upcoming stage also moves its
+    start, while the current stage keeps the start it actually had. Finished
+    tasks and passed stages keep their dates: they record what happened.
+    `days` is checked by check_shift_days (PlanError, 422).
+    """
+    days = check_shift_days(days)
+    if stage_key is not None:
+        stage_index(stage_key)
+    delta = dt.timedelta(days=days)
+
+    def selected(stage: str) -> bool:
+        return stage_key is None or stage == stage_key
+
+    moving_tasks = [t for t in tasks if selected(t.stage) and is_open_task(t.status) and t.due_on is not None]
+    moved_stages = []
+    for s in stages:
+        if not selected(s.key) or s.status == "passed" or s.planned_end is None:
+            continue
+        start = s.planned_start + delta if s.planned_start is not None and s.status == "upcoming" else s.planned_start
+        moved_stages.append(replace(s, planned_start=start, planned_end=s.planned_end + delta))
+    return PlanShift(days, stage_key, tuple(shift_dates(moving_tasks, delta)), tuple(moved_stages))

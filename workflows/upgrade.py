@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PlanError
+from .lifecycle import is_open_task
 from .plan import plan_tasks, stage_windows
 from .stages import is_before
 from .template import DocumentTemplate, TaskTemplate, Template, diff_templates
+from .vocabulary import APPROVED_DOCUMENT_STATUS
 
 # What a client's task or document row takes over from the template (duration only shapes the plan).
 TASK_FIELDS = ("title", "guidance", "clauses", "role", "required", "allow_not_applicable")
 DOCUMENT_FIELDS = ("title", "kind", "clauses", "required")
-OPEN_TASK_STATUSES = ("todo", "in_progress")
 FIELD_LABELS = {
     "title": "wording",
     "guidance": "guidance",
@@ -138,11 +139,11 @@ def _document_leave_reason(item: ClientItem) -> str | None:
 
 
 def _task_is_open(item: ClientItem) -> bool:
-    return item.status in OPEN_TASK_STATUSES
+    return is_open_task(item.status)
 
 
 def _document_is_open(item: ClientItem) -> bool:
-    return item.status != "approved"
+    return item.status != APPROVED_DOCUMENT_STATUS
 
 
 def _closed_reason(status: str) -> str:

@@ -2,6 +2,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from workflow_helpers import client_in, codes, finish_stage, set_document, set_task, task_state
 
 from workflows import (
     CERTIFICATION_DECISION_MISSING,
@@ -11,24 +12,21 @@ from workflows import (
     STAGE_KEYS,
     STAGE_NOT_CURRENT,
     TASK_NOT_DONE,
-    ClientState,
-    DocumentState,
     FindingState,
     GateBlocked,
+    GateResult,
     TaskState,
     TransitionError,
     approve_gate,
     can_work_on,
+    check_gate_request,
     check_task_transition,
     copy_template,
     evaluate_gate,
     is_certified,
     load_template,
     new_client_state,
-    overall_progress,
-    readiness,
     reopen_stage,
-    stage_progress,
     update_gate,
 )
 
@@ -36,42 +34,6 @@ from workflows import (
 @pytest.fixture(scope="module")
 def template():
     return load_template()
-
-
-# ---------------------------------------------------------------- helpers --
-
-
-def finish_stage(state, stage_key):
-    """Every task of the stage done and every document approved."""
-    return replace(
-        state,
-        tasks=tuple(replace(t, status="done") if t.stage == stage_key else t for t in state.tasks),
-        documents=tuple(replace(d, status="approved") if d.stage == stage_key else d for d in state.documents),
-    )
-
-
-def client_in(template, stage_key):
-    """A client who has passed every gate before `stage_key`."""
-    state = new_client_state(template)
-    while state.current_stage != stage_key:
-        state = approve_gate(template, finish_stage(state, state.current_stage), state.current_stage)
-    return state
-
-
-def set_task(state, key, status):
-    return replace(state, tasks=tuple(replace(t, status=status) if t.key == key else t for t in state.tasks))
-
-
-def set_document(state, key, status):
-    return replace(state, documents=tuple(replace(d, status=status) if d.key == key else d for d in state.documents))
-
-
-def codes(result):
-    return [u.code for u in result.unmet]
-
-
-def task_state(state, key):
-    return next(t for t in state.tasks if t.key == key)
 
 
 # ------------------------------------------------------ each unmet criterion --
@@ -322,6 +284,57 @@ def test_reopen_after_certification_clears_the_decision(template):
     assert reopened.certification_decision is None
 
 
+# ------------------------------------------------------- gate review requests --
+
+
+def test_gate_review_can_be_requested_when_only_the_signoff_is_missing(template):
+    state = finish_stage(client_in(template, "system_design"), "system_design")
+    result = check_gate_request(template, state, "system_design", pending=False)
+    assert isinstance(result, GateResult)
+    assert (result.stage, result.passed, result.ready_for_signoff) == ("system_design", False, True)
+    assert codes(result) == [SIGNOFF_MISSING]
+
+
+@pytest.mark.parametrize("stage", ["initial_audit", "implementation"])
+def test_gate_review_only_for_the_current_stage(template, stage):
+    state = finish_stage(finish_stage(client_in(template, "system_design"), "system_design"), "implementation")
+    with pytest.raises(TransitionError) as exc:
+        check_gate_request(template, state, stage, pending=False)
+    assert str(exc.value) == "Only the current stage's gate can be reviewed; the client is in System design."
+    assert exc.value.status == 409
+
+
+def test_gate_review_not_twice(template):
+    state = finish_stage(client_in(template, "system_design"), "system_design")
+    with pytest.raises(TransitionError) as exc:
+        check_gate_request(template, state, "system_design", pending=True)
+    assert str(exc.value) == "A review of this gate is already waiting for the consultant."
+    assert exc.value.status == 409
+
+
+def test_gate_review_refused_while_the_gate_is_blocked_names_every_criterion(template):
+    state = finish_stage(client_in(template, "implementation"), "implementation")
+    state = set_task(state, "release_of_services", "in_progress")
+    state = set_document(state, "kpi_reports", "in_review")
+    state = replace(state, findings=(FindingState(7, "implementation", "major", title="No release records"),))
+    with pytest.raises(GateBlocked) as exc:
+        check_gate_request(template, state, "implementation", pending=False)
+    blocked = exc.value
+    assert [(u.code, u.refs) for u in blocked.unmet] == [
+        (TASK_NOT_DONE, ("release_of_services",)),
+        (DOCUMENT_NOT_APPROVED, ("kpi_reports",)),
+        (OPEN_MAJOR_FINDING, (7,)),
+    ]
+    assert str(blocked) == (
+        "The gate can't be reviewed yet: "
+        "Required task “Release deliverables only after an internal review” is not done; "
+        "Required record “Monthly KPI and objectives reports” is not approved (status: in review); "
+        "Major finding #7 is open — “No release records”."
+    )
+    assert blocked.status == 409
+    assert blocked.result == evaluate_gate(template, state, "implementation")
+
+
 # ---------------------------------------------------------- task transitions --
 
 
@@ -376,74 +389,3 @@ def test_unknown_task_status_is_rejected(template):
     state = new_client_state(template)
     with pytest.raises(TransitionError, match="Unknown task status 'finished'"):
         check_task_transition(state, task_state(state, "kickoff_meeting"), "finished")
-
-
-def test_state_rejects_unknown_values():
-    with pytest.raises(ValueError):
-        TaskState("a", "initial_audit", True, "finished")
-    with pytest.raises(ValueError):
-        DocumentState("a", "initial_audit", True, "signed")
-    with pytest.raises(ValueError):
-        FindingState(1, "initial_audit", "critical")
-    with pytest.raises(ValueError):
-        ClientState("stage_two")
-    with pytest.raises(ValueError):
-        ClientState("initial_audit", certification_decision="yes")
-
-
-# ------------------------------------------------------- progress and score --
-
-
-def test_stage_and_overall_progress(template):
-    state = new_client_state(template)
-    assert stage_progress(state) == {key: 0.0 for key in STAGE_KEYS}
-    assert overall_progress(state) == 0.0
-    required = [t for t in state.tasks if t.stage == "initial_audit" and t.required]
-    state = set_task(state, required[0].key, "done")
-    state = set_task(state, required[1].key, "not_applicable")
-    state = set_task(state, required[2].key, "in_progress")
-    assert stage_progress(state)["initial_audit"] == pytest.approx(2 / len(required))
-    assert overall_progress(state) == pytest.approx(2 / sum(1 for t in state.tasks if t.required))
-    assert stage_progress(ClientState("initial_audit"))["initial_audit"] == 1.0  # nothing required
-
-
-def test_readiness_score_bounds_and_ordering(template):
-    fresh = new_client_state(template)
-    assert readiness(template, fresh).score == 0
-    design = client_in(template, "system_design")
-    implementation = client_in(template, "implementation")
-    assert 0 < readiness(template, design).score < readiness(template, implementation).score < 100
-
-    done_not_approved = finish_stage(implementation, "implementation")
-    approved = approve_gate(template, done_not_approved, "implementation")
-    assert readiness(template, implementation).score < readiness(template, done_not_approved).score
-    assert readiness(template, done_not_approved).score < readiness(template, approved).score
-
-    last = replace(
-        finish_stage(client_in(template, "certification_audit"), "certification_audit"),
-        certification_decision="certified",
-    )
-    assert readiness(template, last).score < 100
-    assert readiness(template, approve_gate(template, last, "certification_audit")).score == 100
-
-
-def test_open_major_findings_penalise_and_score_stays_in_bounds(template):
-    state = client_in(template, "internal_audit")
-    base = readiness(template, state).score
-    one = replace(state, findings=(FindingState(1, "internal_audit", "major"),))
-    assert readiness(template, one).score == base - 10
-    minor = replace(state, findings=(FindingState(1, "internal_audit", "minor"),))
-    assert readiness(template, minor).score == base
-    many = replace(state, findings=tuple(FindingState(i, "internal_audit", "major") for i in range(50)))
-    assert readiness(template, many).score == 0
-
-
-def test_readiness_explains_itself_points_earned_minus_major_findings(template):
-    state = client_in(template, "system_design")
-    clean = readiness(template, state)
-    assert clean.open_majors == 0 and clean.penalty == 0 and clean.score == clean.earned > 0
-    two = replace(state, findings=(FindingState(1, "initial_audit", "major"), FindingState(2, "initial_audit", "major"),
-                                   FindingState(3, "initial_audit", "minor")))
-    r = readiness(template, two)
-    assert (r.earned, r.open_majors, r.penalty) == (clean.earned, 2, 20)
-    assert r.score == max(0, clean.earned - 20)

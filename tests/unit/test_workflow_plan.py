@@ -3,15 +3,21 @@ import datetime as dt
 import pytest
 
 from workflows import (
+    MAX_SHIFT_DAYS,
     MIN_PLAN_DAYS,
     STAGE_KEYS,
     PlanError,
+    PlanShift,
+    StageDates,
+    TaskDates,
     TaskTemplate,
     add_task,
+    check_shift_days,
     copy_template,
     load_template,
     plan_tasks,
     shift_dates,
+    shift_plan,
     stage_windows,
 )
 
@@ -130,3 +136,99 @@ def test_optional_tasks_can_be_left_out(template):
     )
     keys = {p.key for p in plan_tasks(t, START, TARGET, include_optional=False)}
     assert "team_lunch" not in keys and "quality_policy" in keys
+
+
+# ------------------------------------------------- moving a running client --
+
+SHIFT_MESSAGE = "Enter a number of days between -365 and 365 (not 0)."
+
+
+def d(day, month=3):
+    return dt.date(2025, month, day)
+
+
+@pytest.fixture
+def running():
+    """A client in implementation: one task of each status, some without dates."""
+    tasks = [
+        TaskDates("policy", "system_design", "done", d(1), d(5)),
+        TaskDates("late_design", "system_design", "in_progress", d(2), d(6)),
+        TaskDates("training", "implementation", "todo", d(10), d(20)),
+        TaskDates("suppliers", "implementation", "in_progress", None, d(25)),
+        TaskDates("unplanned", "implementation", "todo", d(12), None),
+        TaskDates("design_dev", "implementation", "not_applicable", d(10), d(15)),
+        TaskDates("programme", "internal_audit", "todo", d(1, 5), d(10, 5)),
+    ]
+    stages = [
+        StageDates("initial_audit", "passed", d(1, 1), d(1, 2)),
+        StageDates("system_design", "passed", d(1, 2), d(1, 3)),
+        StageDates("implementation", "current", d(1, 3), d(1, 5)),
+        StageDates("internal_audit", "upcoming", d(1, 5), d(1, 6)),
+        StageDates("certification_audit", "upcoming", None, None),
+    ]
+    return tasks, stages
+
+
+def test_shift_moves_open_dated_tasks_and_what_is_ahead(running):
+    tasks, stages = running
+    shift = shift_plan(tasks, stages, 14)
+    assert isinstance(shift, PlanShift) and (shift.days, shift.stage, shift.moved) == (14, None, 4)
+    assert shift.tasks == (
+        TaskDates("late_design", "system_design", "in_progress", d(16), d(20)),
+        TaskDates("training", "implementation", "todo", d(24), d(3, 4)),
+        TaskDates("suppliers", "implementation", "in_progress", None, d(8, 4)),
+        TaskDates("programme", "internal_audit", "todo", d(15, 5), d(24, 5)),
+    )
+    # The current stage keeps the start it actually had; passed stages and undated ones do not move.
+    assert shift.stages == (
+        StageDates("implementation", "current", d(1, 3), d(15, 5)),
+        StageDates("internal_audit", "upcoming", d(15, 5), d(15, 6)),
+    )
+    assert tasks[1].due_on == d(6)  # the input is left alone
+
+
+def test_shift_of_one_stage_only(running):
+    tasks, stages = running
+    shift = shift_plan(tasks, stages, -7, "implementation")
+    assert (shift.stage, shift.moved) == ("implementation", 2)
+    assert [(t.key, t.start_on, t.due_on) for t in shift.tasks] == [
+        ("training", d(3), d(13)),
+        ("suppliers", None, d(18)),
+    ]
+    assert shift.stages == (StageDates("implementation", "current", d(1, 3), d(24, 4)),)
+
+
+def test_shift_of_a_passed_stage_moves_only_its_open_tasks(running):
+    tasks, stages = running
+    shift = shift_plan(tasks, stages, 3, "system_design")
+    assert [(t.key, t.due_on) for t in shift.tasks] == [("late_design", d(9))]
+    assert shift.stages == ()
+
+
+def test_shift_keeps_datetimes_as_datetimes():
+    stage = StageDates("internal_audit", "upcoming", dt.datetime(2025, 5, 1), dt.datetime(2025, 6, 1))
+    shift = shift_plan([], [stage], 1)
+    assert shift.stages == (StageDates("internal_audit", "upcoming", dt.datetime(2025, 5, 2), dt.datetime(2025, 6, 2)),)
+    assert shift.moved == 0
+
+
+@pytest.mark.parametrize("days", [0, 366, -366, "0", "abc", "", "1.5", 2.0, True, None])
+def test_shift_needs_a_whole_number_of_days_within_a_year(running, days):
+    with pytest.raises(PlanError) as exc:
+        shift_plan(*running, days)
+    assert (str(exc.value), exc.value.status) == (SHIFT_MESSAGE, 422)
+
+
+@pytest.mark.parametrize("days, expected", [(1, 1), (-1, -1), (365, 365), (-365, -365), (" 21 ", 21), ("-30", -30)])
+def test_shift_days_from_a_form_or_a_number(days, expected):
+    assert MAX_SHIFT_DAYS == 365
+    assert check_shift_days(days) == expected
+
+
+def test_shift_refuses_unknown_stages_and_statuses(running):
+    with pytest.raises(ValueError, match="Unknown stage 'stage_two'"):
+        shift_plan(*running, 5, "stage_two")
+    with pytest.raises(ValueError, match="task 'x': unknown status 'finished'"):
+        TaskDates("x", "implementation", "finished")
+    with pytest.raises(ValueError, match="stage 'implementation': unknown status 'open'"):
+        StageDates("implementation", "open")

@@ -3,13 +3,14 @@ import re
 import tomllib
 from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 
 import pytest
+from workflow_helpers import new_task
 
 from workflows import (
     STAGE_KEYS,
     DocumentTemplate,
-    TaskTemplate,
     Template,
     TemplateError,
     add_document,
@@ -17,7 +18,6 @@ from workflows import (
     available_templates,
     clause_coverage,
     copy_template,
-    diff_templates,
     load_template,
     remove_document,
     remove_task,
@@ -46,20 +46,6 @@ def template():
 @pytest.fixture
 def copy(template):
     return copy_template(template, "acme-9001", "Acme consulting — ISO 9001")
-
-
-def new_task(key="kickoff_lunch", **overrides):
-    fields = dict(
-        key=key,
-        title="Kick-off lunch with the whole team",
-        guidance="Explain why the company is going for ISO 9001. Keep it short.",
-        clauses=("7.3",),
-        role="client_admin",
-        duration_days=1,
-        required=False,
-    )
-    fields.update(overrides)
-    return TaskTemplate(**fields)
 
 
 # ----------------------------------------------------------------- loading --
@@ -92,8 +78,20 @@ def test_load_unknown_template_or_version(key, version, message):
 
 
 def test_shipped_toml_parses_to_the_same_template(template):
-    path = resources.files("workflows").joinpath("templates", "iso9001-2015", "v1.toml")
+    path = resources.files("workflows.template").joinpath("data", "iso9001-2015", "v1.toml")
     assert Template.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))) == template
+
+
+def test_shipped_files_are_package_data():
+    """An editable install reads the source tree; a wheel holds only what pyproject.toml ships."""
+    root = Path(__file__).resolve().parents[2]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    package = root / "workflows"
+    files = {p.relative_to(package).as_posix() for p in (package / "template" / "data").rglob("*") if p.is_file()}
+    shipped = {p.relative_to(package).as_posix() for pattern in setuptools["package-data"]["workflows"]
+               for p in package.glob(pattern)}
+    assert "template/data/iso9001-2015/v1.toml" in files
+    assert files <= shipped
 
 
 # ----------------------------------------------------------- template data --
@@ -357,51 +355,3 @@ def test_update_gate(copy):
         update_gate(copy, "system_design", coffee=True)
     with pytest.raises(TemplateError, match="true or false"):
         update_gate(copy, "system_design", consultant_signoff=1)
-
-
-# --------------------------------------------------------------------- diff --
-
-
-def test_diff_of_identical_templates_is_empty(template, copy):
-    assert diff_templates(template, copy).is_empty
-
-
-def test_diff_lists_added_removed_changed_per_stage(copy):
-    v2 = add_task(copy, "implementation", new_task())
-    v3 = remove_task(v2, "planning_of_changes")
-    v4 = update_task(v3, "quality_policy", title="Quality policy signed by the owner", required=False)
-    v5 = remove_document(v4, "change_planning_checklist")
-    v6 = update_document(v5, "risk_register", required=False)
-    v7 = update_gate(v6, "system_design", no_open_major_findings=True)
-    diff = diff_templates(copy, v7)
-    assert (diff.old, diff.new) == (("acme-9001", 1), ("acme-9001", 7))
-    design = diff.stage("system_design")
-    assert design.tasks_removed == ("planning_of_changes",)
-    assert design.tasks_changed == ("quality_policy",)
-    assert design.task_fields_changed["quality_policy"] == ("title", "required")
-    assert design.documents_removed == ("change_planning_checklist",)
-    assert design.documents_changed == ("risk_register",)
-    assert design.gate_changed
-    assert diff.stage("implementation").tasks_added == ("kickoff_lunch",)
-    assert diff.stage("internal_audit").is_empty
-    assert not diff.is_empty
-
-
-def test_diff_reports_a_moved_task_as_a_move(copy):
-    task = copy.find_task("planning_of_changes")
-    moved = add_task(remove_task(copy, "planning_of_changes"), "implementation", task)
-    diff = diff_templates(copy, moved)
-    assert [(m.key, m.from_stage, m.to_stage) for m in diff.tasks_moved] == [
-        ("planning_of_changes", "system_design", "implementation")
-    ]
-    assert diff.stage("system_design").tasks_removed == ()
-    assert diff.stage("implementation").tasks_added == ()
-
-
-def test_diff_reports_clause_changes(template):
-    data = template.to_dict()
-    data["clauses"].append({"number": "10.4", "title": "Future clause"})
-    data["clauses"][0]["title"] = "Context of the organization"
-    diff = diff_templates(template, Template.from_dict(data))
-    assert diff.clauses_added == ("10.4",)
-    assert diff.clauses_retitled == ("4.1",)
