@@ -113,6 +113,7 @@ from .template import (
     update_gate,
     update_task,
     validate_template,
+    read_template,
 )
 from .upgrade import Change, ClientItem, Upgrade, describe_changes, plan_upgrade
 from .vocabulary import (
@@ -232,6 +233,7 @@ __all__ = [
     "TaskState",
     "TaskTemplate",
     "Template",
+    "read_template",
     "TemplateDiff",
     "TemplateError",
     "TemplateInfo",

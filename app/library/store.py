@@ -59,7 +59,7 @@ def latest_row(account_id: int, key: str, with_data: bool = True) -> AccountTemp
 
 
 def as_template(row: AccountTemplate) -> wf.Template:
-    return wf.Template.from_dict(row.data)
+    return wf.read_template(row.data)
 
 
 def load(account_id: int, key: str) -> tuple[AccountTemplate, wf.Template] | None:

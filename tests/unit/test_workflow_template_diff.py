@@ -7,6 +7,7 @@ from workflows import (
     copy_template,
     diff_templates,
     load_template,
+    read_template,
     remove_document,
     remove_task,
     update_document,
@@ -65,6 +66,6 @@ def test_diff_reports_clause_changes(template):
     data = template.to_dict()
     data["clauses"].append({"number": "10.4", "title": "Future clause"})
     data["clauses"][0]["title"] = "Context of the organization"
-    diff = diff_templates(template, Template.from_dict(data))
+    diff = diff_templates(template, read_template(data))
     assert diff.clauses_added == ("10.4",)
     assert diff.clauses_retitled == ("4.1",)

@@ -36,6 +36,7 @@ from .model import (
     TaskTemplate,
     Template,
 )
+from .parse import read_template
 from .validate import check_template, clause_coverage, uncovered_clauses, validate_template
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "diff_templates",
     "load_template",
     "parse_clause_refs",
+    "read_template",
     "remove_document",
     "remove_task",
     "uncovered_clauses",

@@ -17,6 +17,7 @@ from importlib import resources
 
 from ..errors import TemplateError
 from .model import Template, is_valid_key
+from .parse import read_template
 
 DEFAULT_TEMPLATE = "iso9001-2015"
 
@@ -61,7 +62,7 @@ def _load_file(key: str, version: int) -> Template:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"{name} is not valid TOML: {exc}") from exc
-    template = Template.from_dict(data)
+    template = read_template(data)
     if (template.key, template.version) != (key, version):
         raise TemplateError(
             f"{name} declares {template.key} v{template.version}; "

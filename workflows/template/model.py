@@ -220,12 +220,3 @@ class Template:
         d["clauses"] = [{"number": c.number, "title": c.title} for c in self.clauses]
         d["stages"] = [s.to_dict() for s in self.stages]
         return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Template:
-        """Parse and validate; raises TemplateError naming every problem."""
-        # Imported here: parsing and validation build on this module's classes.
-        from .parse import parse_template
-        from .validate import check_template
-
-        return check_template(parse_template(data))

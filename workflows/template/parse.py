@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import TemplateError
 from .model import Clause, DocumentTemplate, GateCriteria, StageTemplate, TaskTemplate, Template
+from .validate import check_template
 
 _MISSING = object()
 
@@ -173,3 +174,9 @@ def parse_task(data: Any) -> TaskTemplate:
 def parse_document(data: Any) -> DocumentTemplate:
     """One document from a dict; TemplateError lists every problem."""
     return _parse_one(_read_document, data, "document")
+
+
+def read_template(data: Any) -> Template:
+    """A template from its dict layout (a JSON snapshot or a shipped file), parsed and validated;
+    raises TemplateError naming every problem."""
+    return check_template(parse_template(data))

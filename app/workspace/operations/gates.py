@@ -19,7 +19,7 @@ from .state import client_state, pending_review, settings, template
 
 def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
     try:
-        wf.check_gate_request(client_state(), template(), stage_key, pending_review(stage_key) is not None)
+        wf.check_gate_request(template(), client_state(), stage_key, pending=pending_review(stage_key) is not None)
     except wf.WorkflowError as err:
         raise Refusal.of(err) from err
     review = GateReview(stage=stage_key, requested_by_id=actor.id, requested_by_name=actor.name,
@@ -78,7 +78,7 @@ def reopen_stage(stage_key: str, reason: str, actor: Actor) -> None:
     try:
         new_state = wf.reopen_stage(client_state(), stage_key, reason)
     except wf.TransitionError as err:
-        raise Refusal(str(err), 422 if not (reason or "").strip() else 409, field="reason") from err
+        raise Refusal.of(err, field="reason") from err
     for stage in db.session.scalars(select(Stage)):
         if stage.key == new_state.current_stage:
             stage.status, stage.passed_at, stage.passed_by_id = "current", None, None

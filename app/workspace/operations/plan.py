@@ -1,8 +1,6 @@
 """The plan: shifting open work, and moving a client to a newer version of its template on purpose."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 import tenants
@@ -18,26 +16,24 @@ from .state import current_stage_key, settings, template
 
 
 def shift_plan(days: int, stage_key: str | None, actor: Actor) -> int:
-    """Move the due dates of open tasks (of one stage, or all) by `days`; returns how many moved."""
-    delta = timedelta(days=days)
-    q = select(Task).where(Task.status.in_(("todo", "in_progress")), Task.due_on.is_not(None))
-    if stage_key:
-        q = q.where(Task.stage == stage_key)
-    moved = 0
-    for task in db.session.scalars(q):
-        task.due_on += delta
-        if task.start_on:
-            task.start_on += delta
-        moved += 1
-    for stage in db.session.scalars(select(Stage)):
-        if stage.status != "passed" and (stage_key is None or stage.key == stage_key) and stage.planned_end:
-            stage.planned_end += delta
-            if stage.planned_start and stage.status == "upcoming":
-                stage.planned_start += delta
+    """Move the dates of open tasks (of one stage, or all) by `days` (workflows.shift_plan); returns how many moved."""
+    tasks = {t.id: t for t in db.session.scalars(select(Task))}
+    stages = {st.key: st for st in db.session.scalars(select(Stage))}
+    try:
+        shift = wf.shift_plan([wf.TaskDates(t.id, t.stage, t.status, t.start_on, t.due_on) for t in tasks.values()],
+                              [wf.StageDates(st.key, st.status, st.planned_start, st.planned_end)
+                               for st in stages.values()], days, stage_key)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="days") from err
+    for moved in shift.tasks:
+        tasks[moved.key].start_on, tasks[moved.key].due_on = moved.start_on, moved.due_on
+    for moved in shift.stages:
+        stages[moved.key].planned_start, stages[moved.key].planned_end = moved.planned_start, moved.planned_end
+    n = shift.moved
     log(actor, "plan.shifted", "plan", stage_key,
-        f"{moved} open task{'s' if moved != 1 else ''}{' of ' + stage_label(stage_key) if stage_key else ''} "
-        f"moved by {days:+d} days", None, {"days": days, "stage": stage_key, "tasks": moved})
-    return moved
+        f"{n} open task{'s' if n != 1 else ''}{' of ' + stage_label(stage_key) if stage_key else ''} "
+        f"moved by {days:+d} days", None, {"days": days, "stage": stage_key, "tasks": n})
+    return n
 
 
 # --- applying a newer template version ----------------------------------------------------

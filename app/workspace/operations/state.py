@@ -15,7 +15,7 @@ def settings() -> WorkspaceSettings:
 
 
 def template() -> wf.Template:
-    return wf.Template.from_dict(settings().template_snapshot)
+    return wf.read_template(settings().template_snapshot)
 
 
 def current_stage_key() -> str:

@@ -78,7 +78,7 @@ def plan_apply_template():
 def plan_shift():
     stage = request.form.get("stage", "")
     try:
-        days = wf.parse_shift_days(request.form.get("days", ""))
+        days = wf.check_shift_days(request.form.get("days", ""))
     except wf.WorkflowError as err:
         flash(str(err), "error")
         return redirect(url_for("workspace.plan"), 303)
