@@ -30,8 +30,9 @@ import threading
 from sqlalchemy import insert, text
 
 from .names import is_tenant_schema_name
-from .migrate import migrate_schema_in_transaction, tenant_script
+from .migrate import migrate_schema_in_transaction
 from .registry import tenant_schemas
+from .tracks import tenant_script
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ import secrets
 from sqlalchemy import insert, text
 
 from .fastpath import provisioning_sql
-from .migrate import _location, tenant_head, track_head
 from .registry import tenant_schemas
+from .tracks import tenant_head, track_head, track_location
 
 PREFIX = "client_spare_"
 
@@ -40,7 +40,7 @@ PREFIX = "client_spare_"
 def current_prefix(location=None, head: str | None = None) -> str:
     """Name prefix of spares built from this track at this head (default: the track's head)."""
     head = head or tenant_head(location)
-    tag = hashlib.sha256(f"{_location('tenant', location)}\0{head}".encode()).hexdigest()[:10]
+    tag = hashlib.sha256(f"{track_location('tenant', location)}\0{head}".encode()).hexdigest()[:10]
     return f"{PREFIX}{tag}_"
 
 
