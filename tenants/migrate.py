@@ -29,6 +29,7 @@ from sqlalchemy import select, text, update
 
 from .names import is_tenant_schema_name
 from .registry import tenant_schemas
+from .search_path import restore_search_path, set_local_search_path
 from .tracks import alembic_config, is_descendant, resolve_target, tenant_script, track_head, track_location
 
 
@@ -56,10 +57,6 @@ def upgrade_shared(engine, cache_dir=None) -> bool:
 
 # --- one schema ---------------------------------------------------------------------------------
 
-def _set_search_path(conn, schema: str) -> None:
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{schema}", public'})
-
-
 def migrate_schema_in_transaction(conn, schema: str, target: str = "head", location=None) -> str:
     """Bring `schema` to `target` inside the caller's open transaction; returns the new revision.
 
@@ -72,8 +69,7 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head", locat
     if not is_tenant_schema_name(schema):
         raise ValueError(f"not a client schema: {schema!r}")
     script = tenant_script(location)
-    previous_path = conn.execute(text("SELECT current_setting('search_path'), set_config('search_path', :p, true)"),
-                                 {"p": f'"{schema}", public'}).first()[0]
+    previous_path = set_local_search_path(conn, schema)
     dest = resolve_target(script, target)
 
     def steps(rev, context):
@@ -98,7 +94,7 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head", locat
         .where(tenant_schemas.c.schema_name == schema)
         .values(revision=dest, upgraded_at=text("now()"), last_error=None, last_error_at=None)
     )
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous_path})
+    restore_search_path(conn, previous_path)
     return dest
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import insert, text
 
 from .fastpath import provisioning_sql
 from .registry import tenant_schemas
+from .search_path import set_local_search_path
 from .tracks import tenant_head, track_head, track_location
 
 PREFIX = "client_spare_"
@@ -122,7 +123,7 @@ def _replenish_locked(conn, count: int, location) -> tuple[int, int, int]:
         name = f"{current_prefix(location, head)}{secrets.token_hex(4)}"
         with conn.begin():
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
-            conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{name}", public'})
+            set_local_search_path(conn, name)
             with conn.connection.driver_connection.cursor() as cur:
                 cur.execute(sql)
         built += 1
