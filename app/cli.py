@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from tenants import migrate
+from tenants import migrate, tracks
 
 from .config import Config
 
@@ -126,7 +126,7 @@ def tenants_upgrade(jobs, target, as_json):
     try:
         report = upgrade_all(_engine(settings), spare_schemas=settings.SPARE_SCHEMAS, cache_dir=settings.CACHE_DIR,
                              jobs=jobs, target=target, quiet=as_json)
-    except migrate.UnknownRevision as exc:
+    except tracks.UnknownRevision as exc:
         raise click.ClickException(f"{exc}: use a revision id from migrations/tenant/versions/, 'head' or 'base'.")
     _print_report(report, as_json)
     sys.exit(_exit_code(report))
@@ -155,7 +155,7 @@ def tenants_status(as_json, verify):
 
     settings = _settings()
     engine = _engine(settings)
-    head = migrate.track_head("tenant", cache_dir=settings.CACHE_DIR)
+    head = tracks.track_head("tenant", cache_dir=settings.CACHE_DIR)
     with engine.connect() as conn:
         states = migrate.status(conn)
         ready, stale = spares.list_spares(conn, head=head)
@@ -206,14 +206,14 @@ def db_revision(track, message, autogenerate):
     engine = _engine(_settings())
     if track == "shared":
         with engine.begin() as conn:
-            command.revision(migrate.alembic_config("shared", connection=conn), message=message,
+            command.revision(tracks.alembic_config("shared", connection=conn), message=message,
                              autogenerate=autogenerate)
         return
     with engine.connect() as conn:
         trans = conn.begin()
         if autogenerate:
             provision_schema(conn, "client_0", method="migrations")
-        cfg = migrate.alembic_config("tenant", connection=conn)
+        cfg = tracks.alembic_config("tenant", connection=conn)
         cfg.attributes["reference_schema"] = "client_0"
         command.revision(cfg, message=message, autogenerate=autogenerate)
         trans.rollback()  # the reference schema was scratch

@@ -125,15 +125,15 @@ def cli(env, *args):
 
 
 def add_throwaway_revision(track: Path, rev: str, table: str, column: str) -> str:
-    from tenants import migrate
+    from tenants import tracks
 
-    down = migrate.tenant_head(track)
+    down = tracks.tenant_head(track)
     (track / "versions" / f"{rev}.py").write_text(
         f'"""benchmark: one nullable column"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
         f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
         f"def upgrade():\n    op.add_column({table!r}, sa.Column({column!r}, sa.Integer(), nullable=True))\n\n\n"
         f"def downgrade():\n    op.drop_column({table!r}, {column!r})\n")
-    migrate._scripts.pop(str(track.resolve()), None)
+    tracks.forget_tenant_script(track)
     return rev
 
 
@@ -221,7 +221,7 @@ def run(args, url, env, scratch, upload_root, version):
     from app.config import Config
     from app.extensions import db
     from app.models import Account, AccountMember, Client, User
-    from tenants import archive, migrate, spares
+    from tenants import archive, migrate, spares, tracks
     from tenants.base import SharedModel, TenantModel
 
     app = create_app(Config(env={k: v for k, v in env.items() if k in ("DATABASE_URL", "UPLOAD_ROOT", "ISOPATH_ENV")}))
@@ -232,7 +232,7 @@ def run(args, url, env, scratch, upload_root, version):
         engine = db.engine
         line("machine", f"{os.cpu_count()} cores, PostgreSQL {version}, Python {sys.version.split()[0]}, "
              f"load average {os.getloadavg()[0]:.2f} at start")
-        line("tenant head", migrate.tenant_head())
+        line("tenant head", tracks.tenant_head())
 
         owner = User(email="owner@bench.example", name="Bench Owner")
         consultant = User(email="consultant@bench.example", name="Bench Consultant")
@@ -339,13 +339,13 @@ def run(args, url, env, scratch, upload_root, version):
 
         # --- one-column migration over every schema --------------------------------------------------
         track = scratch / "tenant_track"
-        shutil.copytree(migrate.TRACKS["tenant"], track, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(tracks.TRACKS["tenant"], track, ignore=shutil.ignore_patterns("__pycache__"))
         with engine.connect() as conn:
             schema = db.session.scalar(select(Client.schema_name).order_by(Client.id))
             table = conn.execute(text("""SELECT min(relname) FROM pg_class WHERE relkind = 'r'
                 AND relname <> 'alembic_version' AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s)"""),
                 {"s": schema}).scalar()
-        base_head = migrate.tenant_head()
+        base_head = tracks.tenant_head()
         for rev, jobs in (("bench0001", 1), ("bench0002", 4)):
             add_throwaway_revision(track, rev, table, f"{rev}_col")
             with tqdm(total=0, desc=f"{rev} --jobs {jobs}", unit="schema", file=sys.stderr, disable=None) as bar:

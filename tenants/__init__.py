@@ -4,10 +4,12 @@ The rest of the app needs four things from here: the declarative bases
 (`SharedModel` for the public schema, `TenantModel` for per-client tables),
 `install()` once at start-up, `bind_tenant`/`unbind_tenant` per request, and
 `tenant_scope` for jobs and CLI commands. Provisioning and migrations over all
-schemas live in `provisioning` and `migrate`.
+schemas live in `provisioning` and `migrate`, the migration tracks themselves
+(locations, heads, revisions) in `tracks`, and the one function that sets
+`search_path` in `search_path`.
 
-The names below load on first use, so that `tenants.migrate` (the schema
-commands) does not pay for the ORM.
+The names below load on first use, so that `tenants.migrate` and
+`tenants.tracks` (the schema commands) do not pay for the ORM.
 """
 from importlib import import_module
 

@@ -50,8 +50,9 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import delete, func, insert, select, text
 
 from .names import schema_name_for
-from .migrate import _is_descendant, migrate_schema_in_transaction, tenant_script
+from .migrate import migrate_schema_in_transaction
 from .provisioning import drop_schema, provision_schema
+from .tracks import is_descendant, tenant_script
 
 FORMAT = "isopath-client-archive"
 FORMAT_VERSION = 1
@@ -587,7 +588,7 @@ def import_client(engine, archive_path, *, registry: Registry, user_refs: dict, 
         if not known:
             raise ArchiveError(f"the archive was taken at tenant revision {revision}, which this installation "
                                "does not know: import it with the code version that exported it or newer")
-        if revision != head and _is_descendant(script, revision, head):
+        if revision != head and is_descendant(script, revision, head):
             raise ArchiveError(f"the archive is at tenant revision {revision}, newer than this installation's "
                                f"{head}: upgrade this installation first")
         new_slug = (slug or doc["client"]["slug"]).strip().lower()

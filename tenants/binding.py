@@ -6,8 +6,8 @@ Two mechanisms, each scoped to the current transaction only:
   `schema_translate_map={"tenant": <schema>}`. The session creates a fresh
   `Connection` object for every transaction, so the option dies with it and is
   never left on a pooled DBAPI connection.
-* `text()` SQL: `set_config('search_path', …, true)`, i.e. `SET LOCAL`, which
-  PostgreSQL discards at commit or rollback.
+* `text()` SQL: `search_path` set with `SET LOCAL` (`set_local_search_path`),
+  which PostgreSQL discards at commit or rollback.
 
 Both are (re)applied in the session's `after_begin` event from a context
 variable, so a commit inside a request keeps the same tenant for the next
@@ -19,10 +19,11 @@ through to another client's data.
 import contextvars
 from contextlib import contextmanager
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.orm import scoped_session
 
 from .names import TENANT_PLACEHOLDER, is_tenant_schema_name
+from .search_path import set_local_search_path
 
 UNBOUND_SCHEMA = "no_tenant_bound"
 
@@ -39,10 +40,7 @@ def current_schema() -> str | None:
 
 def _apply(connection, schema: str) -> None:
     connection.execution_options(schema_translate_map={TENANT_PLACEHOLDER: schema})
-    connection.execute(
-        text("SELECT set_config('search_path', :path, true)"),
-        {"path": f'"{schema}", public'},
-    )
+    set_local_search_path(connection, schema)
 
 
 def _after_begin(session, transaction, connection):

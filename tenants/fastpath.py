@@ -30,8 +30,10 @@ import threading
 from sqlalchemy import insert, text
 
 from .names import is_tenant_schema_name
-from .migrate import migrate_schema_in_transaction, tenant_script
+from .migrate import migrate_schema_in_transaction
 from .registry import tenant_schemas
+from .search_path import restore_search_path, set_local_search_path
+from .tracks import tenant_script
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +86,11 @@ def provision_fast(conn, schema: str, location=None) -> str:
     if sql is None:
         conn.execute(insert(tenant_schemas).values(schema_name=schema))
         return migrate_schema_in_transaction(conn, schema, "head", location=location)
-    previous_path = conn.execute(text("SELECT current_setting('search_path')")).scalar()
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{schema}", public'})
+    previous_path = set_local_search_path(conn, schema)
     # The driver's own cursor, without parameters: psycopg then sends the whole
     # multi-statement script as is, in one round trip, inside this transaction.
     with conn.connection.driver_connection.cursor() as cur:
         cur.execute(sql)
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous_path})
+    restore_search_path(conn, previous_path)
     conn.execute(insert(tenant_schemas).values(schema_name=schema, revision=head, upgraded_at=text("now()")))
     return head

@@ -13,113 +13,27 @@ schema fully at its old revision or fully at the new one, and a rerun finishes.
 Which schema is at which revision is read from the registry (`tenant_schemas`)
 in one query, so an upgrade with nothing to do costs milliseconds. Alembic
 itself is imported only when there is work to do: with a heads cache (see
-`track_head`) a no-op command never pays for importing it.
+`tracks.track_head`) a no-op command never pays for importing it. Where the
+tracks are, their heads and revisions, live in `tracks`.
 
 Alembic operations ignore `schema_translate_map`, which is why tenant revisions
 are written unqualified and resolved through `search_path`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select, text, update
 
 from .names import is_tenant_schema_name
 from .registry import tenant_schemas
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-TRACKS = {"shared": MIGRATIONS / "shared", "tenant": MIGRATIONS / "tenant"}
-
-
-def _location(track: str, location=None) -> str:
-    return str(Path(location or TRACKS[track]).resolve())
+from .search_path import restore_search_path, set_local_search_path
+from .tracks import alembic_config, is_descendant, resolve_target, tenant_script, track_head, track_location
 
 
-def alembic_config(track: str, url: str | None = None, connection=None, location=None):
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", _location(track, location))
-    if url:
-        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
-_scripts: dict[str, object] = {}
-
-
-def tenant_script(location=None):
-    """The tenant track's revisions, loaded once per process and script location.
-
-    `location` lets tests and benchmarks run a copy of the track with throwaway
-    revisions added, never touching `migrations/tenant/versions/`.
-    """
-    key = _location("tenant", location)
-    if key not in _scripts:
-        from alembic.script import ScriptDirectory
-
-        _scripts[key] = ScriptDirectory.from_config(alembic_config("tenant", location=key))
-    return _scripts[key]
-
-
-def tenant_head(location=None) -> str:
-    return tenant_script(location).get_current_head()
-
-
-# --- heads without importing Alembic ----------------------------------------------------------
-
-def track_fingerprint(location) -> str:
-    """A digest of a track's revision files: the head is a pure function of them."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(location, "versions").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def track_head(track: str, location=None, cache_dir=None) -> str | None:
-    """The head revision of a track, remembered on disk by the fingerprint of its revision files.
-
-    Importing Alembic and loading every revision file (compiled from source on
-    machines with PYTHONDONTWRITEBYTECODE) costs a few hundred milliseconds of a
-    command that otherwise has nothing to do. Same files, same head: the cache
-    can never be stale, only missing, and any problem with it falls back to Alembic.
-    """
-    location = _location(track, location)
-    cache = Path(cache_dir, "alembic-heads.json") if cache_dir else None
-    fingerprint = None
-    if cache is not None:
-        fingerprint = track_fingerprint(location)
-        try:
-            known = json.loads(cache.read_text())
-            if fingerprint in known:
-                return known[fingerprint]
-        except (OSError, ValueError):
-            known = {}
-    if track == "tenant":
-        head = tenant_script(location).get_current_head()
-    else:
-        from alembic.script import ScriptDirectory
-
-        head = ScriptDirectory.from_config(alembic_config(track, location=location)).get_current_head()
-    if cache is not None:
-        try:
-            known = {k: v for k, v in list(known.items())[-15:]}  # a few recent trees, never unbounded
-            known[fingerprint] = head
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(known))
-            os.replace(tmp, cache)  # atomic: concurrent commands never read half a file
-        except OSError:
-            pass
-    return head
-
+# --- the shared schema --------------------------------------------------------------------------
 
 def shared_revision(conn) -> str | None:
     exists = conn.execute(text("SELECT to_regclass('public.alembic_version') IS NOT NULL")).scalar()
@@ -143,10 +57,6 @@ def upgrade_shared(engine, cache_dir=None) -> bool:
 
 # --- one schema ---------------------------------------------------------------------------------
 
-def _set_search_path(conn, schema: str) -> None:
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{schema}", public'})
-
-
 def migrate_schema_in_transaction(conn, schema: str, target: str = "head", location=None) -> str:
     """Bring `schema` to `target` inside the caller's open transaction; returns the new revision.
 
@@ -159,15 +69,14 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head", locat
     if not is_tenant_schema_name(schema):
         raise ValueError(f"not a client schema: {schema!r}")
     script = tenant_script(location)
-    previous_path = conn.execute(text("SELECT current_setting('search_path'), set_config('search_path', :p, true)"),
-                                 {"p": f'"{schema}", public'}).first()[0]
+    previous_path = set_local_search_path(conn, schema)
     dest = resolve_target(script, target)
 
     def steps(rev, context):
         current = rev[0] if rev else None
         if current == dest:
             return []
-        if dest is None or (current is not None and _is_descendant(script, current, dest)):
+        if dest is None or (current is not None and is_descendant(script, current, dest)):
             return script._downgrade_revs(dest or "base", current)
         return script._upgrade_revs(dest, current)
 
@@ -185,7 +94,7 @@ def migrate_schema_in_transaction(conn, schema: str, target: str = "head", locat
         .where(tenant_schemas.c.schema_name == schema)
         .values(revision=dest, upgraded_at=text("now()"), last_error=None, last_error_at=None)
     )
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": previous_path})
+    restore_search_path(conn, previous_path)
     return dest
 
 
@@ -214,32 +123,6 @@ def _fast_version_table_check(ctx, conn, schema: str) -> None:
 
     ctx._has_version_table = has_version_table
     ctx._ensure_version_table = ensure_version_table
-
-
-def resolve_target(script, target: str | None) -> str | None:
-    """'head' → the head revision; 'base' or None → None (no tables); else the named revision."""
-    from alembic.util import CommandError
-
-    if target in ("head", "heads"):
-        return script.get_current_head()
-    if target in (None, "base"):
-        return None
-    try:
-        rev = script.get_revision(target)
-    except CommandError as exc:
-        raise UnknownRevision(f"no tenant revision {target!r} in {script.dir}") from exc
-    if rev is None:
-        raise UnknownRevision(f"no tenant revision {target!r} in {script.dir}")
-    return rev.revision
-
-
-class UnknownRevision(ValueError):
-    """A revision this code base does not know (a typo, or data from newer code)."""
-
-
-def _is_descendant(script, current: str, dest: str) -> bool:
-    """True when `current` is newer than `dest` (so reaching dest is a downgrade)."""
-    return any(r.revision == dest for r in script.iterate_revisions(current, "base"))
 
 
 # --- all schemas: status ----------------------------------------------------------------------
@@ -460,7 +343,7 @@ def _upgrade_in_processes(engine, pending, target_rev, jobs, location, record, r
     for _ in range(jobs):
         tasks.put(None)
     url = engine.url.render_as_string(hide_password=False)
-    location = _location("tenant", location)
+    location = track_location("tenant", location)
     procs = [ctx.Process(target=_worker, args=(url, location, target_rev, tasks, results, stop), daemon=True)
              for _ in range(jobs)]
     for p in procs:

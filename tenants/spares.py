@@ -31,8 +31,9 @@ import secrets
 from sqlalchemy import insert, text
 
 from .fastpath import provisioning_sql
-from .migrate import _location, tenant_head, track_head
 from .registry import tenant_schemas
+from .search_path import set_local_search_path
+from .tracks import tenant_head, track_head, track_location
 
 PREFIX = "client_spare_"
 
@@ -40,7 +41,7 @@ PREFIX = "client_spare_"
 def current_prefix(location=None, head: str | None = None) -> str:
     """Name prefix of spares built from this track at this head (default: the track's head)."""
     head = head or tenant_head(location)
-    tag = hashlib.sha256(f"{_location('tenant', location)}\0{head}".encode()).hexdigest()[:10]
+    tag = hashlib.sha256(f"{track_location('tenant', location)}\0{head}".encode()).hexdigest()[:10]
     return f"{PREFIX}{tag}_"
 
 
@@ -122,7 +123,7 @@ def _replenish_locked(conn, count: int, location) -> tuple[int, int, int]:
         name = f"{current_prefix(location, head)}{secrets.token_hex(4)}"
         with conn.begin():
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
-            conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{name}", public'})
+            set_local_search_path(conn, name)
             with conn.connection.driver_connection.cursor() as cur:
                 cur.execute(sql)
         built += 1

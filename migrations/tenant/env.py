@@ -5,11 +5,11 @@ registry stamped alongside). Autogenerate compares the models, with their
 placeholder schema stripped, against one reference schema.
 """
 from alembic import context
-from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import MetaData
 
 from app import models  # noqa: F401  (registers every tenant table on the metadata)
 from tenants.base import TenantModel
+from tenants.search_path import set_local_search_path
 
 config = context.config
 REFERENCE = config.attributes.get("reference_schema", "client_0")
@@ -34,7 +34,7 @@ if context.is_offline_mode():
         context.run_migrations()
 else:
     conn = config.attributes["connection"]
-    conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{REFERENCE}"'})
+    set_local_search_path(conn, REFERENCE, public=False)  # the reference alone: never compared with public
     context.configure(connection=conn, target_metadata=unqualified_metadata(), version_table_schema=REFERENCE,
                       include_object=include_object, compare_type=True)
     with context.begin_transaction():

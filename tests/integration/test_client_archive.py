@@ -40,7 +40,7 @@ from app.models import (
     TaskComment,
     User,
 )
-from tenants import archive, migrate
+from tenants import archive, tracks
 from tenants.base import SharedModel, TenantModel
 from tenants.registry import tenant_schemas
 
@@ -195,7 +195,7 @@ def test_export_then_import_restores_every_row_sequence_registry_row_and_file(ri
     exported = export(cli, a.slug, out)
     assert f"exported {a.slug}" in exported.stdout
     manifest = read_manifest(out)
-    assert manifest["tenant_revision"] == migrate.tenant_head()
+    assert manifest["tenant_revision"] == tracks.tenant_head()
     assert manifest["template"] == {"key": a.template_key, "version": a.template_version}
     assert manifest["tables"]["task_comments"]["rows"] == 36 and len(manifest["files"]) == 13
     with tarfile.open(out, "r:gz") as tar:
@@ -215,7 +215,7 @@ def test_export_then_import_restores_every_row_sequence_registry_row_and_file(ri
     assert set(before) == set(after)
     for table in before:
         assert before[table] == after[table], f"{table} differs after the round trip"
-    assert state == own == migrate.tenant_head()
+    assert state == own == tracks.tenant_head()
     assert files_of(upload_root / a.schema_name) == files_of(upload_root / b.schema_name)
     assert len(files_of(upload_root / b.schema_name)) == 13
     ra, rb = registry_of(db, a.id), registry_of(db, b.id)
@@ -268,7 +268,7 @@ def test_an_archive_from_an_older_revision_is_restored_there_then_upgraded(rich,
     archive.export_client(db.engine, a.slug, out, **archive_args(upload_root))
     old = read_manifest(out)["tenant_revision"]
     track = tmp_path / "track"
-    shutil.copytree(migrate.TRACKS["tenant"], track, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(tracks.TRACKS["tenant"], track, ignore=shutil.ignore_patterns("__pycache__"))
     (track / "versions" / "ee05_newer.py").write_text(
         f'revision = "ee05newer"\ndown_revision = {old!r}\nbranch_labels = None\ndepends_on = None\n'
         "from alembic import op\nimport sqlalchemy as sa\n\n"
@@ -279,7 +279,7 @@ def test_an_archive_from_an_older_revision_is_restored_there_then_upgraded(rich,
         result = archive.import_client(db.engine, out, slug=f"older-{a.id}", location=track,
                                        **archive_args(upload_root))
     finally:
-        migrate._scripts.pop(str(track.resolve()), None)
+        tracks.forget_tenant_script(track)
     assert (result.revision_in_archive, result.revision, result.upgraded) == (old, "ee05newer", True)
     with db.engine.connect() as conn:
         assert conn.execute(text(f'SELECT count(*), bool_and(NOT edited) FROM "{result.schema}".task_comments')

@@ -6,7 +6,7 @@ import tenants
 from app.refusal import Refusal
 from app.clients import create_client
 from app.models import ActivityEntry, Client, ClientSummary, Stage
-from tenants import migrate
+from tenants import migrate, tracks
 from tenants.provisioning import provision_schema
 from tenants.registry import tenant_schemas
 
@@ -23,7 +23,7 @@ def test_provisioning_creates_schema_at_head_with_registry_rows(factory, db):
     assert _schema_exists(db, client.schema_name)
     rev = db.session.execute(select(tenant_schemas.c.revision).where(
         tenant_schemas.c.schema_name == client.schema_name)).scalar()
-    assert rev == migrate.tenant_head()
+    assert rev == tracks.tenant_head()
     own_version = db.session.execute(text(f'SELECT version_num FROM "{client.schema_name}".alembic_version')).scalar()
     assert own_version == rev
     assert db.session.get(ClientSummary, client.id).stage == "initial_audit"
@@ -153,7 +153,7 @@ def test_upgrade_over_several_schemas_skips_a_failing_one_and_a_rerun_finishes(f
     assert list(report.failed) == [broken] and "already exists" in report.failed[broken]
     with db.engine.connect() as conn:
         states = {s.schema_name: s for s in migrate.status(conn) if s.schema_name in schemas}
-    head = migrate.tenant_head()
+    head = tracks.tenant_head()
     assert states[broken].revision is None and "already exists" in states[broken].last_error
     assert all(states[s].revision == head for s in schemas if s != broken)
     # The failed schema was rolled back whole: no half-created tables.
@@ -189,7 +189,7 @@ def test_upgrade_with_nothing_to_do_touches_no_schema(factory, db):
 def test_provisioning_in_a_rolled_back_transaction_leaves_nothing(db):
     with db.engine.connect() as conn:
         trans = conn.begin()
-        assert provision_schema(conn, "client_999998") == migrate.tenant_head()
+        assert provision_schema(conn, "client_999998") == tracks.tenant_head()
         trans.rollback()
         assert conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = 'client_999998'")).first() is None
         assert conn.execute(select(tenant_schemas).where(tenant_schemas.c.schema_name == "client_999998")).first() is None

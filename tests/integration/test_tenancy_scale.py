@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from tenants import catalog, fastpath, migrate, spares
+from tenants import catalog, fastpath, migrate, spares, tracks
 from tenants.provisioning import drop_schema, provision_schema
 from tenants.registry import tenant_schemas
 
@@ -40,13 +40,13 @@ def fresh_schema() -> str:
 
 def add_revision(track: Path, rev: str, upgrade: str, downgrade: str = "pass") -> str:
     """Append a revision to a copied track (chained on its head); returns the new revision id."""
-    down = migrate.tenant_head(track)
+    down = tracks.tenant_head(track)
     body = (f'"""throwaway {rev}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
             f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
             f"def upgrade():\n" + "".join(f"    {line}\n" for line in upgrade.strip().splitlines()) +
             "\n\ndef downgrade():\n" + "".join(f"    {line}\n" for line in downgrade.strip().splitlines()))
     (track / "versions" / f"{rev}_throwaway.py").write_text(body)
-    migrate._scripts.pop(str(track.resolve()), None)  # the copy changed: load it again
+    tracks.forget_tenant_script(track)  # the copy changed: load it again
     return rev
 
 
@@ -54,9 +54,9 @@ def add_revision(track: Path, rev: str, upgrade: str, downgrade: str = "pass") -
 def track(tmp_path):
     """A private copy of the tenant track to add throwaway revisions to."""
     copy = tmp_path / "tenant_track"
-    shutil.copytree(migrate.TRACKS["tenant"], copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(tracks.TRACKS["tenant"], copy, ignore=shutil.ignore_patterns("__pycache__"))
     yield copy
-    migrate._scripts.pop(str(copy.resolve()), None)
+    tracks.forget_tenant_script(copy)
 
 
 @pytest.fixture()
@@ -118,7 +118,7 @@ def restore_spares(db):
 def test_every_provisioning_path_builds_the_same_schema_as_the_migrations(db, restore_spares):
     only_spares(db.engine, 1)
     renamed, rendered, migrated = fresh_schema(), fresh_schema(), fresh_schema()
-    head = migrate.tenant_head()
+    head = tracks.tenant_head()
     with db.engine.connect() as conn:
         trans = conn.begin()
         (spare,), _ = spares.list_spares(conn)
@@ -167,7 +167,7 @@ def test_two_transactions_never_take_the_same_spare(db, restore_spares):
 
 
 def test_fast_path_follows_a_new_migration_and_a_stale_one_would_be_caught(db, track, restore_spares):
-    old_head = migrate.tenant_head(track)
+    old_head = tracks.tenant_head(track)
     only_spares(db.engine, 1, location=track)  # a spare built before the new migration exists
     with db.engine.connect() as conn:
         trans = conn.begin()
@@ -210,7 +210,7 @@ op.execute("CREATE TRIGGER throwaway_touch BEFORE INSERT ON throwaway_codes FOR 
         conn.execute(text(f'CREATE SCHEMA "{stale}"'))
         conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{stale}", public'})
         with conn.connection.driver_connection.cursor() as cur:
-            cur.execute(fastpath.render_upgrade_sql(migrate.tenant_script(track), old_head))
+            cur.execute(fastpath.render_upgrade_sql(tracks.tenant_script(track), old_head))
         diff = catalog.differences(catalog.snapshot(conn, stale), b)
         assert any("bench_note" in line for line in diff) and any("throwaway_codes" in line for line in diff)
         trans.rollback()
@@ -271,7 +271,7 @@ def _wait_for(predicate, timeout=60.0, what="condition"):
 @pytest.mark.parametrize("jobs,kill", [(1, "process"), (2, "group"), (2, "parent only")])
 def test_an_upgrade_killed_mid_way_leaves_every_schema_old_or_new(db, schemas, track, jobs, kill):
     names = schemas(24)
-    old = migrate.tenant_head()
+    old = tracks.tenant_head()
     with db.engine.connect() as conn:
         table = first_table(conn, names[0])
     new = add_revision(track, "bb02killprobe", SLOW_REVISION.format(table=table),
@@ -354,7 +354,7 @@ def test_worker_processes_skip_and_report_a_failing_schema_and_a_rerun_finishes(
     with db.engine.connect() as conn:
         state = next(s for s in migrate.status(conn) if s.schema_name == broken)
     assert state.revision == new and state.last_error is None
-    assert not migrate.upgrade_tenants(db.engine, target=migrate.tenant_head(), only=names, location=track).failed
+    assert not migrate.upgrade_tenants(db.engine, target=tracks.tenant_head(), only=names, location=track).failed
 
 
 def test_upgrade_reports_progress_with_a_total(db, schemas, track):
@@ -376,7 +376,7 @@ def test_upgrade_reports_progress_with_a_total(db, schemas, track):
     bar = Bar()
     report = migrate.upgrade_tenants(db.engine, only=names, location=track, progress=bar)
     assert (bar.total, bar.n, len(report.upgraded)) == (3, 3, 3)
-    assert not migrate.upgrade_tenants(db.engine, target=migrate.tenant_head(), only=names, location=track).failed
+    assert not migrate.upgrade_tenants(db.engine, target=tracks.tenant_head(), only=names, location=track).failed
 
 
 # --- status ------------------------------------------------------------------------------------------
@@ -386,12 +386,12 @@ def test_status_shows_unregistered_and_missing_schemas_and_verify_finds_a_wrong_
     orphan, ghost = fresh_schema(), fresh_schema()
     with db.engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{orphan}"'))
-        conn.execute(tenant_schemas.insert().values(schema_name=ghost, revision=migrate.tenant_head()))
+        conn.execute(tenant_schemas.insert().values(schema_name=ghost, revision=tracks.tenant_head()))
         conn.execute(text(f"UPDATE \"{stamped}\".alembic_version SET version_num = 'not-a-rev'"))
     try:
         with db.engine.connect() as conn:
             states = {s.schema_name: s for s in migrate.status(conn)}
-        head = migrate.tenant_head()
+        head = tracks.tenant_head()
         assert not states[orphan].registered and states[orphan].exists and not states[orphan].is_current(head)
         assert states[ghost].registered and not states[ghost].exists and not states[ghost].is_current(head)
         assert states[stamped].is_current(head)  # the registry alone cannot know …
@@ -424,7 +424,7 @@ def test_cli_status_and_noop_upgrade_as_json(db, schemas, flask_cli):
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     listed = {s["schema"]: s for s in data["schemas"]}
-    assert data["head"] == migrate.tenant_head()
+    assert data["head"] == tracks.tenant_head()
     assert all(listed[n]["current"] and listed[n]["revision"] == data["head"] for n in names)
 
     upgrade = flask_cli("tenants", "upgrade", "--json", "--jobs", "2")
