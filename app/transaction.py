@@ -23,9 +23,10 @@ def after_commit(fn, *args, **kwargs) -> None:
 
     Pass plain values: after the commit the session can load nothing more for the callback.
     """
-    if not db.session.in_transaction():
-        db.session.begin()  # so that a rollback before any SQL still discards the callback
-    db.session.info.setdefault(_KEY, []).append(partial(fn, *args, **kwargs))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any SQL still discards the callback
+    session.info.setdefault(_KEY, []).append(partial(fn, *args, **kwargs))
 
 
 def _run(session) -> None:

@@ -2,6 +2,7 @@
 import io
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from datetime import date, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select, text
 
 import tenants
 import workflows as wf
-from app.models import ActivityEntry, Attachment, ClientSummary, Document, GateReview, Stage, Task
+from app.models import ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
 from app.workspace import operations as ops
 
 
@@ -280,7 +281,7 @@ def test_oversized_upload_is_413_and_stores_nothing(http, factory, db, app):
     resp = _upload(http, f"/c/{w.client.slug}/tasks/{task_id}", just_over, "big.pdf", htmx=True)
     assert resp.status_code == 413 and b"larger than" in resp.data
     assert task_row(db, w.client, task_id)["attachments"] == 0
-    folder = ops.Path(app.config["UPLOAD_ROOT"]) / w.client.schema_name / "attachments"
+    folder = Path(app.config["UPLOAD_ROOT"]) / w.client.schema_name / "attachments"
     assert not folder.exists() or not any(folder.iterdir())
 
 
@@ -396,7 +397,7 @@ def test_certification_gate_needs_the_certification_body_decision(http, factory,
     for stage in wf.STAGE_KEYS[:-1]:
         complete_stage(db, w.client, stage)
         with inside(db, w.client):
-            for finding in db.session.scalars(select(ops.Finding).where(ops.Finding.status == "open")):
+            for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
                 ops.close_finding(finding, actor)
             ops.approve_gate(stage, "ok", actor)
             ops.save(w.client)

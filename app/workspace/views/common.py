@@ -25,8 +25,8 @@ def refused(err: Refusal, endpoint: str):
     """An invalid change from a list page: nothing changed; show why on that page with the status that fits."""
     db.session.rollback()
     flash(str(err), "error")
-    body = current_app.view_functions[endpoint]()
-    return body, err.status
+    page = current_app.view_functions[endpoint]()
+    return (page[0] if isinstance(page, tuple) else page), err.status
 
 
 def people() -> dict[int, User]:
