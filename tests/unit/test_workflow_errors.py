@@ -19,11 +19,6 @@ from workflows import (
 )
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
 def refused(call, *args, **kwargs):
     with pytest.raises(WorkflowError) as exc:
         call(*args, **kwargs)

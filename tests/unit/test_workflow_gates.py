@@ -31,11 +31,6 @@ from workflows import (
 )
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
 # ------------------------------------------------------ each unmet criterion --
 
 

@@ -25,11 +25,6 @@ START = dt.date(2025, 1, 6)
 TARGET = dt.date(2025, 9, 30)
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
 def test_stage_windows_are_consecutive_and_fill_the_period(template):
     windows = stage_windows(template, START, TARGET)
     assert [w.stage for w in windows] == list(STAGE_KEYS)

@@ -16,11 +16,6 @@ from workflows import (
 from workflows.stages import STAGE_KEYS
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
 def test_stage_and_overall_progress(template):
     state = new_client_state(template)
     assert stage_progress(state) == {key: 0.0 for key in STAGE_KEYS}

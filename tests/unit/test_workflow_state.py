@@ -14,11 +14,6 @@ from workflows import (
 )
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
 def test_new_client_has_every_task_to_do_and_every_document_in_draft(template):
     state = new_client_state(template)
     assert state.current_stage == "initial_audit"

@@ -39,16 +39,6 @@ ISO9001_CLAUSES = (
 ).split()
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
-@pytest.fixture
-def copy(template):
-    return copy_template(template, "acme-9001", "Acme consulting — ISO 9001")
-
-
 # ----------------------------------------------------------------- loading --
 
 

@@ -16,16 +16,6 @@ from workflows import (
 )
 
 
-@pytest.fixture(scope="module")
-def template():
-    return load_template()
-
-
-@pytest.fixture
-def copy(template):
-    return copy_template(template, "acme-9001", "Acme consulting — ISO 9001")
-
-
 def test_diff_of_identical_templates_is_empty(template, copy):
     assert diff_templates(template, copy).is_empty
 
