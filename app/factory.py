@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_wtf.csrf import CSRFError
 
 import tenants
@@ -46,7 +47,24 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(workspace_bp)
 
     _register_web_conventions(app)
+    _time_requests(app)
     return app
+
+
+def _time_requests(app: Flask) -> None:
+    """`Server-Timing: app;dur=…` on every response: what the server spent, for browsers' dev tools and
+    benchmarks/pages.py (which reads it instead of guessing from the round trip)."""
+
+    @app.before_request
+    def start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def server_timing(response):
+        started = g.pop("request_started", None)
+        if started is not None:
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
 
 def _register_web_conventions(app: Flask) -> None:

@@ -57,9 +57,16 @@ def user_accounts(user) -> list[tuple[Account, str]]:
     return [(a, r) for a, r in rows]
 
 
+def my_accounts() -> list[tuple[Account, str]]:
+    """The logged-in user's consultancies, read once per request."""
+    if "my_accounts" not in g:
+        g.my_accounts = user_accounts(current_user)
+    return g.my_accounts
+
+
 def current_account() -> tuple[Account, str] | None:
     """The consultancy the user is working in (chosen in the switcher, else their first)."""
-    accounts = user_accounts(current_user)
+    accounts = my_accounts()
     if not accounts:
         return None
     wanted = session.get("account_id")

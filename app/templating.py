@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from flask import render_template
 from flask_login import current_user
@@ -12,7 +13,7 @@ from workflows.stages import stage_label
 
 from . import clock
 from .extensions import htmx
-from .permissions import ROLE_LABELS, current_account, user_accounts
+from .permissions import ROLE_LABELS, current_account, my_accounts
 
 
 def render(template: str, block: str | None = None, **context):
@@ -48,6 +49,7 @@ STATUS_TONE = {"done": "ok", "approved": "ok", "closed": "ok", "in_progress": "i
                "open": "warn"}
 
 
+@lru_cache(maxsize=256)
 def status_badge(status: str, label: str) -> Markup:
     """A status pill; a Python helper so page blocks rendered alone (htmx partials) can use it too."""
     return Markup('<span class="badge status-{} {}">{}</span>').format(status, STATUS_TONE.get(status, ""), label)
@@ -65,5 +67,5 @@ def register_template_helpers(app):
         ctx = {"htmx_request": bool(htmx)}
         if current_user.is_authenticated:
             ctx["current_account"] = current_account()
-            ctx["my_accounts"] = user_accounts(current_user)
+            ctx["my_accounts"] = my_accounts()
         return ctx

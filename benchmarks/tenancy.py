@@ -29,59 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def line(label: str, value: str) -> None:
-    print(f"{label:<68} {value}", flush=True)
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-def p50_p95(samples) -> str:
-    return f"p50 {ms(statistics.median(samples))}, p95 {ms(pct(samples, 95))}, max {ms(max(samples))}"
-
-
-# --- database ---------------------------------------------------------------------------------------
-
-def prepare_database(args):
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    from app.config import INSTANCE, normalise_db_url
-
-    services = None
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        url = normalise_db_url(url)
-        if "bench" not in (make_url(url).database or ""):
-            sys.exit("DATABASE_URL must name a database whose name contains 'bench': this script drops and "
-                     "recreates it.")
-    else:
-        from app.embedded import Services
-
-        services = Services(INSTANCE)
-        url = services.postgres_url("isopath_bench")
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-        version = conn.execute(text("SHOW server_version")).scalar()
-    return url, admin, parsed.database, services, version
-
-
-def drop_database(admin, name):
-    from sqlalchemy import text
-
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from common import drop_database, line, ms, p50_p95, pct, prepare_database  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 # --- steps ---------------------------------------------------------------------------------------------

@@ -282,8 +282,13 @@ def reopen_stage(state: ClientState, stage_key: str, reason: str) -> ClientState
 
 def can_work_on(state: ClientState, stage_key: str) -> bool:
     """Tasks of the current and earlier stages can be worked on; later stages are locked."""
+    return stage_unlocked(state.current_stage, stage_key)
+
+
+def stage_unlocked(current_stage: str, stage_key: str) -> bool:
+    """`can_work_on` for a caller that knows only the client's current stage."""
     check_stage(stage_key, "can_work_on")
-    return not is_before(state.current_stage, stage_key)
+    return not is_before(current_stage, stage_key)
 
 
 def check_task_transition(

@@ -43,7 +43,8 @@ class WorkspaceSettings(TenantModel):
     template_key: Mapped[str] = mapped_column(String(80))
     template_version: Mapped[int] = mapped_column(Integer)
     # The template as it was when the client started: later versions change nothing unless applied.
-    template_snapshot: Mapped[dict] = mapped_column(JSONB)
+    # Deferred: requests use the parsed copy cached per (schema, key, version) and load it only on a miss.
+    template_snapshot: Mapped[dict] = mapped_column(JSONB, deferred=True)
     certification_body: Mapped[str | None] = mapped_column(String(200), nullable=True)
     certification_decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
     certification_decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -1,8 +1,11 @@
 """Reading one client's state: its settings, pinned template, stages and what the gate rules see."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import select
 
+import tenants
 import workflows as wf
 from workflows.stages import STAGE_KEYS
 
@@ -15,6 +18,15 @@ def settings() -> WorkspaceSettings:
 
 
 def template() -> wf.Template:
+    """The client's pinned template, parsed once per process for each version it has been on."""
+    s = settings()
+    return _pinned(tenants.current_schema(), s.template_key, s.template_version)
+
+
+@lru_cache(maxsize=512)
+def _pinned(schema: str, key: str, version: int) -> wf.Template:
+    # A client's snapshot changes only together with its version (apply_template), and schema names
+    # are never reused for another client, so the three name one snapshot for good.
     return wf.read_template(settings().template_snapshot)
 
 

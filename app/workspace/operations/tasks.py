@@ -11,14 +11,14 @@ from ...extensions import db
 from ...models import Task, TaskComment, User
 from ...refusal import Refusal
 from .common import Actor, log
-from .state import client_state, template
+from .state import client_state, current_stage_key, template
 
 COMMENT_MAX = 10_000
 
 
 def ensure_workable(task: Task) -> None:
     """A task of a stage the client has not reached is locked: a conflict (409)."""
-    if not wf.can_work_on(client_state(), task.stage):
+    if not wf.stage_unlocked(current_stage_key(), task.stage):
         raise Refusal(f"“{task.title}” belongs to {stage_label(task.stage)}, which is locked until the "
                       f"client reaches it.", 409)
 

@@ -43,9 +43,8 @@ def people() -> dict[int, User]:
 # --- the task page ---------------------------------------------------------------------------
 
 def task_page(task: Task, status: int = 200, error: str | None = None, block: str | None = None, **extra):
-    state = ops.client_state()
     return render("workspace/task.html", block, client=g.client, task=task, people=people(),
-                  statuses=wf.TASK_STATUS_LABELS, locked=not wf.can_work_on(state, task.stage),
+                  statuses=wf.TASK_STATUS_LABELS, locked=not wf.stage_unlocked(ops.current_stage_key(), task.stage),
                   error=error, can_write=g.client_role in WRITER_ROLES, today=clock.today(), **extra), status
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from flask import g, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import load_only
 
 import workflows as wf
 from workflows.stages import STAGE_KEYS
@@ -27,7 +28,9 @@ FILTERS = ("q", "stage", "status", "assignee", "clause", "view")
 @bp.get("/tasks")
 def tasks():
     f = {k: (request.args.get(k) or "").strip() for k in FILTERS}
-    q = select(Task).order_by(Task.position)
+    # The list shows no guidance: leave the long text in the database.
+    q = select(Task).options(load_only(Task.id, Task.key, Task.title, Task.stage, Task.clauses, Task.required,
+                                       Task.assignee_id, Task.due_on, Task.status)).order_by(Task.position)
     if f["view"] == "mine":
         q = q.where(Task.assignee_id == current_user.id)
     elif f["view"] == "overdue":
