@@ -14,6 +14,7 @@ from workflows.stages import stage_label
 from . import clock
 from .extensions import htmx
 from .permissions import ROLE_LABELS, current_account, my_accounts
+from .text import counted, file_size, rich_text
 
 
 def render(template: str, block: str | None = None, **context):
@@ -58,6 +59,9 @@ def status_badge(status: str, label: str) -> Markup:
 def register_template_helpers(app):
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["datefmt"] = _datefmt
+    app.jinja_env.filters["rich_text"] = rich_text
+    app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.globals["counted"] = counted
     app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
     app.jinja_env.globals["stage_label"] = stage_label
     app.jinja_env.globals["status_badge"] = status_badge

@@ -218,3 +218,10 @@ def test_open_redirect_after_login_is_ignored(http, factory):
     resp = http.client.post("/login", data={"email": user.email, "password": PASSWORD,
                                             "next": "https://evil.example/", "csrf_token": token})
     assert resp.headers["Location"] == "/"
+
+
+def test_every_page_has_a_favicon(http):
+    page = http.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
+    icon = http.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data

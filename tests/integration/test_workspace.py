@@ -453,3 +453,29 @@ def test_summary_tracks_overdue_and_progress(http, factory, db):
     db.session.refresh(summary)
     assert summary.overdue_tasks == overdue_before - 1
     assert summary.overall_progress >= progress_before and summary.last_activity_at is not None
+
+
+def test_comments_keep_line_breaks_link_addresses_and_escape_markup(http, factory, db):
+    w = factory.world()
+    task_id, _ = first_task(db, w.client)
+    http.login(w.staff.email)
+    url = f"/c/{w.client.slug}/tasks/{task_id}"
+    body = "Scan attached.\nPolicy: https://intranet.example/policy?v=2\n<script>alert(1)</script>"
+    assert http.submit(f"{url}/comments", {"body": body}, form_url=url).status_code == 302
+    page = http.get(url).get_data(as_text=True)
+    assert ('<div class="comment-body">Scan attached.<br>\nPolicy: <a href="https://intranet.example/policy?v=2" '
+            'rel="noopener noreferrer nofollow" target="_blank">https://intranet.example/policy?v=2</a><br>\n'
+            '&lt;script&gt;alert(1)&lt;/script&gt;</div>') in page
+
+
+def test_evidence_sizes_read_naturally(http, factory, db):
+    w = factory.world()
+    task_id, _ = first_task(db, w.client)
+    http.login(w.staff.email)
+    url = f"/c/{w.client.slug}/tasks/{task_id}"
+    token = http.csrf(url)
+    resp = http.client.post(f"{url}/attachments", data={"csrf_token": token, "file": (io.BytesIO(b"x" * 45), "note.txt")},
+                            content_type="multipart/form-data")
+    assert resp.status_code == 302
+    page = http.get(url).get_data(as_text=True)
+    assert "45 bytes ·" in page and "0.0 KB" not in page
