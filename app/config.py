@@ -56,6 +56,8 @@ class Config:
         self.CACHE_DIR = env.get("CACHE_DIR") or str(INSTANCE / "cache")
         # Where `clients export` writes and records archives; `clients drop` checks them.
         self.EXPORTS_DIR = env.get("EXPORTS_DIR") or str(INSTANCE / "exports")
+        # Processes and storage (issue #14): the most evidence one client may store, all its files together.
+        self.CLIENT_STORAGE_MB = int(env.get("CLIENT_STORAGE_MB") or 2048)
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
