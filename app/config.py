@@ -3,7 +3,9 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# Local data of this checkout: embedded servers, uploads, caches, the run lock. ISOPATH_INSTANCE points it
+# elsewhere (a second, separate set of data; the process tests use one per test).
+INSTANCE = Path(os.environ.get("ISOPATH_INSTANCE") or ROOT / "instance").resolve()
 
 
 def normalise_db_url(url: str) -> str:
