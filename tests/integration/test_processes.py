@@ -238,3 +238,85 @@ def test_a_run_whose_port_is_taken_says_so_before_any_banner(tmp_path, launched,
     assert f"Port {port} is in use" in said and f"Set PORT to a free port, e.g. `PORT={port + 1}" in said
     assert BANNER not in said
     wait_until(lambda: _servers_in(instance) == [], 20, "the run's Redis to stop")
+
+
+# --- the cron scheduler ------------------------------------------------------------------------
+
+@pytest.fixture()
+def private_redis(tmp_path):
+    """An embedded Redis of the test's own: a scheduler on the shared test Redis could queue jobs there."""
+    from app.embedded import Services
+
+    services = Services(tmp_path / "redis-instance")
+    try:
+        yield services.redis_url()
+    finally:
+        services.stop()
+
+
+def lock_holder(url: str) -> dict | None:
+    r = redis.Redis.from_url(url)
+    try:
+        raw = r.get("isopath:cron:lock")
+        return json.loads(raw) if raw else None
+    finally:
+        r.close()
+
+
+def test_only_one_cron_scheduler_runs_per_redis(tmp_path, launched, private_redis, service_urls):
+    env = {**os.environ, "DATABASE_URL": service_urls["DATABASE_URL"], "REDIS_URL": private_redis,
+           "ISOPATH_INSTANCE": str(tmp_path / "instance")}
+    first, first_log = launched.start(["-m", "app.jobs.cron"], env, "cron-1")
+    wait_until(lambda: (lock_holder(private_redis) or {}).get("pid") == first.pid, 30,
+               "the first scheduler to take the lock", first_log)
+
+    second, log = launched.start(["-m", "app.jobs.cron"], env, "cron-2")
+    assert second.wait(timeout=30) == 1, log.read_text()
+    assert f"Another cron scheduler is already running for this Redis (PID {first.pid} on " in log.read_text()
+    assert first.poll() is None and lock_holder(private_redis)["pid"] == first.pid
+
+    # Killed without a chance to let go: the next one on this host sees it is gone and takes over at once,
+    # instead of waiting out the 30 s the lock would otherwise last.
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=5)
+    killed_at = time.monotonic()
+    third, log = launched.start(["-m", "app.jobs.cron"], env, "cron-3")
+    wait_until(lambda: (lock_holder(private_redis) or {}).get("pid") == third.pid, 30,
+               "the third scheduler to take over", log)
+    assert time.monotonic() - killed_at < 30
+    assert f"taking over the cron lock of PID {first.pid}" in log.read_text()
+    assert third.poll() is None
+
+    third.send_signal(signal.SIGTERM)
+    assert third.wait(timeout=30) == 0
+    assert lock_holder(private_redis) is None  # released on a clean stop
+
+
+def test_the_cron_lock_lives_by_its_heartbeat_and_is_never_taken_from_another(service_urls):
+    import threading
+
+    from app.jobs.cron import CronLock
+
+    r = redis.Redis.from_url(service_urls["REDIS_URL"])
+    key = f"isopath:test:cron-lock:{os.getpid()}:{time.time_ns()}"
+    first, second = CronLock(r, key=key, ttl=2, heartbeat=0.2), CronLock(r, key=key, ttl=2, heartbeat=0.2)
+    try:
+        assert first.acquire() is None
+        holder = second.acquire()
+        assert holder == json.loads(first.value)  # refused, told who holds it (alive: this very process)
+        lost = threading.Event()
+        first.keep_alive(on_lost=lost.set)
+        time.sleep(3)  # longer than the lock lasts without a heartbeat
+        assert r.get(key) == first.value.encode() and 0 < r.ttl(key) <= 2
+        r.delete(key)  # Redis lost it (restarted without the key): the holder takes it back
+        wait_until(lambda: r.get(key) == first.value.encode(), 2, "the heartbeat to take the lock back")
+        r.set(key, second.value, ex=5)  # someone else holds it now: the first is told, and stops beating
+        assert lost.wait(2)
+        first.release()
+        assert r.get(key) == second.value.encode()  # releasing never deletes another's lock
+        second.release()
+        assert r.get(key) is None
+    finally:
+        first.release()
+        r.delete(key)
+        r.close()
