@@ -18,11 +18,9 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-from conftest import ROOT, free_port
+from conftest import ROOT, _empty_database, free_port
 
 BANNER = "ISOpath is running at"
 
@@ -64,7 +62,8 @@ class Launched:
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self.procs: list[subprocess.Popen] = []
-        self.seen: set[int] = set()  # every PID of theirs (children included) that was ever looked at
+        # Every process of theirs (children included) ever looked at; psutil refuses to signal a reused PID.
+        self.seen: dict[int, psutil.Process] = {}
         self.folders: list[Path] = []
 
     def start(self, args: list[str], env: dict, name: str) -> tuple[subprocess.Popen, Path]:
@@ -73,28 +72,28 @@ class Launched:
             proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"},
                                     stdout=out, stderr=subprocess.STDOUT)
         self.procs.append(proc)
-        self.seen.add(proc.pid)
         return proc, log
 
     def remember(self, *procs: psutil.Process):
         for proc in procs:
-            self.seen.add(proc.pid)
+            self.seen[proc.pid] = proc
             try:
-                self.seen.update(p.pid for p in proc.children(recursive=True))
+                self.seen.update((p.pid, p) for p in proc.children(recursive=True))
             except psutil.NoSuchProcess:
                 pass
 
     def cleanup(self):
         for proc in self.procs:
-            if proc.poll() is None:
+            if proc.poll() is None:  # not reaped yet, so the PID is still this one's
                 try:
                     self.remember(psutil.Process(proc.pid))
                 except psutil.NoSuchProcess:
                     pass
-        for pid in self.seen:
+                proc.kill()
+        for proc in self.seen.values():
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+                proc.kill()
+            except psutil.NoSuchProcess:
                 pass
         for proc in self.procs:
             proc.wait(timeout=10)
@@ -124,19 +123,12 @@ def launched(tmp_path):
 
 @pytest.fixture(scope="module")
 def devserver_database(service_urls):
-    """A database of the runs' own beside the test database (the runs migrate it; nothing else uses it)."""
+    """A database of the runs' own beside the test database, emptied first as the test database is (the
+    runs migrate it; nothing else uses it). Kept afterwards: dropping a database waits for a checkpoint."""
     url = make_url(service_urls["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{url.database}_devserver"
-    admin = create_engine(url.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    own = url.set(database=f"{url.database}_devserver").render_as_string(hide_password=False)
+    _empty_database(own)
+    return own
 
 
 def run_env(instance: Path, port: int, database_url: str | None = None) -> dict:
