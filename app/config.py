@@ -3,7 +3,9 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# Local data of this checkout: embedded servers, uploads, caches, the run lock. ISOPATH_INSTANCE points it
+# elsewhere (a second, separate set of data; the process tests use one per test).
+INSTANCE = Path(os.environ.get("ISOPATH_INSTANCE") or ROOT / "instance").resolve()
 
 
 def normalise_db_url(url: str) -> str:
@@ -56,6 +58,8 @@ class Config:
         self.CACHE_DIR = env.get("CACHE_DIR") or str(INSTANCE / "cache")
         # Where `clients export` writes and records archives; `clients drop` checks them.
         self.EXPORTS_DIR = env.get("EXPORTS_DIR") or str(INSTANCE / "exports")
+        # Processes and storage (issue #14): the most evidence one client may store, all its files together.
+        self.CLIENT_STORAGE_MB = int(env.get("CLIENT_STORAGE_MB") or 2048)
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")

