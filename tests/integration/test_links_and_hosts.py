@@ -76,6 +76,19 @@ def test_development_links_default_to_the_local_server(http, factory, mailbox, a
     assert link.startswith("http://127.0.0.1:5000/reset/"), link
 
 
+def test_mailed_links_keep_base_urls_path_and_ignore_the_request(service_urls, app):
+    from app import create_app
+    from app.accounts import mailed_link
+    from app.extensions import db
+
+    mounted = create_app(make_config(service_urls, BASE_URL="https://example.org/isopath"))
+    with mounted.test_request_context("/forgot", base_url="http://evil.example:8080/elsewhere"):
+        assert mailed_link("auth.reset", token="abc") == "https://example.org/isopath/reset/abc"
+    with mounted.app_context():  # and outside any request, as a job would
+        assert mailed_link("auth.invitation", token="t-1") == "https://example.org/isopath/invite/t-1"
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("method,path", [("GET", "/login"), ("GET", "/no-such-page"), ("POST", "/forgot"),
                                          ("GET", "/static/css/app.css"), ("GET", "/healthz")])
 def test_an_untrusted_host_gets_400_not_500(app, method, path):
