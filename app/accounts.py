@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -56,6 +57,14 @@ def landing_url_for(user) -> str:
     if len(clients) == 1:
         return url_for("workspace.overview", slug=clients[0].slug)
     return url_for("portfolio.index")
+
+
+def mailed_link(endpoint: str, **values) -> str:
+    """An absolute link for a mail, on BASE_URL: never on the Host header of whoever asked for the mail."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    current_app.inject_url_defaults(endpoint, values)
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 # --- invitations -------------------------------------------------------------------------------
@@ -121,7 +130,7 @@ def invite_and_notify(inviter: User, account: Account, email: str, role: str,
     """Issue an invitation whose link is mailed once the caller commits; Refusal if it can't be issued."""
     issued = invite(inviter, account, email, role, client=client)
     where = client.name if client is not None else account.name
-    link = url_for("auth.invitation", token=issued.token, _external=True)
+    link = mailed_link("auth.invitation", token=issued.token)
     # Plain values now: after the commit the session can no longer load anything.
     after_commit(
         send_mail,

@@ -1,6 +1,7 @@
 """Configuration from the environment, with safe development defaults."""
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Local data of this checkout: embedded servers, uploads, caches, the run lock. ISOPATH_INSTANCE points it
@@ -14,6 +15,28 @@ def normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+# Names a developer's browser uses for the dev server, trusted outside production only.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def public_base_url(value: str) -> str:
+    """BASE_URL checked and without its trailing slash: scheme and host, optionally a path, nothing else."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise RuntimeError(f"BASE_URL must look like https://isopath.example.com (got {value!r})")
+    return value.strip().rstrip("/")
+
+
+def trusted_hosts(base_url: str, extra: str, development: bool) -> list[str]:
+    """The Host names requests may carry: BASE_URL's, those listed in TRUSTED_HOSTS, loopback in development."""
+    names = [urlsplit(base_url).hostname]
+    names += [name.strip() for name in extra.split(",") if name.strip()]
+    if development:
+        names += LOOPBACK_HOSTS
+    return list(dict.fromkeys(names))
 
 
 class Config:
@@ -36,7 +59,19 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.SMTP_URL = env.get("SMTP_URL", "")
         self.MAIL_FROM = env.get("MAIL_FROM", "ISOpath <no-reply@isopath.example>")
-        self.BASE_URL = env.get("BASE_URL", "")
+        # Every link the app mails is built on BASE_URL, never on the request's Host header.
+        base_url = env.get("BASE_URL", "")
+        if not base_url:
+            if not self.DEVELOPMENT:
+                raise RuntimeError("BASE_URL must be set outside development, e.g. https://isopath.example.com")
+            base_url = f"http://127.0.0.1:{env.get('PORT') or '5000'}"
+        self.BASE_URL = public_base_url(base_url)
+        # Flask answers any other Host with 400 (SecurityError); "." before a name admits its subdomains.
+        self.TRUSTED_HOSTS = trusted_hosts(self.BASE_URL, env.get("TRUSTED_HOSTS", ""), self.DEVELOPMENT)
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto headers are believed.
+        self.PROXY_HOPS = _count("PROXY_HOPS", env.get("PROXY_HOPS") or "0")
+        # Strict-Transport-Security is sent in production only (a developer's http://127.0.0.1 must stay reachable).
+        self.HSTS = not self.DEVELOPMENT
         self.UPLOAD_ROOT = env.get("UPLOAD_ROOT", str(INSTANCE / "uploads"))
         self.MAX_UPLOAD_MB = int(env.get("MAX_UPLOAD_MB", "25"))
         # Werkzeug rejects bodies above this with 413 before a view reads them.
@@ -65,3 +100,13 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
         for key, value in overrides.items():
             setattr(self, key, value)
+
+
+def _count(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise RuntimeError(f"{name} must be a whole number of 0 or more (got {value!r})")
+    return number

@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenants
 
@@ -48,7 +50,35 @@ def create_app(config: Config | None = None) -> Flask:
 
     _register_web_conventions(app)
     _time_requests(app)
+    if app.config["PROXY_HOPS"]:
+        # Only as many X-Forwarded-For / -Proto values as there are proxies of ours are believed;
+        # with none configured, a client's own X-Forwarded-* headers change nothing.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
+
+
+# Scripts and styles come from our own static files only. Style *attributes* stay allowed (widths of
+# progress bars and timelines are computed in templates); <style> elements are not.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "style-src-elem 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _logged_in() -> bool:
+    """Whether this response goes to a logged-in user, without loading anyone from the database."""
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated) or "_user_id" in session
 
 
 def _time_requests(app: Flask) -> None:
@@ -78,7 +108,20 @@ def _register_web_conventions(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if app.config["HSTS"]:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.endpoint != "static" and _logged_in():
+            # Someone's workspace must not stay in a shared browser's or a proxy's cache.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # Raised before routing for a Host header not in TRUSTED_HOSTS: no URL can be built, so no template.
+        return ("<!doctype html><title>Bad request</title><h1>Bad request</h1>"
+                "<p>This address is not served here.</p>", 400, {"Content-Type": "text/html; charset=utf-8"})
 
     @app.errorhandler(404)
     def not_found(error):

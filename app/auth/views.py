@@ -12,6 +12,7 @@ from ..accounts import (
     create_user,
     find_invitation,
     landing_url_for,
+    mailed_link,
     sign_up,
     user_by_email,
 )
@@ -115,7 +116,7 @@ def forgot():
     if form.validate_on_submit():
         user = user_by_email(form.email.data)
         if user is not None:
-            link = url_for("auth.reset", token=make_reset_token(user), _external=True)
+            link = mailed_link("auth.reset", token=make_reset_token(user))
             send_mail(user.email, "Reset your ISOpath password",
                       f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset your ISOpath password.\n"
                       f"Choose a new one here within the next hours:\n\n{link}\n\n"
@@ -156,11 +157,19 @@ def invitation(token):
     if inv is None:
         return render("auth/invitation_invalid.html", message=problem), 404
     existing = user_by_email(inv.email)
+    if current_user.is_authenticated and (existing is None or current_user.id != existing.id):
+        # Someone else is logged in. A GET never logs them out (the link may sit in an <img> on any page):
+        # they choose, and only a POST of that choice (CSRF-checked) ends their session.
+        if request.method == "POST" and request.form.get("action") == "switch":
+            logout_user()
+            flash(f"You are logged out. This invitation is for {inv.email}.", "info")
+            return redirect(url_for("auth.invitation", token=token))
+        if request.method == "GET" or existing is not None:
+            return render("auth/invitation_switch.html", invitation=inv, token=token,
+                          back=landing_url_for(current_user)), (200 if request.method == "GET" else 409)
     if existing is not None:
         # Someone who already has a login accepts by logging in as that person.
-        if not current_user.is_authenticated or current_user.id != existing.id:
-            if current_user.is_authenticated:
-                logout_user()
+        if not current_user.is_authenticated:
             flash(f"Log in as {inv.email} to accept the invitation.", "info")
             return redirect(url_for("auth.login", next=url_for("auth.invitation", token=token)))
         if request.method == "POST":
@@ -181,6 +190,7 @@ def invitation(token):
             _form_error(form, err.field, str(err))
             return render("auth/invitation_accept.html", form=form, invitation=inv), 422
         if current_user.is_authenticated:
+            # The new person's own form, posted (CSRF-checked) while another login was open in this browser.
             logout_user()
         login_user(user)
         flash(_welcome(inv), "success")
