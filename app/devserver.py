@@ -25,12 +25,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from werkzeug.serving import WSGIRequestHandler, make_server
+
 from .config import INSTANCE
 from .embedded import ensure_environment
 
 LOCK_NAME = "devserver.lock"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+class _QuietBanner(WSGIRequestHandler):
+    """No `Server: Werkzeug/x Python/y` banner: versions tell an attacker which advisories to try."""
+
+    server_version = "ISOpath"
+    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
 
 def _die_with_parent(parent: int):
@@ -107,8 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("ISOPATH_ENV", "development")
 
         # Start-up order: the app reads DATABASE_URL and REDIS_URL, which exist only from here on.
-        from werkzeug.serving import make_server
-
         from . import create_app
         from .cli import upgrade_all
         from .extensions import db
@@ -116,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         app = create_app()
         try:  # take the port before the long part, and before saying that anything runs
-            server = make_server("127.0.0.1", port, app, threaded=True)
+            server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietBanner)
         except SystemExit:  # Werkzeug has said that the port is taken, and by nobody it knows
             print(f"Set PORT to a free port, e.g. `PORT={port + 1} python3 dev.py run`.", file=sys.stderr, flush=True)
             return 1

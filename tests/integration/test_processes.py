@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import urllib.request
 import subprocess
 import sys
 import time
@@ -204,6 +205,8 @@ def test_a_second_run_on_the_same_instance_says_which_one_runs_and_exits(tmp_pat
     assert BANNER not in said
     assert first.poll() is None and sorted(children(first.pid)) == ["app.jobs.cron", "app.jobs.worker"]
     assert all(k.is_running() for k in kids.values())  # the first run's own children are untouched
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as resp:
+        assert resp.status == 200 and resp.headers.get_all("Server") == ["ISOpath"]  # no version banner
 
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=60) == 0

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from workflow_helpers import template  # noqa: F401  (fixtures)
 from workflow_helpers import client_in, finish_stage, new_task, set_task, task_state
 
 from workflows import (

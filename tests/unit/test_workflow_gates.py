@@ -2,6 +2,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from workflow_helpers import template  # noqa: F401  (fixtures)
 from workflow_helpers import client_in, codes, finish_stage, set_document, set_task, task_state
 
 from workflows import (

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from workflow_helpers import template  # noqa: F401  (fixtures)
 
 from workflows import (
     MAX_SHIFT_DAYS,

@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import pytest
+from workflow_helpers import template  # noqa: F401  (fixtures)
 from workflow_helpers import client_in, finish_stage, set_task
 
 from workflows import (

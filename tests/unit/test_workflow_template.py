@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from workflow_helpers import copy, template  # noqa: F401  (fixtures)
 from workflow_helpers import new_task
 
 from workflows import (

@@ -1,3 +1,4 @@
+from workflow_helpers import copy, template  # noqa: F401  (fixtures)
 import pytest
 from workflow_helpers import new_task
 

@@ -2,7 +2,9 @@
 
 from dataclasses import replace
 
-from workflows import TaskTemplate, approve_gate, new_client_state
+import pytest
+
+from workflows import TaskTemplate, approve_gate, copy_template, load_template, new_client_state
 
 
 def finish_stage(state, stage_key):
@@ -50,3 +52,16 @@ def new_task(key="kickoff_lunch", **overrides):
     )
     fields.update(overrides)
     return TaskTemplate(**fields)
+
+
+# Fixtures the workflow tests share; a test module takes them with `from workflow_helpers import copy, template`.
+@pytest.fixture(scope="module")
+def template():
+    """The shipped ISO 9001:2015 template."""
+    return load_template()
+
+
+@pytest.fixture
+def copy(template):
+    """A consultancy's own copy of it."""
+    return copy_template(template, "acme-9001", "Acme consulting — ISO 9001")
