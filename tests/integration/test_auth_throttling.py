@@ -150,7 +150,7 @@ def test_an_unknown_email_takes_as_long_as_a_known_one(factory, app):
     browser = Browser(app)
     unknown = f"{unique('ghost')}@nowhere.example"
     times = {"known": [], "unknown": []}
-    for _ in range(4):  # under the per-pair limit of 10 for both emails
+    for _ in range(5):  # under the per-pair limit of 10 for both emails
         for kind, email in (("known", user.email), ("unknown", unknown)):
             token = browser.csrf("/login")
             started = time.perf_counter()
@@ -158,7 +158,7 @@ def test_an_unknown_email_takes_as_long_as_a_known_one(factory, app):
             times[kind].append(time.perf_counter() - started)
             assert resp.status_code == 401
     ratio = statistics.median(times["unknown"]) / statistics.median(times["known"])
-    assert 0.5 < ratio < 2.0, times  # before the dummy hash: about 0.07
+    assert 1 / 3 < ratio < 3, times  # generous for a busy machine; before the dummy hash it was 0.07
 
 
 def test_forgot_sends_at_most_three_mails_per_email_and_always_answers_the_same(factory, app, mailbox):
