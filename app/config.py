@@ -74,6 +74,10 @@ class Config:
         # "Keep me logged in": weeks, not a year; logout ends it everywhere (the login token rotates).
         self.REMEMBER_DAYS = int(env.get("REMEMBER_DAYS", "14"))
         self.REMEMBER_COOKIE_DURATION = timedelta(days=self.REMEMBER_DAYS)
+        # A database host that drops packets must not hold requests forever: after this many seconds
+        # connecting gives up and the request gets the 503 page (app/factory.py).
+        self.DATABASE_CONNECT_TIMEOUT = int(env.get("DATABASE_CONNECT_TIMEOUT", "5"))
+        self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"connect_timeout": self.DATABASE_CONNECT_TIMEOUT}
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")

@@ -85,3 +85,39 @@ def test_with_the_database_down_a_logged_in_user_gets_a_friendly_503(factory, ap
 def test_with_the_database_down_healthz_still_names_it(app_without_database):
     resp = Browser(app_without_database).get("/healthz")
     assert resp.status_code == 503 and resp.get_json()["database"].startswith("down")
+
+
+def test_a_database_that_never_answers_gives_the_503_after_the_connect_timeout(service_urls, factory):
+    import socket
+    import threading
+    import time
+
+    from app import create_app
+    from app.config import Config
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+    try:
+        port = silent.getsockname()[1]
+        config = Config(env={"ISOPATH_ENV": "test", "SECRET_KEY": "test-secret", "REDIS_URL": service_urls["REDIS_URL"],
+                             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/isopath",
+                             "DATABASE_CONNECT_TIMEOUT": "2"},
+                        TESTING=True, PROPAGATE_EXCEPTIONS=False)
+        browser = Browser(create_app(config))
+        user = factory.user()
+        outcome = {}
+
+        def log_in():
+            started = time.monotonic()
+            outcome["response"] = browser.submit("/login", {"email": user_email, "password": PASSWORD})
+            outcome["seconds"] = time.monotonic() - started
+
+        user_email = user.email
+        thread = threading.Thread(target=log_in, daemon=True)
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the request hung on a database that never answers"
+        assert _is_friendly_503(outcome["response"]) and outcome["seconds"] < 15
+    finally:
+        silent.close()
