@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import math
 import secrets
@@ -142,8 +143,9 @@ HOUR = 3600
 
 
 def _digest(email: str) -> str:
-    """Emails enter Redis keys hashed: the limiter need not hold a list of addresses."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    """Emails enter Redis keys keyed-hashed: Redis holds no list of addresses, nor one to check guesses against."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _run(script: str, keys: list[str], args: list[int]) -> int:
