@@ -1,5 +1,6 @@
 """Configuration from the environment, with safe development defaults."""
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,6 +96,27 @@ class Config:
         self.EXPORTS_DIR = env.get("EXPORTS_DIR") or str(INSTANCE / "exports")
         # Processes and storage (issue #14): the most evidence one client may store, all its files together.
         self.CLIENT_STORAGE_MB = int(env.get("CLIENT_STORAGE_MB") or 2048)
+        # --- sessions and throttling of the login forms (app/security.py) ---
+        # After LOGIN_RATE_LIMIT failures for one email from one address, that pair waits
+        # LOGIN_RATE_DELAY seconds, doubling per further failure up to LOGIN_RATE_MAX_DELAY; the
+        # failures are forgotten LOGIN_RATE_WINDOW seconds after the last one (or at a correct password).
+        self.LOGIN_RATE_DELAY = int(env.get("LOGIN_RATE_DELAY", "30"))
+        self.LOGIN_RATE_MAX_DELAY = int(env.get("LOGIN_RATE_MAX_DELAY", "900"))
+        # Failed logins from one address across all emails per LOGIN_RATE_WINDOW (an office shares one).
+        self.LOGIN_RATE_ADDRESS_LIMIT = int(env.get("LOGIN_RATE_ADDRESS_LIMIT", "100"))
+        # Per hour: reset mails per email, reset requests per address, sign-ups and invitation
+        # acceptances per address.
+        self.LOGIN_RATE_RESET_MAILS = int(env.get("LOGIN_RATE_RESET_MAILS", "3"))
+        self.LOGIN_RATE_RESET_ADDRESS = int(env.get("LOGIN_RATE_RESET_ADDRESS", "20"))
+        self.LOGIN_RATE_SIGNUPS = int(env.get("LOGIN_RATE_SIGNUPS", "10"))
+        self.LOGIN_RATE_INVITATIONS = int(env.get("LOGIN_RATE_INVITATIONS", "20"))
+        # "Keep me logged in": weeks, not a year; logout ends it everywhere (the login token rotates).
+        self.REMEMBER_DAYS = int(env.get("REMEMBER_DAYS", "14"))
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=self.REMEMBER_DAYS)
+        # A database host that drops packets must not hold requests forever: after this many seconds
+        # connecting gives up and the request gets the 503 page (app/factory.py).
+        self.DATABASE_CONNECT_TIMEOUT = int(env.get("DATABASE_CONNECT_TIMEOUT", "5"))
+        self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"connect_timeout": self.DATABASE_CONNECT_TIMEOUT}
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")

@@ -8,6 +8,8 @@ from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import tenants
 
@@ -21,6 +23,11 @@ from .portfolio import bp as portfolio_bp
 from .templating import register_template_helpers, render
 from .transaction import install as install_after_commit
 from .workspace import bp as workspace_bp
+
+log = logging.getLogger("isopath.errors")
+
+# PostgreSQL refused, dropped or could not hand out a connection: the request gets a 503, not a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -146,11 +153,29 @@ def _register_web_conventions(app: Flask) -> None:
                                message="This form was open too long or came from elsewhere. "
                                        "Reload the page and submit it again."), 400
 
+    def standalone(template: str, **context) -> str:
+        # Error pages skip `render`: its context processors load `current_user`, which queries the
+        # database, and the database may be why we are here. These templates use no context.
+        return app.jinja_env.get_template(template).render(**context)
+
+    def database_unavailable(error):
+        log.error("database unavailable: %s: %s", type(error).__name__, error)
+        return standalone("errors/unavailable.html"), 503, {"Retry-After": "30"}
+
+    for exc_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(exc_class, database_unavailable)
+
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
-        return render("errors/error.html", code=500, title="Something went wrong",
-                               message="The error has been logged. Nothing you entered was saved; please try again."), 500
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, DATABASE_UNAVAILABLE):  # raised while handling another error (say a 404 page)
+            return database_unavailable(original)
+        try:
+            db.session.rollback()
+        except Exception:  # the page must still show
+            log.exception("rollback after an error failed")
+        return standalone("errors/error.html", code=500, title="Something went wrong",
+                          message="The error has been logged. Nothing you entered was saved; please try again."), 500
 
     @app.errorhandler(405)
     def method_not_allowed(error):

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import logging
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from .. import clock
 from ..accounts import (
     accept_invitation,
     create_user,
@@ -21,18 +22,22 @@ from ..mail import send_mail
 from ..models import User
 from ..refusal import Refusal
 from ..security import (
-    clear_login_attempts,
+    count_request,
+    email_key,
     hash_password,
-    login_blocked,
+    login_succeeded,
     make_reset_token,
     password_problem,
     read_reset_token,
-    record_failed_login,
+    reserve_login_attempt,
     verify_password,
+    wait_phrase,
 )
 from ..templating import render
 from . import bp
 from .forms import AcceptInvitationForm, ForgotForm, LoginForm, NewPasswordForm, SignupForm
+
+log = logging.getLogger("isopath.auth")
 
 
 @login_manager.user_loader
@@ -48,6 +53,28 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def _client_address() -> str:
+    """The client's address as ProxyFix leaves it (set up for the configured trusted proxy hops only):
+    never parse X-Forwarded-For here, any client can send one."""
+    return request.remote_addr or "unknown"
+
+
+def _throttled(template: str, message: str, wait: int, **context):
+    flash(f"{message} Try again in {wait_phrase(wait)}.", "error")
+    return render(template, **context), 429, {"Retry-After": str(wait)}
+
+
+def _reset_mail_throttled(email: str) -> bool:
+    """Per address, then per email; over either no mail goes out, and the answer stays the same."""
+    cfg = current_app.config
+    address = _client_address()
+    if (count_request("reset-address", address, cfg["LOGIN_RATE_RESET_ADDRESS"])
+            or count_request("reset-mail", email_key(email), cfg["LOGIN_RATE_RESET_MAILS"])):
+        log.info("password reset mail not sent: too many requests (address %s)", address)
+        return True
+    return False
 
 
 def _form_error(form, field: str | None, message: str):
@@ -66,18 +93,20 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        ip = request.remote_addr or "?"
-        if login_blocked(email, ip):
-            flash("Too many login attempts. Wait 15 minutes, or reset your password.", "error")
-            return render("auth/login.html", form=form), 429
+        address = _client_address()
+        # Counted before the password is checked, atomically, per email *and* address: an attacker
+        # elsewhere slows down only themselves, and parallel guesses cannot pass the limit.
+        wait = reserve_login_attempt(email, address)
+        if wait:
+            return _throttled("auth/login.html", "Too many login attempts.", wait, form=form)
         user = user_by_email(email)
-        if user is not None and verify_password(user.password_hash, form.password.data):
-            clear_login_attempts(email)
-            user.last_login_at = datetime.now(timezone.utc)
+        # One argon2 verify either way (a dummy hash for an unknown email): timing tells nothing.
+        if verify_password(user.password_hash if user is not None else None, form.password.data):
+            login_succeeded(email, address)
+            user.last_login_at = clock.now()
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(form.next.data) or landing_url_for(user))
-        record_failed_login(email, ip)
         flash("That email and password don't match an account.", "error")
         return render("auth/login.html", form=form), 401
     return render("auth/login.html", form=form)
@@ -85,6 +114,14 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # Server-side: the user loader finds users by their login token, so a new one ends every
+        # session cookie and remember cookie of this user, copied ones included, on every device.
+        # Chosen over a per-session nonce: it needs no new state (a nonce needs a row or key per
+        # session, and a store that must be up to log anyone in), and on a shared or lost device
+        # "log out" ending everything is the safer meaning. The cost: other devices log in again.
+        current_user.rotate_login_token()
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
@@ -96,6 +133,9 @@ def signup():
         return redirect(landing_url_for(current_user))
     form = SignupForm()
     if form.validate_on_submit():
+        wait = count_request("signup", _client_address(), current_app.config["LOGIN_RATE_SIGNUPS"])
+        if wait:
+            return _throttled("auth/signup.html", "Too many sign-ups from your network.", wait, form=form)
         try:
             user = sign_up(form.consultancy.data, form.name.data, form.email.data, form.password.data)
             db.session.commit()
@@ -114,7 +154,7 @@ def signup():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        user = user_by_email(form.email.data)
+        user = None if _reset_mail_throttled(form.email.data) else user_by_email(form.email.data)
         if user is not None:
             link = mailed_link("auth.reset", token=make_reset_token(user))
             send_mail(user.email, "Reset your ISOpath password",
@@ -180,6 +220,10 @@ def invitation(token):
         return render("auth/invitation_confirm.html", invitation=inv)
     form = AcceptInvitationForm()
     if form.validate_on_submit():
+        wait = count_request("invitation", _client_address(), current_app.config["LOGIN_RATE_INVITATIONS"])
+        if wait:
+            return _throttled("auth/invitation_accept.html", "Too many attempts from your network.", wait,
+                              form=form, invitation=inv)
         try:
             user = create_user(inv.email, form.name.data, form.password.data)
             db.session.flush()
