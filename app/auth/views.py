@@ -112,17 +112,24 @@ def login():
     return render("auth/login.html", form=form)
 
 
-@bp.route("/logout", methods=["POST"])
-def logout():
+def end_session() -> None:
+    """Log the current user out, server-side.
+
+    The user loader finds users by their login token, so a new one ends every session cookie and
+    remember cookie of this user, copied ones included, on every device. Chosen over a per-session
+    nonce: it needs no new state (a nonce needs a row or key per session, and a store that must be up
+    to log anyone in), and on a shared or lost device "log out" ending everything is the safer
+    meaning. The cost: other devices log in again.
+    """
     if current_user.is_authenticated:
-        # Server-side: the user loader finds users by their login token, so a new one ends every
-        # session cookie and remember cookie of this user, copied ones included, on every device.
-        # Chosen over a per-session nonce: it needs no new state (a nonce needs a row or key per
-        # session, and a store that must be up to log anyone in), and on a shared or lost device
-        # "log out" ending everything is the safer meaning. The cost: other devices log in again.
         current_user.rotate_login_token()
         db.session.commit()
     logout_user()
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -201,7 +208,7 @@ def invitation(token):
         # Someone else is logged in. A GET never logs them out (the link may sit in an <img> on any page):
         # they choose, and only a POST of that choice (CSRF-checked) ends their session.
         if request.method == "POST" and request.form.get("action") == "switch":
-            logout_user()
+            end_session()
             flash(f"You are logged out. This invitation is for {inv.email}.", "info")
             return redirect(url_for("auth.invitation", token=token))
         if request.method == "GET" or existing is not None:
@@ -235,7 +242,7 @@ def invitation(token):
             return render("auth/invitation_accept.html", form=form, invitation=inv), 422
         if current_user.is_authenticated:
             # The new person's own form, posted (CSRF-checked) while another login was open in this browser.
-            logout_user()
+            end_session()
         login_user(user)
         flash(_welcome(inv), "success")
         return redirect(_invitation_target(inv))
