@@ -57,16 +57,10 @@ def user_accounts(user) -> list[tuple[Account, str]]:
     return [(a, r) for a, r in rows]
 
 
-def my_accounts() -> list[tuple[Account, str]]:
-    """The logged-in user's consultancies, read once per request."""
-    if "my_accounts" not in g:
-        g.my_accounts = user_accounts(current_user)
-    return g.my_accounts
-
-
-def current_account() -> tuple[Account, str] | None:
-    """The consultancy the user is working in (chosen in the switcher, else their first)."""
-    accounts = my_accounts()
+def current_account(accounts: list[tuple[Account, str]] | None = None) -> tuple[Account, str] | None:
+    """The consultancy the user is working in (chosen in the switcher, else their first), from
+    `accounts` when the caller has read the user's consultancies already."""
+    accounts = user_accounts(current_user) if accounts is None else accounts
     if not accounts:
         return None
     wanted = session.get("account_id")
