@@ -1,5 +1,6 @@
 """The client workspace through HTTP: plan, tasks, evidence, documents, findings, gates, activity, summary."""
 import io
+import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -422,6 +423,39 @@ def test_activity_log_is_append_only_even_in_sql(factory, db):
     with inside(db, w.client):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text("DELETE FROM activity_log"))
+
+
+@pytest.mark.parametrize("statement", ["TRUNCATE activity_log", "TRUNCATE activity_log CASCADE",
+                                       "TRUNCATE tasks, activity_log CASCADE"])
+def test_truncating_the_activity_log_is_refused_and_the_rows_remain(factory, db, statement):
+    w = factory.world()
+    with inside(db, w.client):
+        before = db.session.execute(text("SELECT id, action FROM activity_log ORDER BY id")).all()
+        tasks = db.session.scalar(select(func.count()).select_from(Task))
+        assert before and tasks == len(list(wf.load_template().iter_tasks()))  # a client starts with a logged plan
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    with inside(db, w.client):
+        assert db.session.execute(text("SELECT id, action FROM activity_log ORDER BY id")).all() == before
+        assert db.session.scalar(select(func.count()).select_from(Task)) == tasks
+
+
+@pytest.mark.parametrize("method", ["fast", "sql", "migrations"])
+def test_every_provisioning_path_builds_the_truncate_guard(db, method):
+    from tenants.provisioning import provision_schema
+
+    schema = f"client_{880000 + os.getpid() % 1000 * 10 + ['fast', 'sql', 'migrations'].index(method)}"
+    with db.engine.connect() as conn:
+        trans = conn.begin()  # rolled back: the schema never outlives the test
+        provision_schema(conn, schema, method=method)
+        conn.execute(text(f"""INSERT INTO "{schema}".activity_log (actor_name, action, object_type, summary)
+                              VALUES ('test', 'test.entry', 'test', 'kept')"""))
+        with pytest.raises(Exception, match="append-only"):
+            with conn.begin_nested():
+                conn.execute(text(f'TRUNCATE "{schema}".activity_log'))
+        assert conn.execute(text(f'SELECT summary FROM "{schema}".activity_log')).scalars().all() == ["kept"]
+        trans.rollback()
 
 
 def test_activity_page_filters(http, factory, db):
