@@ -201,7 +201,7 @@ class GateReview(TenantModel):
 class ActivityEntry(TenantModel):
     """Append-only history of every change: who, when, what, before and after.
 
-    A trigger in each schema refuses UPDATE and DELETE, so not even a bug in the app can rewrite it.
+    Triggers in each schema refuse UPDATE, DELETE and TRUNCATE, so not even a bug in the app can rewrite it.
     """
 
     __tablename__ = "activity_log"

@@ -30,7 +30,7 @@ def test_demo_data_is_complete_and_idempotent(ctx, db):
     northwind = db.session.scalar(select(Account).where(Account.name == "Northwind Quality Partners"))
     harbor = db.session.scalar(select(Account).where(Account.name == "Harbor Compliance"))
     nw_clients = db.session.scalars(select(Client).where(Client.account_id == northwind.id)).all()
-    assert len(nw_clients) >= 12
+    assert len(nw_clients) == 12  # the README's "sees all 12 clients"
     assert {"acme-logistics", "brightside-dental"} <= {c.slug for c in nw_clients}
     stages = {db.session.get(ClientSummary, c.id).stage for c in nw_clients}
     assert len(stages) == 5

@@ -1,15 +1,17 @@
 """Background jobs on a real Redis, run by RQ's SimpleWorker (no fork)."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from rq import SimpleWorker
+from rq.cron import CronScheduler
 from sqlalchemy import select, update
 
 import tenants
-from app.jobs import queue
-from app.jobs.schedule import SCHEDULE
+from app.jobs import QUEUE_NAME, queue
+from app.jobs.schedule import register_schedule
 from app.jobs.spares import top_up_spares
 from app.jobs.summaries import refresh_all_summaries
 from app.models import ClientSummary, Task
+from app.redis_conn import get_redis
 from conftest import unique
 from tenants import spares
 
@@ -32,17 +34,26 @@ def test_summary_repair_job_catches_tasks_that_fell_overdue(factory, db):
     assert db.session.get(ClientSummary, w.client.id).overdue_tasks == before + 3
 
 
-def test_periodic_jobs_are_declared_with_cron_strings(ctx):
-    from rq.cron import CronScheduler
+# The schedule as the README describes it, written out: the nightly repair of the portfolio's summary rows just
+# after midnight (tasks fall overdue without any write), and a quarter-hourly top-up of spare client schemas.
+EXPECTED_SCHEDULE = {
+    "refresh_all_summaries": ("app.jobs.summaries.refresh_all_summaries", "5 0 * * *"),
+    "top_up_spares": ("app.jobs.spares.top_up_spares", "*/15 * * * *"),
+}
 
-    from app.redis_conn import get_redis
 
-    assert SCHEDULE and all(len(cron.split()) == 5 for _, cron, _ in SCHEDULE)
+def test_periodic_jobs_are_the_documented_ones_on_cron_strings(ctx):
     scheduler = CronScheduler(connection=get_redis())
-    from app.jobs.schedule import register_schedule
-
     register_schedule(scheduler)
-    assert {job.name for job in scheduler.get_jobs()} == {func.__name__ for func, _, _ in SCHEDULE}
+    jobs = scheduler.get_jobs()
+    assert len(jobs) == len(EXPECTED_SCHEDULE)
+    assert {job.name: (job.func_name, job.cron, job.interval, job.queue_name) for job in jobs} == \
+        {name: (func, cron, None, QUEUE_NAME) for name, (func, cron) in EXPECTED_SCHEDULE.items()}
+    by_name = {job.name: job for job in jobs}
+    nightly, quarterly = by_name["refresh_all_summaries"].next_enqueue_time, by_name["top_up_spares"].next_enqueue_time
+    assert (nightly.hour, nightly.minute, nightly.second) == (0, 5, 0)
+    assert quarterly.minute % 15 == 0 and quarterly.second == 0
+    assert timedelta(0) < quarterly - datetime.now(quarterly.tzinfo) <= timedelta(minutes=15)
 
 
 def test_a_new_client_queues_a_top_up_that_replaces_the_spare_it_took(http, factory, db, ctx):

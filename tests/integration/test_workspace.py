@@ -1,5 +1,6 @@
 """The client workspace through HTTP: plan, tasks, evidence, documents, findings, gates, activity, summary."""
 import io
+import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from sqlalchemy import func, select, text
 
 import tenants
 import workflows as wf
+from app import clock
 from app.models import ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
 from app.workspace import operations as ops
 
@@ -195,6 +197,18 @@ def test_auditor_reads_but_cannot_change(http, factory, db):
     assert task_row(db, w.client, task_id)["status"] == "todo"
 
 
+# Clause → every task of the shipped template tagged with it or with one of its sub-clauses (9.1 finds 9.1.3).
+CLAUSE_FILTER = {
+    "9.1": ("gap_performance_improvement", "gap_analysis_report", "track_objectives_and_kpis",
+            "customer_satisfaction_survey", "analyse_performance_data"),
+    "9.1.2": ("gap_performance_improvement", "customer_satisfaction_survey"),
+    "9.2": ("gap_performance_improvement", "internal_audit_programme", "internal_auditor_competence",
+            "conduct_internal_audits", "internal_audit_report", "certification_readiness_review"),
+    "7.5": ("collect_existing_information", "gap_planning_support", "documented_information_control",
+            "stage1_preparation", "stage2_preparation"),
+}
+
+
 def test_task_filters_and_search(http, factory, db):
     w = factory.world()
     task_id, title = first_task(db, w.client)
@@ -215,7 +229,14 @@ def test_task_filters_and_search(http, factory, db):
     assert "Gap analysis: operation (clause 8)" in found and "Hold the kick-off meeting with top management" not in found
     assert len(titles("?stage=certification_audit")) == len(wf.load_template().stage("certification_audit").tasks)
     assert titles("?status=done") == []
-    assert titles("?clause=9.2")
+    # A clause finds the tasks tagged with it or with one of its sub-clauses, and no others.
+    template = wf.load_template()
+    title_of = {t.key: t.title for _, t in template.iter_tasks()}
+    for clause, keys in CLAUSE_FILTER.items():
+        tagged = {t.key for _, t in template.iter_tasks()
+                  if any(c == clause or c.startswith(clause + ".") for c in t.clauses)}
+        assert tagged == set(keys), f"the template's tasks for clause {clause} changed: update CLAUSE_FILTER"
+        assert sorted(titles(f"?clause={clause}")) == sorted(title_of[k] for k in keys), clause
     partial = http.get(base + "?view=mine", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert partial.lstrip().startswith('<div id="task-results">') and "<html" not in partial
 
@@ -316,7 +337,9 @@ def test_findings_are_raised_and_closed_by_consultants(http, factory, db):
     page = http.get(f"/c/{w.client.slug}/findings").get_data(as_text=True)
     finding_id = re.search(r"/findings/(\d+)/close", page).group(1)
     assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {}).status_code == 303
-    assert "open major finding" not in http.get(f"/c/{w.client.slug}/").get_data(as_text=True)
+    overview = http.get(f"/c/{w.client.slug}/")
+    assert overview.status_code == 200 and w.client.name.encode() in overview.data
+    assert b"open major finding" not in overview.data
     assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {}).status_code == 409
     http.logout()
     http.login(w.staff.email)
@@ -424,6 +447,39 @@ def test_activity_log_is_append_only_even_in_sql(factory, db):
             db.session.execute(text("DELETE FROM activity_log"))
 
 
+@pytest.mark.parametrize("statement", ["TRUNCATE activity_log", "TRUNCATE activity_log CASCADE",
+                                       "TRUNCATE tasks, activity_log CASCADE"])
+def test_truncating_the_activity_log_is_refused_and_the_rows_remain(factory, db, statement):
+    w = factory.world()
+    with inside(db, w.client):
+        before = db.session.execute(text("SELECT id, action FROM activity_log ORDER BY id")).all()
+        tasks = db.session.scalar(select(func.count()).select_from(Task))
+        assert before and tasks == len(list(wf.load_template().iter_tasks()))  # a client starts with a logged plan
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    with inside(db, w.client):
+        assert db.session.execute(text("SELECT id, action FROM activity_log ORDER BY id")).all() == before
+        assert db.session.scalar(select(func.count()).select_from(Task)) == tasks
+
+
+@pytest.mark.parametrize("method", ["fast", "sql", "migrations"])
+def test_every_provisioning_path_builds_the_truncate_guard(db, method):
+    from tenants.provisioning import provision_schema
+
+    schema = f"client_{880000 + os.getpid() % 1000 * 10 + ['fast', 'sql', 'migrations'].index(method)}"
+    with db.engine.connect() as conn:
+        trans = conn.begin()  # rolled back: the schema never outlives the test
+        provision_schema(conn, schema, method=method)
+        conn.execute(text(f"""INSERT INTO "{schema}".activity_log (actor_name, action, object_type, summary)
+                              VALUES ('test', 'test.entry', 'test', 'kept')"""))
+        with pytest.raises(Exception, match="append-only"):
+            with conn.begin_nested():
+                conn.execute(text(f'TRUNCATE "{schema}".activity_log'))
+        assert conn.execute(text(f'SELECT summary FROM "{schema}".activity_log')).scalars().all() == ["kept"]
+        trans.rollback()
+
+
 def test_activity_page_filters(http, factory, db):
     w = factory.world()
     task_id, _ = first_task(db, w.client)
@@ -441,18 +497,27 @@ def test_activity_page_filters(http, factory, db):
 def test_summary_tracks_overdue_and_progress(http, factory, db):
     w = factory.world()
     task_id, _ = first_task(db, w.client)
+    with inside(db, w.client):
+        assert db.session.get(Task, task_id).required
+        required = db.session.scalar(select(func.count()).select_from(Task).where(Task.required))
+        required_here = db.session.scalar(select(func.count()).select_from(Task).where(
+            Task.required, Task.stage == "initial_audit"))
+    summary = db.session.get(ClientSummary, w.client.id)
+    # The plan starts today: nothing late, nothing done.
+    assert (summary.overdue_tasks, summary.overall_progress, summary.stage_progress) == (0, 0, 0)
     http.login(w.consultant.email)
     url = f"/c/{w.client.slug}/tasks/{task_id}"
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
-    http.submit(f"{url}/due", {"due_on": yesterday}, form_url=url)
-    summary = db.session.get(ClientSummary, w.client.id)
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    assert http.submit(f"{url}/due", {"due_on": yesterday}, form_url=url).status_code == 302
     db.session.refresh(summary)
-    assert summary.overdue_tasks >= 1
-    overdue_before, progress_before = summary.overdue_tasks, summary.overall_progress
-    http.submit(f"{url}/status", {"status": "done"}, form_url=url)
+    assert (summary.overdue_tasks, summary.overall_progress, summary.stage_progress) == (1, 0, 0)
+    assert http.submit(f"{url}/status", {"status": "done"}, form_url=url).status_code == 302
     db.session.refresh(summary)
-    assert summary.overdue_tasks == overdue_before - 1
-    assert summary.overall_progress >= progress_before and summary.last_activity_at is not None
+    assert summary.overdue_tasks == 0
+    assert summary.overall_progress == round(100 / required) and summary.stage_progress == round(100 / required_here)
+    last_activity = summary.last_activity_at
+    with inside(db, w.client):
+        assert last_activity == db.session.scalar(select(func.max(ActivityEntry.at)))
 
 
 def test_comments_keep_line_breaks_link_addresses_and_escape_markup(http, factory, db):

@@ -1,0 +1,662 @@
+"""Every state-changing route of the app, each with a request that succeeds, who may send it, and how to
+see that it did (or did not) change something. Read by the role meta-test (test_roles.py) and the CSRF
+meta-test (test_csrf.py); both fail when a POST rule of the app has no entry here.
+
+The expected roles are written out here, not imported from app/permissions.py: this table is the spec, so a
+change of a role set there (letting staff approve gates, say) fails a test instead of moving the test along
+with it. The comment on each role set names the set of app/permissions.py it mirrors.
+
+A case's `prepare` is called before every attempt, against the same client: it makes the request one that an
+allowed role would get through (a task still to do, a stage whose gate is ready, a pending review …) and
+returns the request with a `done` check that reads the database (or the session) afresh.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, text
+from werkzeug.datastructures import FileStorage
+
+import tenants
+import workflows as wf
+from app.accounts import invite
+from app.clients import create_client
+from app.extensions import db as _db
+from app.library import store
+from app.models import (Account, AccountTemplate, Attachment, Client, ClientMember, Document, Finding, GateReview,
+                        Invitation, Stage, Task, User)
+from app.security import make_reset_token
+from app.workspace import operations as ops
+from conftest import PASSWORD, Factory, HttpClient, _hashed
+
+# --- who: the expected permissions, written out ---------------------------------------------------
+
+CLIENT_SIDE = ("client_admin", "staff", "auditor")
+ROLES = ("owner", "consultant", *CLIENT_SIDE)  # consultant: assigned to the client
+
+CONSULTANTS = frozenset({"owner", "consultant"})  # CONSULTANT_ROLES
+WRITERS = frozenset({"owner", "consultant", "client_admin", "staff"})  # WRITER_ROLES: all but the auditor
+MANAGERS = frozenset({"owner", "consultant", "client_admin"})  # CLIENT_MANAGERS
+ACCOUNT_MEMBERS = frozenset({"owner", "consultant"})  # ACCOUNT_MEMBERS
+ACCOUNT_OWNERS = frozenset({"owner"})  # ACCOUNT_OWNERS
+ANYONE = frozenset({"anonymous"})  # public forms: login, sign-up, password reset, invitations
+LOGGED_IN = frozenset({"owner"})  # any logged-in user (logout); one role is enough to show it
+
+STANDARD = "standard:" + wf.DEFAULT_TEMPLATE
+_seq = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_seq)}"
+
+
+# --- what a case is ---------------------------------------------------------------------------------
+
+@dataclass
+class Setting:
+    """What `prepare` works on: plain values only (the ORM objects of a fixture are detached)."""
+
+    db: object
+    account_id: int
+    user_ids: dict  # role → user id
+    emails: dict  # role → email
+    slug: str | None = None
+    schema: str | None = None
+    copy_key: str | None = None  # the account's own template copy (library cases, apply-template)
+    http: object = None  # the client of the role attempting the request (for session checks)
+    mailbox: object = None
+
+
+@dataclass
+class Request:
+    url: str
+    data: dict
+    ok: int  # the status of success
+    done: Callable[[], bool]  # did the change happen? (reads afresh)
+    files: dict = field(default_factory=dict)  # form field → (content, filename)
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str  # as in app.url_map
+    allowed: frozenset
+    prepare: Callable[[Setting], Request]
+    area: str  # "workspace" (a client), "account" (a consultancy), "public"
+    label: str = ""
+    client_on_copy: bool = False  # the client runs on the account's own copy (to apply a newer version)
+
+    @property
+    def id(self) -> str:
+        return self.rule + (f" ({self.label})" if self.label else "")
+
+    def denied_status(self, role: str) -> int:
+        """Members without the right get 403; client staff have no consultancy pages at all (404)."""
+        if self.area == "account" and role in CLIENT_SIDE:
+            return 404
+        return 403
+
+
+# --- reading and preparing a client -----------------------------------------------------------------
+
+@contextmanager
+def inside(s: Setting):
+    s.db.session.rollback()  # read what is committed now
+    with tenants.tenant_scope(s.db.session, s.schema):
+        yield
+
+
+def _setup_actor():
+    return ops.Actor(None, "setup")
+
+
+def _current(s: Setting) -> str:
+    with inside(s):
+        return ops.current_stage_key()
+
+
+def _first_task(s: Setting, *where) -> tuple[int, object]:
+    """A task of the current stage (by plan order) matching `where`: (id, due date)."""
+    with inside(s):
+        current = ops.current_stage_key()
+        task = s.db.session.scalars(select(Task).where(Task.stage == current, *where).order_by(Task.position)).first()
+        assert task is not None, f"no task left to prepare in {current}"
+        return task.id, task.due_on
+
+
+def _task(s: Setting, task_id: int, read: Callable):
+    """`read` of the task, inside the client's scope (its objects don't outlive it)."""
+    with inside(s):
+        return read(s.db.session.get(Task, task_id))
+
+
+def _complete(s: Setting, stage: str) -> None:
+    """A stage's required work done and its documents approved, so that its gate can be requested/approved."""
+    with inside(s):
+        for task in s.db.session.scalars(select(Task).where(Task.stage == stage, Task.required)):
+            if task.status not in wf.FINISHED_TASK_STATUSES:
+                ops.set_task_status(task, "done", None, _setup_actor())
+        for doc in s.db.session.scalars(select(Document).where(Document.stage == stage)):
+            ops.set_document_status(doc, "approved", _setup_actor(), may_approve=True)
+        _save(s)
+
+
+def _save(s: Setting) -> None:
+    ops.save(s.db.session.get(Client, _client_id(s)))
+
+
+def _client_id(s: Setting) -> int:
+    return s.db.session.scalar(select(Client.id).where(Client.slug == s.slug))
+
+
+def _stage_status(s: Setting, stage: str) -> str:
+    with inside(s):
+        return s.db.session.get(Stage, stage).status
+
+
+def _reviews(s: Setting, stage: str) -> list[tuple[int, str]]:
+    with inside(s):
+        return s.db.session.execute(select(GateReview.id, GateReview.status).where(GateReview.stage == stage)
+                                    .order_by(GateReview.id)).all()
+
+
+def _c(s: Setting, path: str) -> str:
+    return f"/c/{s.slug}{path}"
+
+
+# --- workspace cases ------------------------------------------------------------------------------
+
+def task_status(s):
+    task_id, _ = _first_task(s, Task.status == "todo")
+    return Request(_c(s, f"/tasks/{task_id}/status"), {"status": "in_progress"}, 302,
+                   lambda: _task(s, task_id, lambda t: t.status) == "in_progress")
+
+
+def task_assignee(s):
+    task_id, _ = _first_task(s, Task.assignee_id.is_(None))
+    staff = s.user_ids["staff"]
+    return Request(_c(s, f"/tasks/{task_id}/assignee"), {"assignee_id": str(staff)}, 302,
+                   lambda: _task(s, task_id, lambda t: t.assignee_id) == staff)
+
+
+def task_due(s):
+    task_id, due = _first_task(s)
+    new = due + timedelta(days=1)
+    return Request(_c(s, f"/tasks/{task_id}/due"), {"due_on": new.isoformat()}, 302,
+                   lambda: _task(s, task_id, lambda t: t.due_on) == new)
+
+
+def task_comment(s):
+    task_id, _ = _first_task(s)
+    body = unique("A comment")
+    return Request(_c(s, f"/tasks/{task_id}/comments"), {"body": body}, 302,
+                   lambda: body in _task(s, task_id, lambda t: [c.body for c in t.comments]))
+
+
+def task_upload(s):
+    task_id, _ = _first_task(s)
+    name = unique("evidence") + ".txt"
+    return Request(_c(s, f"/tasks/{task_id}/attachments"), {}, 302,
+                   lambda: name in _task(s, task_id, lambda t: [a.filename for a in t.attachments]),
+                   files={"file": (b"the org chart", name)})
+
+
+def task_delete_attachment(s):
+    task_id, _ = _first_task(s)
+    with inside(s):
+        task = s.db.session.get(Task, task_id)
+        ops.add_attachment(task, FileStorage(io.BytesIO(b"to delete"), unique("old") + ".txt",
+                                             content_type="text/plain"),
+                           _setup_actor(), current_app.config["UPLOAD_ROOT"], s.schema, 10_000)
+        s.db.session.flush()
+        att_id = max(a.id for a in task.attachments)
+        _save(s)
+
+    def gone():
+        with inside(s):
+            return s.db.session.get(Attachment, att_id) is None
+
+    return Request(_c(s, f"/tasks/{task_id}/attachments/{att_id}/delete"), {}, 302, gone)
+
+
+def _document(s, status_not: str) -> int:
+    with inside(s):
+        return s.db.session.scalars(select(Document.id).where(Document.status != status_not)
+                                    .order_by(Document.id)).first()
+
+
+def _document_status(s, doc_id):
+    with inside(s):
+        return s.db.session.get(Document, doc_id).status
+
+
+def document_to_review(s):
+    doc_id = _document(s, "in_review")
+    return Request(_c(s, f"/documents/{doc_id}/status"), {"status": "in_review"}, 303,
+                   lambda: _document_status(s, doc_id) == "in_review")
+
+
+def document_approve(s):
+    doc_id = _document(s, "approved")
+    return Request(_c(s, f"/documents/{doc_id}/status"), {"status": "approved"}, 303,
+                   lambda: _document_status(s, doc_id) == "approved")
+
+
+def _finding_titles(s):
+    with inside(s):
+        return dict(s.db.session.execute(select(Finding.title, Finding.status)).all())
+
+
+def raise_finding(s):
+    title = unique("No supplier evaluation")
+    return Request(_c(s, "/findings"), {"title": title, "severity": "minor", "stage": _current(s),
+                                        "clause": "8.4.1"}, 303,
+                   lambda: _finding_titles(s).get(title) == "open")
+
+
+def close_finding(s):
+    title = unique("A minor gap")
+    with inside(s):
+        finding = ops.raise_finding(ops.current_stage_key(), "minor", title, "7.5", "", _setup_actor())
+        s.db.session.flush()
+        finding_id = finding.id
+        _save(s)
+    return Request(_c(s, f"/findings/{finding_id}/close"), {}, 303,
+                   lambda: _finding_titles(s).get(title) == "closed")
+
+
+def gate_request(s):
+    stage = _current(s)
+    _complete(s, stage)
+    with inside(s):
+        pending = ops.pending_review(stage)
+        if pending is not None:  # asked for by an earlier attempt: send it back, so it can be asked again
+            ops.send_back_gate(stage, "Once more", _setup_actor())
+            _save(s)
+    before = len(_reviews(s, stage))
+    return Request(_c(s, f"/gates/{stage}/request"), {"note": "All in"}, 303,
+                   lambda: [st for _, st in _reviews(s, stage)][before:] == ["requested"])
+
+
+def gate_approve(s):
+    stage = _current(s)
+    _complete(s, stage)
+    return Request(_c(s, f"/gates/{stage}/approve"), {"comment": "Agreed"}, 303,
+                   lambda: _stage_status(s, stage) == "passed")
+
+
+def gate_send_back(s):
+    stage = _current(s)
+    with inside(s):
+        pending = ops.pending_review(stage)
+    if pending is None:
+        _complete(s, stage)
+        with inside(s):
+            ops.request_gate_review(stage, "Please look", _setup_actor())
+            _save(s)
+    review_id = _reviews(s, stage)[-1][0]
+    return Request(_c(s, f"/gates/{stage}/send-back"), {"reasons": "The report lacks clause 8"}, 303,
+                   lambda: dict(_reviews(s, stage))[review_id] == "sent_back")
+
+
+def stage_reopen(s):
+    with inside(s):
+        passed = s.db.session.scalars(select(Stage.key).where(Stage.status == "passed")
+                                      .order_by(Stage.position.desc())).first()
+    if passed is None:  # pass the current stage first (again, after an earlier attempt reopened it)
+        passed = _current(s)
+        _complete(s, passed)
+        with inside(s):
+            ops.approve_gate(passed, "", _setup_actor())
+            _save(s)
+    return Request(_c(s, f"/stages/{passed}/reopen"), {"reason": "Scope changed"}, 303,
+                   lambda: _stage_status(s, passed) == "current")
+
+
+def _decision(s):
+    with inside(s):
+        return ops.settings().certification_decision
+
+
+def certification(s):
+    current = _decision(s)
+    decision = next(d for d in ("pending", "certified", "not_certified") if d != current)
+    return Request(_c(s, "/certification"), {"decision": decision, "body": "BSI", "decided_on": "2026-11-20"}, 303,
+                   lambda: _decision(s) == decision)
+
+
+def plan_shift(s):
+    task_id, due = _first_task(s, Task.status.in_(wf.OPEN_TASK_STATUSES))
+    return Request(_c(s, "/plan/shift"), {"days": "7", "stage": ""}, 303,
+                   lambda: _task(s, task_id, lambda t: t.due_on) == due + timedelta(days=7))
+
+
+def plan_apply_template(s):
+    s.db.session.rollback()
+    template = store.as_template(store.latest_row(s.account_id, s.copy_key))
+    newer = wf.update_task(template, "quality_policy", title=unique("Quality policy"))
+    store.save_version(s.account_id, newer, None)
+    s.db.session.commit()
+
+    def applied():
+        with inside(s):
+            return ops.settings().template_version == newer.version
+
+    return Request(_c(s, "/plan/apply-template"), {"version": str(newer.version)}, 303, applied)
+
+
+def _invited(s, email, client: bool) -> bool:
+    s.db.session.rollback()
+    row = s.db.session.scalar(select(Invitation).where(Invitation.email == email))
+    return row is not None and (row.client_id is not None) == client
+
+
+def invite_person(s):
+    email = f"{unique('new-staff')}@tests.example"
+    return Request(_c(s, "/people"), {"email": email, "role": "staff"}, 302, lambda: _invited(s, email, True))
+
+
+WORKSPACE = [
+    Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/due", WRITERS, task_due, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/comments", WRITERS, task_comment, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/attachments", WRITERS, task_upload, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>/delete", WRITERS, task_delete_attachment,
+         "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/status", WRITERS, document_to_review, "workspace", "to review"),
+    Case("/c/<slug>/documents/<int:doc_id>/status", MANAGERS, document_approve, "workspace", "approve"),
+    Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
+    Case("/c/<slug>/gates/<stage>/request", MANAGERS, gate_request, "workspace"),
+    Case("/c/<slug>/gates/<stage>/approve", CONSULTANTS, gate_approve, "workspace"),
+    Case("/c/<slug>/gates/<stage>/send-back", CONSULTANTS, gate_send_back, "workspace"),
+    Case("/c/<slug>/stages/<stage>/reopen", CONSULTANTS, stage_reopen, "workspace"),
+    Case("/c/<slug>/certification", CONSULTANTS, certification, "workspace"),
+    Case("/c/<slug>/plan/shift", CONSULTANTS, plan_shift, "workspace"),
+    Case("/c/<slug>/plan/apply-template", CONSULTANTS, plan_apply_template, "workspace", client_on_copy=True),
+    Case("/c/<slug>/people", MANAGERS, invite_person, "workspace"),
+]
+
+
+# --- portfolio, team and template library cases -----------------------------------------------------
+
+def new_client(s):
+    name = unique("Form Made Ltd")
+
+    def created():
+        s.db.session.rollback()
+        return s.db.session.scalar(select(Client.account_id).where(Client.name == name)) == s.account_id
+
+    return Request("/clients/new", {"name": name, "slug": ""}, 302, created)
+
+
+def invite_consultant(s):
+    email = f"{unique('new-consultant')}@tests.example"
+    return Request("/team", {"email": email, "role": "consultant"}, 302, lambda: _invited(s, email, False))
+
+
+def switch_account(s):
+    with s.http.client.session_transaction() as session:
+        session.pop("account_id", None)
+
+    def switched():
+        with s.http.client.session_transaction() as session:
+            return session.get("account_id") == s.account_id
+
+    return Request("/switch-account", {"account_id": str(s.account_id)}, 302, switched)
+
+
+def _latest(s) -> wf.Template:
+    s.db.session.rollback()
+    return store.as_template(store.latest_row(s.account_id, s.copy_key))
+
+
+def copy_template(s):
+    name = unique("Our ISO 9001 path")
+
+    def copied():
+        s.db.session.rollback()
+        return s.db.session.scalar(select(func.count()).select_from(AccountTemplate).where(
+            AccountTemplate.account_id == s.account_id, AccountTemplate.name == name)) == 1
+
+    return Request("/templates/copy", {"source": STANDARD, "name": name}, 303, copied)
+
+
+def add_template_task(s):
+    title = unique("Monthly quality huddle")
+    data = {"stage": "implementation", "title": title, "guidance": "", "clauses": "9.1.1", "role": "staff",
+            "duration_days": "2", "required": "y"}
+    return Request(f"/templates/{s.copy_key}/tasks", {f"new-{k}": v for k, v in data.items()}, 303,
+                   lambda: title in [t.title for _, t in _latest(s).iter_tasks()])
+
+
+def _task_form(task: wf.TaskTemplate, **changes) -> dict:
+    data = {"title": task.title, "guidance": task.guidance, "clauses": ", ".join(task.clauses), "role": task.role,
+            "duration_days": str(task.duration_days), **changes}
+    if task.required:
+        data["required"] = "y"
+    return data
+
+
+def update_template_task(s):
+    title = unique("Quality policy on one page")
+    task = _latest(s).find_task("quality_policy")
+    return Request(f"/templates/{s.copy_key}/tasks/quality_policy", _task_form(task, title=title), 303,
+                   lambda: _latest(s).find_task("quality_policy").title == title)
+
+
+def set_template_task_required(s):
+    wanted = not _latest(s).find_task("risk_register").required
+    return Request(f"/templates/{s.copy_key}/tasks/risk_register/required", {"required": "1" if wanted else "0"},
+                   303, lambda: _latest(s).find_task("risk_register").required is wanted)
+
+
+def remove_template_task(s):
+    key = next(t.key for stage, t in _latest(s).iter_tasks() if stage == "implementation")
+    return Request(f"/templates/{s.copy_key}/tasks/{key}/remove", {}, 303,
+                   lambda: _latest(s).find_task(key) is None)
+
+
+ACCOUNT = [
+    Case("/clients/new", ACCOUNT_MEMBERS, new_client, "account"),
+    Case("/team", ACCOUNT_OWNERS, invite_consultant, "account"),
+    Case("/switch-account", ACCOUNT_MEMBERS, switch_account, "account"),
+    Case("/templates/copy", ACCOUNT_MEMBERS, copy_template, "account"),
+    Case("/templates/<key>/tasks", ACCOUNT_MEMBERS, add_template_task, "account"),
+    Case("/templates/<key>/tasks/<task_key>", ACCOUNT_MEMBERS, update_template_task, "account"),
+    Case("/templates/<key>/tasks/<task_key>/required", ACCOUNT_MEMBERS, set_template_task_required, "account"),
+    Case("/templates/<key>/tasks/<task_key>/remove", ACCOUNT_MEMBERS, remove_template_task, "account"),
+]
+
+ROLE_CASES = WORKSPACE + ACCOUNT
+
+
+# --- public forms (no role to check; the CSRF meta-test covers them) --------------------------------
+
+NEW_PASSWORD = "a-new-and-long-passphrase-7"
+
+
+def _fresh_user(s):
+    user = User(email=f"{unique('public')}@tests.example", name="Pat Public", password_hash=_hashed())
+    s.db.session.add(user)
+    s.db.session.commit()
+    return user
+
+
+def _logged_in(s) -> bool:
+    with s.http.client.session_transaction() as session:
+        return "_user_id" in session
+
+
+def login(s):
+    user = _fresh_user(s)
+    return Request("/login", {"email": user.email, "password": PASSWORD}, 302, lambda: _logged_in(s))
+
+
+def logout(s):
+    return Request("/logout", {}, 302, lambda: not _logged_in(s))
+
+
+def signup(s):
+    email = f"{unique('founder')}@tests.example"
+
+    def signed_up():
+        s.db.session.rollback()
+        return s.db.session.scalar(select(User.id).where(User.email == email)) is not None
+
+    return Request("/signup", {"consultancy": unique("Fresh Quality"), "name": "Fay Founder", "email": email,
+                               "password": PASSWORD}, 302, signed_up)
+
+
+def forgot(s):
+    user = _fresh_user(s)
+    s.mailbox.messages.clear()
+    return Request("/forgot", {"email": user.email}, 302, lambda: len(s.mailbox.to(user.email)) == 1)
+
+
+def reset(s):
+    user = _fresh_user(s)
+    user_id, old_token = user.id, user.login_token
+    token = make_reset_token(user)
+
+    def changed():
+        s.db.session.rollback()
+        return s.db.session.get(User, user_id).login_token != old_token
+
+    return Request(f"/reset/{token}", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, 302, changed)
+
+
+def accept_invitation(s):
+    s.db.session.rollback()
+    account = s.db.session.get(Account, s.account_id)
+    owner = s.db.session.get(User, s.user_ids["owner"])
+    issued = invite(owner, account, f"{unique('invitee')}@tests.example", "consultant")
+    s.db.session.commit()
+    inv_id = issued.invitation.id
+
+    def accepted():
+        s.db.session.rollback()
+        return s.db.session.get(Invitation, inv_id).accepted_at is not None
+
+    return Request(f"/invite/{issued.token}", {"name": "Ivy Invitee", "password": NEW_PASSWORD,
+                                                "confirm": NEW_PASSWORD}, 302, accepted)
+
+
+PUBLIC = [
+    Case("/login", ANYONE, login, "public"),
+    Case("/logout", LOGGED_IN, logout, "public"),
+    Case("/signup", ANYONE, signup, "public"),
+    Case("/forgot", ANYONE, forgot, "public"),
+    Case("/reset/<token>", ANYONE, reset, "public"),
+    Case("/invite/<token>", ANYONE, accept_invitation, "public"),
+]
+
+STATE_CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def state_changing_rules(app) -> set[str]:
+    return {rule.rule for rule in app.url_map.iter_rules() if rule.methods & STATE_CHANGING_METHODS}
+
+
+# --- nothing changed: every row of the shared schema and of the client's schema -------------------
+
+def fingerprint(engine, schema: str | None) -> dict:
+    """Per table: row count and a digest of every row, in the shared schema and the client's schema."""
+    schemas = ["public"] + ([schema] if schema else [])
+    with engine.connect() as conn:
+        tables = conn.execute(text("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(:s) "
+                                   "ORDER BY 1, 2"), {"s": schemas}).all()
+        return {f"{s}.{t}": tuple(conn.execute(text(
+            f"SELECT count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) FROM \"{s}\".\"{t}\" r"
+        )).one()) for s, t in tables}
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+# --- the people who try, logged in once per test module ---------------------------------------------
+
+@dataclass
+class Team:
+    """One consultancy: its owner and an (assigned) consultant, and three client-side users who are members of
+    every client made for a case (and of a home client, so that they always have a company)."""
+
+    account_id: int
+    user_ids: dict
+    emails: dict
+    copy_key: str
+    browsers: dict = field(default_factory=dict)  # role → (HttpClient, CSRF token of its session)
+
+
+def build_team(app) -> Team:
+    with app.app_context():
+        factory = Factory(_db)
+        owner = factory.user("Olivia Owner")
+        account = factory.account(owner)
+        users = {"owner": owner, "consultant": factory.consultant(account)}
+        users.update({role: factory.user(role.replace("_", " ").title()) for role in CLIENT_SIDE})
+        copy = store.make_copy(account.id, wf.load_template(), unique("Our own ISO 9001 path"), owner)
+        _db.session.commit()
+        team = Team(account.id, {r: u.id for r, u in users.items()}, {r: u.email for r, u in users.items()}, copy.key)
+        make_client(_db, team)  # the client-side users' home company
+        _db.session.remove()
+    for role, email in team.emails.items():
+        browser = HttpClient(app.test_client())
+        browser.login(email)
+        team.browsers[role] = (browser, browser.csrf("/"))
+    return team
+
+
+def make_client(db, team: Team, on_copy: bool = False) -> tuple[str, str]:
+    """A new client of the team's consultancy, its consultant assigned, the client-side users members."""
+    template = store.as_template(store.latest_row(team.account_id, team.copy_key)) if on_copy else None
+    client = create_client(db.session.get(Account, team.account_id), unique("Role Test Co"),
+                           consultants=[db.session.get(User, team.user_ids["consultant"])], template=template)
+    for role in CLIENT_SIDE:
+        db.session.add(ClientMember(client_id=client.id, user_id=team.user_ids[role], role=role))
+    db.session.commit()
+    return client.slug, client.schema_name
+
+
+def setting_for(case: Case, team: Team, mailbox=None) -> Setting:
+    """(In an app context.)"""
+    db = _db
+    s = Setting(db, team.account_id, team.user_ids, team.emails, copy_key=team.copy_key, mailbox=mailbox)
+    if case.area == "workspace":
+        s.slug, s.schema = make_client(db, team, on_copy=case.client_on_copy)
+    return s
+
+
+def send(browser, token: str | None, req: Request, headers: dict | None = None):
+    """POST the request as a browser would (multipart when it carries a file), with or without the token."""
+    data = dict(req.data)
+    for name, (content, filename) in req.files.items():
+        data[name] = (io.BytesIO(content), filename)
+    if token is not None:
+        data["csrf_token"] = token
+    return browser.client.post(req.url, data=data, headers=headers or {})
+
+
+class Outside:
+    """Database work in an app context of its own, requests outside any: a request reuses an app context
+    that is already pushed, and with it `g` — Flask-Login's cached user and Flask-WTF's token of another browser."""
+
+    def __init__(self, app):
+        self.app = app
+        with app.app_context():
+            self.engine = _db.engine
+
+    def __call__(self, fn, *args, **kwargs):
+        with self.app.app_context():
+            return fn(*args, **kwargs)
+
+    def fingerprint(self, schema: str | None) -> dict:
+        return fingerprint(self.engine, schema)
