@@ -113,6 +113,11 @@ def record_certification_decision(decision: str, body: str | None, decided_on: d
         raise Refusal.of(err, field="decision") from err
     body = check_length((body or "").strip(), WorkspaceSettings.certification_body, "body", "The certification body")
     s = lock_gate_state()
+    if decided_on is not None:
+        try:
+            wf.check_plan_date(decided_on, s.start_on, s.target_on, clock.today(), what="The decision date")
+        except wf.PlanError as err:
+            raise Refusal.of(err, field="decided_on") from err
     body = body or s.certification_body
     if (decision, body, decided_on) == (s.certification_decision, s.certification_body, s.certification_decided_on):
         raise Refusal("That decision is already recorded.", 409, field="decision")
