@@ -10,9 +10,11 @@ from __future__ import annotations
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from .extensions import htmx
 from .templating import render
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer
+NUL_MESSAGE = "Something you sent contains a NUL character (\\0), which can't be stored, so nothing was saved."
 _MAX_ID_DIGITS = len(str(MAX_ID))
 
 
@@ -50,10 +52,12 @@ def _refuse_nul_characters():
     uploads = request.files.items(multi=True) if request.method in ("POST", "PUT", "PATCH") else ()
     if (_has_nul(request.args) or (request.method in ("POST", "PUT", "PATCH") and _has_nul(request.form))
             or any("\x00" in (f.filename or "") for _, f in uploads)):
+        if htmx:  # the message goes above the page; the form keeps what was typed
+            return (f'<ul class="flashes" role="alert"><li class="flash error">{NUL_MESSAGE} Remove it and send '
+                    'it again.</li></ul>', 422, {"HX-Retarget": "main.page", "HX-Reswap": "afterbegin"})
         return render("errors/error.html", code=422, title="Text that can't be saved",
-                      message="Something you sent contains a NUL character (\\0), which can't be stored. "
-                              "Nothing was saved: go back, remove it (it often comes with text pasted from "
-                              "another program) and send it again."), 422
+                      message=f"{NUL_MESSAGE} Go back, remove it (it often comes with text pasted from another "
+                              "program) and send it again."), 422
     return None
 
 

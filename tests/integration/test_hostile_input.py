@@ -106,6 +106,20 @@ def test_a_nul_character_in_a_form_is_422_and_saves_nothing(http, factory, db):
     assert _activity(db, w.client) == before
 
 
+def test_a_nul_character_from_htmx_shows_the_message_above_the_form(http, factory, db):
+    w = factory.world()
+    task_id = _first_task_id(db, w.client)
+    http.login(w.staff.email)
+    url = f"/c/{w.client.slug}/tasks/{task_id}"
+    token = http.csrf(url)
+    resp = http.client.post(f"{url}/comments", data={"body": "Done\x00"},
+                            headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert resp.status_code == 422 and resp.headers["HX-Retarget"] == "main.page"
+    assert resp.headers["HX-Reswap"] == "afterbegin"  # inserted before the form, which keeps the text
+    body = resp.get_data(as_text=True)
+    assert body.startswith('<ul class="flashes" role="alert">') and "NUL character" in body and "<html" not in body
+
+
 @pytest.mark.parametrize("query", [{"q": "pol\x00icy"}, {"clause": "\x00"}, {"stage\x00": "x"}])
 def test_a_nul_character_in_a_query_is_422(http, factory, query):
     w = factory.world()
