@@ -18,6 +18,7 @@ from .auth import bp as auth_bp
 from .config import Config
 from .extensions import csrf, db, htmx, login_manager
 from .health import bp as health_bp
+from .inputs import install as install_input_checks
 from .library import bp as library_bp
 from .portfolio import bp as portfolio_bp
 from .templating import register_template_helpers, render
@@ -49,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     with app.app_context():
         tenants.install(db.engine, db.session)
 
+    install_input_checks(app)  # before the blueprints: their `<int:…>` rules take its converter
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(library_bp)

@@ -282,9 +282,51 @@ def shift_plan(
 
     moving_tasks = [t for t in tasks if selected(t.stage) and is_open_task(t.status) and t.due_on is not None]
     moved_stages = []
-    for s in stages:
-        if not selected(s.key) or s.status == "passed" or s.planned_end is None:
-            continue
-        start = s.planned_start + delta if s.planned_start is not None and s.status == "upcoming" else s.planned_start
-        moved_stages.append(replace(s, planned_start=start, planned_end=s.planned_end + delta))
-    return PlanShift(days, stage_key, tuple(shift_dates(moving_tasks, delta)), tuple(moved_stages))
+    try:
+        for s in stages:
+            if not selected(s.key) or s.status == "passed" or s.planned_end is None:
+                continue
+            start = s.planned_start + delta if s.planned_start is not None and s.status == "upcoming" else s.planned_start
+            moved_stages.append(replace(s, planned_start=start, planned_end=s.planned_end + delta))
+        moved_tasks = tuple(shift_dates(moving_tasks, delta))
+    except OverflowError:
+        # Only dates stored before check_plan_date existed can be this far out (9999-12-31, 0001-01-01).
+        far = sorted({d for t in moving_tasks for d in (t.start_on, t.due_on) if d and (d.year < 10 or d.year > 9990)})
+        raise PlanError(f"The plan can't move by {days:+d} days: open tasks are dated "
+                        f"{', '.join(d.isoformat() for d in far) or 'too far away'}. Correct those dates first.") from None
+    return PlanShift(days, stage_key, moved_tasks, tuple(moved_stages))
+
+
+# --------------------------------------------------------------------------
+# Dates typed into a running client's plan
+# --------------------------------------------------------------------------
+
+# How far from the plan (its start, its target, today) a typed date may be: further away it is a slip of the
+# keyboard (9999-12-31, 0001-01-01), which would also leave a date that no shift of the plan can move.
+PLAN_DATE_MARGIN_YEARS = 5
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    try:
+        return day + dt.timedelta(days=round(365.25 * years))
+    except OverflowError:
+        return dt.date.max if years > 0 else dt.date.min
+
+
+def plan_date_bounds(start_on: dt.date | None, target_on: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The earliest and latest date a task's due date (or another date of the plan) may take:
+    PLAN_DATE_MARGIN_YEARS before the earliest and after the latest of start, target and today."""
+    anchors = [_as_date(d, "date") for d in (start_on, target_on, today) if d is not None]
+    return _years_from(min(anchors), -PLAN_DATE_MARGIN_YEARS), _years_from(max(anchors), PLAN_DATE_MARGIN_YEARS)
+
+
+def check_plan_date(value: dt.date, start_on: dt.date | None, target_on: dt.date | None, today: dt.date,
+                    what: str = "The due date") -> dt.date:
+    """`value` if it lies within plan_date_bounds, else PlanError (422) saying which dates are accepted."""
+    value = _as_date(value, "value")
+    earliest, latest = plan_date_bounds(start_on, target_on, today)
+    if not earliest <= value <= latest:
+        raise PlanError(f"{what} must be between {earliest:%d %b %Y} and {latest:%d %b %Y} "
+                        f"(within {PLAN_DATE_MARGIN_YEARS} years of this client's plan); "
+                        f"{value.isoformat()} is outside.")
+    return value

@@ -46,8 +46,10 @@ def load_user(login_token: str):
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never an open redirect."""
-    if not target:
+    """Only same-site paths: never an open redirect, never a header broken by a control character
+    (a newline in a Location header is a 500 after the login went through) or a backslash ("/\\evil.example"
+    is another site to a browser)."""
+    if not target or "\\" in target or any(ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

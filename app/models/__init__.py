@@ -2,6 +2,7 @@
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
+    ONE_PENDING_REVIEW,
     ActivityEntry,
     Attachment,
     Document,
@@ -13,5 +14,5 @@ from .tenant import (
     WorkspaceSettings,
 )
 
-__all__ = [*_shared_all, "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Stage", "Task",
+__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]

@@ -16,10 +16,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -27,6 +29,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tenants.base import TenantModel
 
 USER_REF = {"user_ref": True}
+# At most one review waiting per stage, whatever writes it: the loser of a race gets a 409, never a duplicate.
+ONE_PENDING_REVIEW = "uq_gate_reviews_one_pending"
 
 
 def user_ref(nullable: bool = True):
@@ -162,7 +166,7 @@ class Finding(TenantModel):
     __tablename__ = "findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
-    clause: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    clause: Mapped[str | None] = mapped_column(String(100), nullable=True)  # "8.4.1, 8.4.2"
     severity: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     title: Mapped[str] = mapped_column(String(300))
@@ -195,6 +199,7 @@ class GateReview(TenantModel):
 
     __table_args__ = (
         CheckConstraint("status IN ('requested', 'approved', 'sent_back', 'withdrawn')", name="status_valid"),
+        Index(ONE_PENDING_REVIEW, "stage", unique=True, postgresql_where=text("status = 'requested'")),
     )
 
 

@@ -8,11 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+import workflows as wf
+
 from .. import clock
 from ..accounts import invite_and_notify
 from ..auth.forms import InviteForm
 from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
+from ..inputs import parse_id
 from ..jobs.spares import queue_top_up
 from ..library import store as library
 from ..models import AccountMember, Client, Invitation, User
@@ -46,7 +49,7 @@ def index():
 @bp.post("/switch-account")
 @login_required
 def switch_account():
-    account_id = request.form.get("account_id", type=int)
+    account_id = parse_id(request.form.get("account_id"))
     member = db.session.get(AccountMember, (account_id, current_user.id)) if account_id else None
     if member is None:
         abort(404)
@@ -80,7 +83,7 @@ def new_client():
         form.template.data = choices[0].ref
         form.start_on.data = clock.today()
         form.target_on.data = clock.today() + timedelta(days=DEFAULT_PLAN_DAYS)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _plan_dates_ok(form):
         template = library.resolve(g.account.id, form.template.data) if form.template.data else choices[0].template
         if template is None:
             form.template.errors = [*form.template.errors, "Choose one of the templates in the list."]
@@ -103,6 +106,21 @@ def new_client():
         return redirect(url_for("workspace.overview", slug=client.slug))
     status = 422 if request.method == "POST" else 200
     return render("portfolio/new_client.html", form=form), status
+
+
+def _plan_dates_ok(form) -> bool:
+    """Start and target within a few years of today (workflows.check_plan_date): 9999-12-31 is a typo."""
+    ok = True
+    for field, anchor, what in ((form.start_on, None, "The start date"),
+                                (form.target_on, form.start_on.data, "The target certification date")):
+        if field.data is None:
+            continue
+        try:
+            wf.check_plan_date(field.data, anchor, None, clock.today(), what=what)
+        except wf.PlanError as err:
+            field.errors = [*field.errors, str(err)]
+            ok = False
+    return ok
 
 
 def _team_form():

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry
+from ...refusal import Refusal
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ def log(actor: Actor, action: str, obj_type: str, obj_id, summary: str, before=N
     db.session.add(ActivityEntry(at=clock.now(), actor_id=actor.id, actor_name=actor.name, action=action,
                                  object_type=obj_type, object_id=None if obj_id is None else str(obj_id),
                                  summary=summary, before=before, after=after))
+
+
+def check_length(text: str, column, field: str, what: str) -> str:
+    """`text` if it fits the column it goes into (a model attribute of type String(n)); else a 422 on `field`
+    that says how long it may be, so the form comes back with what was typed instead of a database error."""
+    limit = column.type.length
+    if len(text) > limit:
+        raise Refusal(f"{what} can be at most {limit:,} characters long ({len(text):,} given).", 422, field=field)
+    return text
 
 
 def midnight(d: date) -> datetime:

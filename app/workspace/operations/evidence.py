@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from ...extensions import db
 from ...models import Attachment, Task
@@ -126,11 +126,19 @@ def attachment_path(att: Attachment, upload_root: str, schema: str) -> Path:
 
 
 def delete_attachment(att: Attachment, actor: Actor, upload_root: str, schema: str) -> None:
-    ensure_workable(att.task)
-    log(actor, "attachment.deleted", "task", att.task_id, f"Evidence “{att.filename}” removed from “{att.task.title}”",
-        {"attachment_id": att.id, "filename": att.filename, "size_bytes": att.size_bytes, "sha256": att.sha256}, None)
+    task = att.task
+    ensure_workable(task)
+    before = {"attachment_id": att.id, "filename": att.filename, "size_bytes": att.size_bytes, "sha256": att.sha256}
     path = attachment_path(att, upload_root, schema)
-    db.session.delete(att)
-    db.session.flush()
+    # The row goes by its id, and only the request that removed it logs it: of two deletes at once, the
+    # second waits for the first's row lock, then finds nothing (409, nothing logged).
+    removed = db.session.execute(delete(Attachment).where(Attachment.id == att.id),
+                                 execution_options={"synchronize_session": False}).rowcount
+    if removed != 1:
+        raise Refusal(f"“{att.filename}” was already removed.", 409)
+    db.session.expire(task, ["attachments"])
+    db.session.expunge(att)
+    log(actor, "attachment.deleted", "task", task.id, f"Evidence “{before['filename']}” removed from “{task.title}”",
+        before, None)
     # The file goes only once the row is gone; a failed commit leaves an unreferenced file, never a broken row.
     path.unlink(missing_ok=True)

@@ -5,27 +5,37 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import workflows as wf
 from workflows.stages import next_stage, stage_label
 
 from ... import clock
 from ...extensions import db
-from ...models import GateReview, Stage
+from ...models import ONE_PENDING_REVIEW, GateReview, Stage, WorkspaceSettings
 from ...refusal import Refusal
-from .common import Actor, log
-from .state import client_state, pending_review, settings, template
+from .common import Actor, check_length, log
+from .state import client_state, lock_gate_state, pending_review, template
+
+ALREADY_REQUESTED = "A review of this gate is already waiting for the consultant."
 
 
 def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
+    lock_gate_state()
     try:
         wf.check_gate_request(template(), client_state(), stage_key, pending=pending_review(stage_key) is not None)
     except wf.WorkflowError as err:
         raise Refusal.of(err) from err
     review = GateReview(stage=stage_key, requested_by_id=actor.id, requested_by_name=actor.name,
                         request_note=(note or "").strip(), requested_at=clock.now())
-    db.session.add(review)
-    db.session.flush()
+    try:
+        # The unique index holds even for a writer that skipped the lock; its loser gets the same 409.
+        with db.session.begin_nested():
+            db.session.add(review)
+    except IntegrityError as err:
+        if getattr(getattr(err.orig, "diag", None), "constraint_name", None) != ONE_PENDING_REVIEW:
+            raise
+        raise Refusal(ALREADY_REQUESTED, 409) from err
     log(actor, "gate.requested", "gate", stage_key, f"Gate review requested for {stage_label(stage_key)}",
         None, {"review_id": review.id})
     return review
@@ -33,7 +43,10 @@ def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
 
 def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
     """Sign the gate off and move the client into the next stage."""
+    lock_gate_state()
     state = client_state()
+    if stage_key in state.signoffs:  # a second click, or a colleague, got there first: say so
+        raise Refusal(f"The gate of “{stage_label(stage_key)}” is already approved.", 409)
     try:
         wf.approve_gate(template(), state, stage_key)
     except wf.GateBlocked as blocked:
@@ -65,6 +78,7 @@ def send_back_gate(stage_key: str, reasons: str, actor: Actor) -> None:
     if not reasons:
         raise Refusal("Say what still needs doing, so the client knows why the gate was sent back.", 422,
                       field="reasons")
+    lock_gate_state()
     review = pending_review(stage_key)
     if review is None:
         raise Refusal("There is no pending review of this gate to send back.", 409)
@@ -75,6 +89,7 @@ def send_back_gate(stage_key: str, reasons: str, actor: Actor) -> None:
 
 
 def reopen_stage(stage_key: str, reason: str, actor: Actor) -> None:
+    s = lock_gate_state()
     try:
         new_state = wf.reopen_stage(client_state(), stage_key, reason)
     except wf.TransitionError as err:
@@ -85,7 +100,6 @@ def reopen_stage(stage_key: str, reason: str, actor: Actor) -> None:
         elif stage.key not in new_state.signoffs:
             if stage.status != "upcoming":
                 stage.status, stage.passed_at, stage.passed_by_id, stage.entered_at = "upcoming", None, None, None
-    s = settings()
     if new_state.certification_decision != s.certification_decision:
         s.certification_decision = new_state.certification_decision
     log(actor, "stage.reopened", "stage", stage_key, f"{stage_label(stage_key)} reopened: {reason.strip()}",
@@ -97,10 +111,18 @@ def record_certification_decision(decision: str, body: str | None, decided_on: d
         wf.check_certification_decision(decision)
     except wf.WorkflowError as err:
         raise Refusal.of(err, field="decision") from err
-    s = settings()
+    body = check_length((body or "").strip(), WorkspaceSettings.certification_body, "body", "The certification body")
+    s = lock_gate_state()
+    if decided_on is not None:
+        try:
+            wf.check_plan_date(decided_on, s.start_on, s.target_on, clock.today(), what="The decision date")
+        except wf.PlanError as err:
+            raise Refusal.of(err, field="decided_on") from err
+    body = body or s.certification_body
+    if (decision, body, decided_on) == (s.certification_decision, s.certification_body, s.certification_decided_on):
+        raise Refusal("That decision is already recorded.", 409, field="decision")
     before = {"certification_decision": s.certification_decision}
-    s.certification_decision, s.certification_body = decision, (body or "").strip() or s.certification_body
-    s.certification_decided_on = decided_on
+    s.certification_decision, s.certification_body, s.certification_decided_on = decision, body, decided_on
     log(actor, "certification.decision", "plan", None,
         f"Certification body decision recorded: {decision.replace('_', ' ')}", before,
         {"certification_decision": decision})

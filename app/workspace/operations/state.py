@@ -17,6 +17,22 @@ def settings() -> WorkspaceSettings:
     return db.session.get(WorkspaceSettings, 1)
 
 
+def lock_gate_state() -> WorkspaceSettings:
+    """Take this client's gate lock and re-read what the gate rules look at under it.
+
+    Every change to the gates — a review request, an approval, a send-back, a reopening, the certification
+    decision — starts here: the settings row (one per client) is locked with SELECT … FOR UPDATE until the
+    request's one commit or rollback, so two such changes at once run one after the other and the second sees
+    what the first did (a double click gets a 409 instead of writing the same record twice). Stages and
+    pending reviews are reloaded from the database, never taken from what the session read before the lock.
+    """
+    fresh = {"populate_existing": True}
+    s = db.session.scalars(select(WorkspaceSettings).with_for_update().execution_options(**fresh)).one()
+    db.session.scalars(select(Stage).execution_options(**fresh)).all()
+    db.session.scalars(select(GateReview).where(GateReview.status == "requested").execution_options(**fresh)).all()
+    return s
+
+
 def template() -> wf.Template:
     """The client's pinned template, parsed once per process for each version it has been on."""
     s = settings()

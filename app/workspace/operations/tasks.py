@@ -11,7 +11,7 @@ from ...extensions import db
 from ...models import Task, TaskComment, User
 from ...refusal import Refusal
 from .common import Actor, log
-from .state import client_state, current_stage_key, template
+from .state import client_state, current_stage_key, settings, template
 
 COMMENT_MAX = 10_000
 
@@ -56,8 +56,15 @@ def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:
 
 
 def set_due_date(task: Task, due_on: date | None, actor: Actor) -> None:
+    """A due date within a few years of the plan (workflows.check_plan_date; 422 on `due_on` otherwise)."""
     if due_on == task.due_on:
         return
+    if due_on is not None:
+        s = settings()
+        try:
+            wf.check_plan_date(due_on, s.start_on, s.target_on, clock.today())
+        except wf.PlanError as err:
+            raise Refusal.of(err, field="due_on") from err
     before = {"due_on": task.due_on.isoformat() if task.due_on else None}
     task.due_on = due_on
     log(actor, "task.due", "task", task.id,

@@ -1,10 +1,11 @@
 """The activity log: every change, newest first, filtered by kind and person."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import abort, g, request
 from sqlalchemy import select
 
 from ...extensions import db
+from ...inputs import MAX_ID, parse_id
 from ...models import ActivityEntry
 from ...templating import render
 from ..blueprint import bp
@@ -18,7 +19,9 @@ PAGE_SIZE = 50
 def activity():
     kind = request.args.get("kind", "")
     who = request.args.get("who", "").strip()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = parse_id(request.args.get("page") or "1", hi=MAX_ID // PAGE_SIZE)
+    if page is None:
+        abort(404)
     q = select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
     if kind in ACTIVITY_KINDS:
         q = q.where(ActivityEntry.action.like(f"{kind}.%"))

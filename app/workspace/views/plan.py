@@ -79,10 +79,11 @@ def plan_shift():
     stage = request.form.get("stage", "")
     try:
         days = wf.check_shift_days(request.form.get("days", ""))
+        ops.shift_plan(days, stage if stage in STAGE_KEYS else None, actor())
     except wf.WorkflowError as err:
-        flash(str(err), "error")
-        return redirect(url_for("workspace.plan"), 303)
-    ops.shift_plan(days, stage if stage in STAGE_KEYS else None, actor())
+        return refused(Refusal.of(err, field="days"), "workspace.plan")
+    except Refusal as err:
+        return refused(err, "workspace.plan")
     ops.save(g.client)
     flash(f"Open tasks{' of ' + stage_label(stage) if stage in STAGE_KEYS else ''} moved by {days} days.", "success")
     return redirect(url_for("workspace.plan"), 303)

@@ -14,6 +14,7 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db
+from ...inputs import parse_id
 from ...models import Task
 from ...permissions import WRITER_ROLES, requires
 from ...refusal import Refusal
@@ -41,8 +42,8 @@ def tasks():
         q = q.where(Task.status == f["status"])
     if f["assignee"] == "none":
         q = q.where(Task.assignee_id.is_(None))
-    elif f["assignee"].isdigit():
-        q = q.where(Task.assignee_id == int(f["assignee"]))
+    elif parse_id(f["assignee"]) is not None:
+        q = q.where(Task.assignee_id == parse_id(f["assignee"]))
     if f["clause"]:
         # The clause itself or any of its sub-clauses (9.1 finds 9.1.2).
         sub = r"(^|,)" + re.escape(f["clause"]) + r"\."
@@ -80,7 +81,7 @@ def task_status(task_id):
 def task_assignee(task_id):
     task = db.get_or_404(Task, task_id)
     raw = request.form.get("assignee_id", "")
-    assignee = people().get(int(raw)) if raw.isdigit() else None
+    assignee = people().get(parse_id(raw))
     if raw and assignee is None:
         return task_refused(task, Refusal("Choose someone who works on this client.", 422, field="assignee_id"),
                             "details")
@@ -96,8 +97,12 @@ def task_due(task_id):
     try:
         due = date.fromisoformat(raw) if raw else None
     except ValueError:
-        return task_refused(task, Refusal("Enter the due date as YYYY-MM-DD.", 422, field="due_on"), "details")
-    ops.set_due_date(task, due, actor())
+        return task_refused(task, Refusal("Enter the due date as YYYY-MM-DD.", 422, field="due_on"), "details",
+                            due_draft=raw)
+    try:
+        ops.set_due_date(task, due, actor())
+    except Refusal as err:
+        return task_refused(task, err, "details", due_draft=raw)
     return after_task_change(task, "details", "Due date updated.")
 
 

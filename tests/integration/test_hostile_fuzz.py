@@ -1,0 +1,263 @@
+"""Hostile values sent to every route of the URL map: nothing answers with a 5xx.
+
+For every rule, each path argument in turn gets each hostile value (the others stay valid), and every query
+parameter (GET) or form field (POST) the route reads gets each hostile value while the others keep values
+that would work, with a CSRF token, logged in as a consultant of the client and as its staff (the routes
+that log someone in or out: from a fresh anonymous session each time). Which fields a route reads is not
+listed by hand: every request records the keys its view looked up in `request.args`, `request.form` and
+`request.files`, and a key first seen while fuzzing is fuzzed too.
+"""
+from __future__ import annotations
+
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+from flask import Request
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+
+import tenants
+from app.library import store
+from app.models import Attachment, Document, Task
+from app.workspace import operations as ops
+from conftest import PASSWORD, HttpClient, unique
+
+HOSTILE = [
+    str(2**31),                    # one past a PostgreSQL integer
+    "99999999999999999999",        # past bigint
+    "9" * 5000,                    # past what Python reads from text as an int by default
+    "-1",
+    "²",                           # a digit to str.isdigit, not to int()
+    "a\x00b",                      # PostgreSQL stores no NUL in text
+    "x" * 20_000,                  # longer than any column
+    "../../../etc/passwd",
+    "9999-12-31",
+    "0001-01-01",
+    "/line\r\nbreak",              # a path, as `next` must be, with a header-splitting newline
+    "Ünïcødé ✓ 😀 \u202e",
+    "",
+]
+# Path segments: every value above except the empty one (which routes elsewhere).
+HOSTILE_IN_PATH = [v for v in HOSTILE if v]
+
+# Values that work, so that a hostile value in one field meets the code behind the others' checks.
+BASELINE = {
+    "workspace.task_status": {"status": "in_progress", "reason": ""},
+    "workspace.task_assignee": {"assignee_id": ""},
+    "workspace.task_due": {"due_on": "2030-01-01"},
+    "workspace.task_comment": {"body": "Hello"},
+    "workspace.document_status": {"status": "in_review"},
+    "workspace.raise_finding": {"title": "Gap", "severity": "minor", "stage": "initial_audit", "clause": "8.4.1",
+                                "description": "Seen in the audit"},
+    "workspace.gate_request": {"note": "Please review"},
+    "workspace.gate_approve": {"comment": "Checked"},
+    "workspace.gate_send_back": {"reasons": "More evidence"},
+    "workspace.stage_reopen": {"reason": "Redo"},
+    "workspace.certification_decision": {"decision": "pending", "body": "BSI", "decided_on": "2026-11-20"},
+    "workspace.plan_shift": {"days": "7", "stage": ""},
+    "workspace.plan_apply_template": {"version": "2"},
+    "workspace.invite_person": {"email": "someone@elsewhere.example", "role": "staff"},
+    "workspace.tasks": {"q": "policy", "stage": "initial_audit", "status": "todo", "assignee": "none",
+                        "clause": "4.1", "view": "mine"},
+    "workspace.activity": {"kind": "task", "who": "a", "page": "1"},
+    "portfolio.new_client": {"name": "Fuzzed Ltd", "slug": "", "start_on": "2026-01-05", "target_on": "2026-12-01"},
+    "portfolio.invite_consultant": {"email": "colleague@elsewhere.example", "role": "consultant"},
+    "library.update_task": {"title": "Task", "guidance": "", "clauses": "4.1", "role": "staff",
+                            "duration_days": "3", "required": "y"},
+    "library.add_task": {"new-stage": "initial_audit", "new-title": "Task", "new-guidance": "", "new-clauses": "4.1",
+                         "new-role": "staff", "new-duration_days": "3", "new-key": ""},
+    "library.set_required": {"required": "1"},
+    "auth.forgot": {"email": "nobody@elsewhere.example"},
+}
+# Routes that change who is logged in get a fresh anonymous session for every request.
+SESSION_CHANGING = {"auth.login", "auth.logout", "auth.signup", "auth.invitation", "auth.reset"}
+
+
+class _Recording(ImmutableMultiDict):
+    """request.args / .form / .files that note every key a view looks up."""
+
+    seen: set[str] | None = None
+
+    def _note(self, key):
+        if _Recording.seen is not None and isinstance(key, str):
+            _Recording.seen.add(key)
+
+    def __getitem__(self, key):
+        self._note(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None, type=None):
+        self._note(key)
+        return super().get(key, default, type)
+
+    def getlist(self, key, type=None):
+        self._note(key)
+        return super().getlist(key, type)
+
+    def __contains__(self, key):
+        self._note(key)
+        return super().__contains__(key)
+
+
+class _RecordingRequest(Request):
+    parameter_storage_class = _Recording
+
+
+@pytest.fixture()
+def recording(app):
+    saved = app.request_class
+    app.request_class = _RecordingRequest
+    try:
+        yield
+    finally:
+        app.request_class = saved
+        _Recording.seen = None
+
+
+@pytest.fixture()
+def fuzz_world(factory, db, app):
+    """A client with one of everything a route can name, and a copy of the template in the library."""
+    w = factory.world()
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        task = db.session.scalars(select(Task).where(Task.stage == "initial_audit").order_by(Task.position)).first()
+        ops.add_attachment(task, _file(b"evidence", "evidence.txt"), ops.Actor(None, "test"),
+                           app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000)
+        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
+        ids = {"slug": w.client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+               "attachment_id": db.session.scalars(select(Attachment.id)).first(),
+               "doc_id": db.session.scalars(select(Document.id)).first(), "token": "no-such-token",
+               "filename": "css/app.css"}
+        ops.save(w.client)
+    source = store.choices(w.account.id)[0]
+    copy = store.make_copy(w.account.id, source.template, unique("Fuzz copy"), w.consultant)
+    db.session.commit()
+    template = store.resolve(w.account.id, f"{store.OWN}:{copy.key}")
+    ids["key"], ids["task_key"] = copy.key, next(t.key for _, t in template.iter_tasks())
+    baseline = {**BASELINE, "portfolio.switch_account": {"account_id": str(w.account.id)},
+                "library.copy": {"source": source.ref, "name": "Fuzzed copy", "from": source.ref},
+                # Its own user: the fuzz's wrong passwords must not lock out anyone else's logins.
+                "auth.login": {"email": factory.user("Fuzz Login").email, "password": PASSWORD, "next": "/"}}
+    return w, ids, baseline
+
+
+def _file(content: bytes, name: str):
+    return FileStorage(io.BytesIO(content), name, content_type="text/plain")
+
+
+class Fuzzer:
+    def __init__(self, app, ids, baseline):
+        self.app, self.ids, self.baseline = app, ids, baseline
+        self.failures: list[str] = []
+        self.requests = 0
+        self.reads: set[str] | None = None  # where the keys the current route reads are collected
+
+    def path(self, rule, arg=None, value=None) -> str:
+        url = rule.rule
+        for name in rule.arguments:
+            # An argument this table doesn't know (a route added later) gets a plain id.
+            text = quote(value, safe="") if name == arg else quote(str(self.ids.get(name, 1)), safe="/")
+            url = re.sub(r"<(?:[^<>:]+:)?" + re.escape(name) + ">", lambda _: text, url)
+        return url
+
+    def send(self, http: HttpClient, token: str, method: str, url: str, data: dict, what: str):
+        self.requests += 1
+        _Recording.seen = self.reads
+        try:
+            if method == "GET":
+                resp = http.client.get(url, query_string=data)
+            else:
+                form = {k: v for k, v in data.items() if k != "file"}
+                if "file" in data:
+                    form["file"] = (io.BytesIO(b"evidence bytes"), data["file"])
+                resp = http.client.post(url, data={**form, "csrf_token": token}, content_type="multipart/form-data")
+        except Exception as exc:  # an exception the app let through is a 500 too
+            self.failures.append(f"{method} {url[:120]} {what}: {type(exc).__name__}: {str(exc)[:200]}")
+            return None
+        finally:
+            _Recording.seen = None
+        if resp.status_code >= 500:
+            self.failures.append(f"{method} {url[:120]} {what}: {resp.status_code}")
+        return resp
+
+    def fuzz_route(self, session, rule, method, *, paths: bool) -> None:
+        endpoint = rule.endpoint
+        base = dict(self.baseline.get(endpoint, {}))
+        if endpoint == "workspace.task_upload":
+            base["file"] = "evidence.txt"
+
+        def client():
+            return self.anonymous() if endpoint in SESSION_CHANGING else session
+
+        if paths:
+            for arg in sorted(rule.arguments):
+                for value in HOSTILE_IN_PATH:
+                    http, token = client()
+                    self.send(http, token, method, self.path(rule, arg, value), base, f"<{arg}>={value[:20]!r}")
+        # The route's own reads, learnt from a request with the working values, then from every fuzzed one.
+        self.reads = seen = set()
+        http, token = client()
+        self.send(http, token, method, self.path(rule), base, "baseline")
+        done: set[str] = set()
+        while seen - done - {"csrf_token"}:
+            key = sorted(seen - done - {"csrf_token"})[0]
+            done.add(key)
+            for value in HOSTILE:
+                http, token = client()
+                self.send(http, token, method, self.path(rule), {**base, key: value}, f"{key}={value[:20]!r}")
+        self.reads = None
+
+    def _client(self) -> HttpClient:
+        # Each from an address of its own (198.18.0.0/15, for tests): the failed logins of the fuzz must not
+        # count against the address every other test logs in from.
+        self.clients = getattr(self, "clients", 0) + 1
+        client = self.app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.18.{self.clients // 250 % 250}.{self.clients % 250 + 1}"
+        return HttpClient(client)
+
+    def anonymous(self):
+        """A session nobody is logged in to: the last one again, unless a request logged someone in."""
+        if getattr(self, "_anonymous", None) is not None:
+            http, token = self._anonymous
+            with http.client.session_transaction() as session:
+                if "_user_id" not in session:
+                    return http, token
+        http = self._client()
+        self._anonymous = http, http.csrf("/login")
+        return self._anonymous
+
+    def logged_in(self, email):
+        http = self._client()
+        http.login(email)
+        return http, http.csrf("/")
+
+    def run(self, email: str, *, paths: bool, session_changing: bool) -> None:
+        session = self.logged_in(email)
+        # What removes the objects other routes name goes last.
+        last = ("remove", "delete")
+        for rule in sorted(self.app.url_map.iter_rules(),
+                           key=lambda r: (any(word in r.endpoint for word in last), r.rule)):
+            if (rule.endpoint in SESSION_CHANGING) != session_changing:
+                continue
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                self.fuzz_route(session, rule, method, paths=paths)
+
+
+def test_no_route_answers_hostile_input_with_a_5xx(app, fuzz_world, recording):
+    w, ids, baseline = fuzz_world
+    fuzzer = Fuzzer(app, ids, baseline)
+
+    consultant, staff = w.consultant.email, w.staff.email
+
+    def run():  # on a thread of its own: each request gets its own app context and database session
+        fuzzer.run(consultant, paths=True, session_changing=False)
+        fuzzer.run(staff, paths=False, session_changing=False)
+        fuzzer.run(staff, paths=True, session_changing=True)  # anonymous, fresh sessions
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(run).result()
+    assert fuzzer.requests > 1000
+    assert fuzzer.failures == [], f"{len(fuzzer.failures)} of {fuzzer.requests} requests failed:\n" + \
+        "\n".join(fuzzer.failures[:80])
