@@ -1,15 +1,17 @@
 """One unit of work per request or job, side effects after the commit, and one clock for everything."""
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 import tenants
 from app import clock
 from app.accounts import invite_and_notify
-from app.models import ClientSummary, Invitation, Task
+from app.models import Attachment, ClientSummary, Invitation, Task
 from app.transaction import after_commit
 from app.workspace import operations as ops
 
@@ -81,3 +83,23 @@ def test_the_summary_reads_overdue_work_from_the_one_clock(db, factory):
         ops.save(w.client)  # today: the plan starts today, nothing is late yet
     db.session.expire_all()
     assert db.session.get(ClientSummary, w.client.id).overdue_tasks == 0
+
+
+def test_an_evidence_file_goes_only_when_its_removal_is_committed(db, factory, tmp_path):
+    w = factory.world()
+    root = str(tmp_path)
+    actor = ops.Actor(None, "test")
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        task = db.session.scalars(select(Task).where(Task.stage == "initial_audit")).first()
+        att = ops.add_attachment(task, FileStorage(io.BytesIO(b"evidence"), "minutes.txt", content_type="text/plain"),
+                                 actor, root, w.client.schema_name, 10_000)
+        ops.save(w.client)
+        path = ops.attachment_path(db.session.get(Attachment, att.id), root, w.client.schema_name)
+        assert path.exists()
+        ops.delete_attachment(db.session.get(Attachment, att.id), actor, root, w.client.schema_name)
+        db.session.rollback()
+        assert path.exists() and db.session.get(Attachment, att.id) is not None  # nothing was removed
+        ops.delete_attachment(db.session.get(Attachment, att.id), actor, root, w.client.schema_name)
+        assert path.exists()  # not before the commit
+        ops.save(w.client)
+        assert not path.exists() and db.session.get(Attachment, att.id) is None

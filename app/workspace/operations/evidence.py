@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, text
 from ...extensions import db
 from ...models import Attachment, Task
 from ...refusal import Refusal
+from ...transaction import after_commit
 from .common import Actor, log
 from .tasks import ensure_workable
 
@@ -140,5 +141,5 @@ def delete_attachment(att: Attachment, actor: Actor, upload_root: str, schema: s
     db.session.expunge(att)
     log(actor, "attachment.deleted", "task", task.id, f"Evidence “{before['filename']}” removed from “{task.title}”",
         before, None)
-    # The file goes only once the row is gone; a failed commit leaves an unreferenced file, never a broken row.
-    path.unlink(missing_ok=True)
+    # The file goes only once the row's removal is committed: a rolled-back delete keeps both.
+    after_commit(path.unlink, missing_ok=True)
