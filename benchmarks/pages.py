@@ -95,7 +95,8 @@ def grow_plans(url: str, per_client: int) -> int:
 def start_gunicorn(url: str, redis_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "ISOPATH_ENV": "development"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2",
-                             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                             "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "--access-logfile", "/dev/null", "wsgi:app"],
                             cwd=ROOT, env=env, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
