@@ -90,9 +90,11 @@ def _report(changed, unchanged, refusals, verb: str) -> str:
     if unchanged:
         parts.append(f"{len(unchanged)} already so")
     if refusals:
-        why = "; ".join(str(err) if task.title in str(err) else f"“{task.title}”: {err}" for task, err in refusals)
+        why = "; ".join((str(err) if task.title in str(err) else f"“{task.title}”: {err}").rstrip(".")
+                        for task, err in refusals)
         parts.append(f"{len(refusals)} refused: {why}")
-    return "; ".join(parts) + "."
+    text = "; ".join(parts)
+    return text if text.endswith(".") else text + "."
 
 
 def _n(count: int) -> str:
