@@ -3,6 +3,8 @@ and /my-work lists exactly the current person's rows of it without visiting any 
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from sqlalchemy import event, select
@@ -262,3 +264,25 @@ def test_the_page_reads_only_the_shared_schema(http, factory, db, app):
     for tenant_table in ("tasks", "documents", "gate_reviews"):
         assert not re.search(rf"\b(FROM|JOIN)\s+\S*\b{tenant_table}\b", joined), tenant_table
     assert len(statements) <= 8, statements  # the user, consultancies, the list and the count
+
+
+def test_changes_committing_at_once_leave_an_exact_index(app, factory, db):
+    """Eight assignments of different tasks of one client at the same instant: each rebuild waits for the one
+    before (the summary row's lock), none fails on a duplicate row, and the index holds all eight."""
+    from test_races import PARALLEL, _sessions
+
+    w = factory.world()
+    ids = tasks_of(db, w.client, "initial_audit", PARALLEL)
+    sessions = _sessions(app, w.consultant.email)
+    barrier = threading.Barrier(PARALLEL)
+
+    def one(pair):
+        (http, token), task_id = pair
+        barrier.wait()
+        return http.client.post(f"/c/{w.client.slug}/tasks/{task_id}/assignee",
+                                data={"assignee_id": str(w.staff.id), "csrf_token": token}).status_code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = list(pool.map(one, zip(sessions, ids)))
+    assert statuses == [302] * PARALLEL
+    assert index(db, w.client) == {("task", task_id, w.staff.id) for task_id in ids}

@@ -13,7 +13,7 @@ import workflows as wf
 from workflows.stages import stage_label
 
 from ...extensions import db
-from ...models import AccountMember, Client, ClientConsultant, Document, GateReview, Task, User, WorkItem
+from ...models import AccountMember, Client, ClientConsultant, ClientSummary, Document, GateReview, Task, User, WorkItem
 from .state import current_stage_key
 
 
@@ -29,6 +29,11 @@ def reviewers(client: Client) -> list[int]:
 
 def refresh_work_items(client: Client) -> int:
     """Rebuild the client's rows of `work_items` from its schema (bound); returns how many there are now."""
+    # Two changes to one client committing at once would both delete the old rows and both insert new ones
+    # (a duplicate key for the second). Its summary row, which every save writes last, is the client's lock:
+    # the second waits for the first's commit, then reads (READ COMMITTED: each statement afresh) what it did.
+    db.session.execute(select(ClientSummary.client_id).where(ClientSummary.client_id == client.id)
+                       .with_for_update())
     db.session.execute(delete(WorkItem).where(WorkItem.client_id == client.id))
     current = current_stage_key()
     rows = []
