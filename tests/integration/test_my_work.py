@@ -275,12 +275,13 @@ def test_changes_committing_at_once_leave_an_exact_index(app, factory, db):
     ids = tasks_of(db, w.client, "initial_audit", PARALLEL)
     sessions = _sessions(app, w.consultant.email)
     barrier = threading.Barrier(PARALLEL)
+    slug, staff = w.client.slug, str(w.staff.id)  # read here: the threads have no app context of their own
 
     def one(pair):
         (http, token), task_id = pair
         barrier.wait()
-        return http.client.post(f"/c/{w.client.slug}/tasks/{task_id}/assignee",
-                                data={"assignee_id": str(w.staff.id), "csrf_token": token}).status_code
+        return http.client.post(f"/c/{slug}/tasks/{task_id}/assignee",
+                                data={"assignee_id": staff, "csrf_token": token}).status_code
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         statuses = list(pool.map(one, zip(sessions, ids)))
