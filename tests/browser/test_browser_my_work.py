@@ -36,7 +36,7 @@ def test_inline_status_and_select_all_on_the_task_list(page):
     select = page.locator(f"#{row_id} select.status-select")
     new = "in_progress" if select.input_value() != "in_progress" else "todo"
     select.select_option(new)
-    page.wait_for_function(f"document.querySelector('#{row_id} select.status-select').classList.contains('status-{new}')")
+    page.locator(f"#{row_id} select.status-{new}").wait_for()  # the row swapped in by htmx
     page.reload()
     assert page.locator(f"#{row_id} select.status-select").input_value() == new  # saved, not only swapped
     page.check("#select-all")
