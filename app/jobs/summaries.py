@@ -1,8 +1,10 @@
 """Keeping the portfolio's summary rows true as time passes.
 
-Writes refresh a client's summary as they happen, but a task becomes overdue
-at midnight with nobody touching it: this job recomputes every active
-client's row, one client (one tenant scope, one transaction) at a time.
+Writes refresh a client's summary and work items as they happen, but a task
+becomes overdue at midnight with nobody touching it, and a change to who
+consults a client or a restored archive touches no client schema: this job
+recomputes every active client's rows, one client (one tenant scope, one
+transaction) at a time.
 """
 import logging
 
@@ -23,7 +25,7 @@ def refresh_all_summaries() -> dict:
     for client_id, schema in clients:
         try:
             with tenants.tenant_scope(db.session, schema):
-                ops.refresh_summary(db.session.get(Client, client_id))
+                ops.refresh_indexes(db.session.get(Client, client_id))
                 db.session.commit()
             refreshed += 1
         except Exception:  # one broken client must not stop the others' repair

@@ -167,6 +167,32 @@ class ClientSummary(SharedModel):
     client: Mapped[Client] = relationship(back_populates="summary")
 
 
+WORK_KINDS = ("gate_review", "document_approval", "task")
+
+
+class WorkItem(SharedModel):
+    """One open piece of work waiting for one person at one client: what "My work" reads.
+
+    An index of each client's schema, rebuilt for that client in the same transaction as every change to it
+    (`operations.summary.save`), so it is never out of step and nobody's list visits client schemas.
+    """
+
+    __tablename__ = "work_items"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the task, document or gate review
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    stage: Mapped[str] = mapped_column(String(40))
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    client: Mapped[Client] = relationship()
+
+    __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task')", name="kind_valid"),)
+
+
 class Invitation(SharedModel):
     """A single-use, expiring invitation; only the token's hash is stored."""
 
@@ -245,5 +271,5 @@ class AccountTemplate(SharedModel):
 __all__ = [
     "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "Invitation", "Notification", "RemindersSent",
-    "BillingEvent", "AccountTemplate",
+    "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
 ]

@@ -192,6 +192,13 @@ def task_due(s):
                    lambda: _task(s, task_id, lambda t: t.due_on) == new)
 
 
+def task_bulk(s):
+    task_id, _ = _first_task(s, Task.assignee_id.is_(None))
+    staff = s.user_ids["staff"]
+    return Request(_c(s, "/tasks/bulk"), {"action": "assign", "assignee_id": str(staff), "task_id": str(task_id)},
+                   303, lambda: _task(s, task_id, lambda t: t.assignee_id) == staff)
+
+
 def task_comment(s):
     task_id, _ = _first_task(s)
     body = unique("A comment")
@@ -367,6 +374,7 @@ WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/due", WRITERS, task_due, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/comments", WRITERS, task_comment, "workspace"),
+    Case("/c/<slug>/tasks/bulk", WRITERS, task_bulk, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/attachments", WRITERS, task_upload, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>/delete", WRITERS, task_delete_attachment,
          "workspace"),

@@ -14,6 +14,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/tasks/<int:task_id>/assignee", {"assignee_id": ""}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/due", {"due_on": "2030-01-01"}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/comments", {"body": "Hello"}),
+    ("POST", "/c/<slug>/tasks/bulk", {"action": "done", "task_id": "1"}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/attachments", "file"),
     ("GET", "/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>", None),
     ("POST", "/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>/delete", {}),

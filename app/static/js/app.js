@@ -10,3 +10,17 @@ document.addEventListener("change", function (event) {
   var field = event.target;
   if (field.matches && field.matches("select[data-submit-on-change]") && field.form) { field.form.submit(); }
 });
+
+// The task list's "select all shown" box ticks every row's box; unticking one row unticks it again (the
+// server then takes the ticked rows). Without JavaScript the box alone selects every task shown.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  if (!box.matches || !box.form) { return; }
+  // The boxes sit in the table, outside their form (form="…"): find them through form.elements.
+  var fields = Array.prototype.slice.call(box.form.elements);
+  if (box.matches("input[data-select-all]")) {
+    fields.forEach(function (one) { if (one.matches("input[data-select-one]")) { one.checked = box.checked; } });
+  } else if (box.matches("input[data-select-one]") && !box.checked) {
+    fields.forEach(function (all) { if (all.matches("input[data-select-all]")) { all.checked = false; } });
+  }
+});

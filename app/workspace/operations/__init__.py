@@ -13,14 +13,16 @@ from .gates import approve_gate, record_certification_decision, reopen_stage, re
 from .plan import apply_template, preview_template, shift_plan
 from .start import start_workspace
 from .state import client_state, current_stage_key, gate, pending_review, settings, stages, template
-from .summary import refresh_summary, save
-from .tasks import add_comment, assign_task, ensure_workable, set_due_date, set_task_status
+from .summary import refresh_indexes, refresh_summary, save
+from .tasks import add_comment, assign_task, change_each, ensure_workable, set_due_date, set_task_status
+from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "ALLOWED_EXTENSIONS", "Actor", "add_attachment", "add_comment", "apply_template", "approve_gate",
-    "assign_task", "attachment_path", "client_state", "close_finding", "current_stage_key", "delete_attachment",
-    "ensure_workable", "gate", "log", "pending_review", "preview_template", "raise_finding",
-    "record_certification_decision", "refresh_summary", "reopen_stage", "request_gate_review", "save",
-    "send_back_gate", "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan", "stages",
+    "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS", "apply_template", "approve_gate",
+    "assign_task", "attachment_path", "change_each", "client_state", "close_finding", "current_stage_key",
+    "delete_attachment", "ensure_workable", "gate", "log", "pending_review", "preview_template",
+    "raise_finding", "record_certification_decision", "refresh_indexes", "refresh_summary",
+    "refresh_work_items", "reopen_stage", "request_gate_review", "reviewers", "save", "send_back_gate",
+    "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan", "stages",
     "start_workspace", "template",
 ]

@@ -1,8 +1,9 @@
 """The portfolio's summary row, and the one commit of a change to a client.
 
 `save` is how a view or job ends its unit of work: it brings the summary row
-up to date in the same transaction, so the portfolio can never disagree with
-the data it summarises, and commits once.
+and the client's "My work" rows up to date in the same transaction, so neither
+the portfolio nor anyone's list can disagree with the data they index, and
+commits once.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
 from .state import client_state, pending_review, settings, template
+from .work_items import refresh_work_items
 
 
 def refresh_summary(client: Client) -> ClientSummary:
@@ -38,8 +40,14 @@ def refresh_summary(client: Client) -> ClientSummary:
     return summary
 
 
-def save(client: Client) -> None:
-    """Commit the change together with an up-to-date summary row (views and jobs only)."""
-    db.session.flush()
+def refresh_indexes(client: Client) -> None:
+    """Everything in the shared schema that mirrors the client's schema: its summary and its work items."""
     refresh_summary(client)
+    refresh_work_items(client)
+
+
+def save(client: Client) -> None:
+    """Commit the change together with up-to-date shared rows (views and jobs only)."""
+    db.session.flush()
+    refresh_indexes(client)
     db.session.commit()

@@ -83,3 +83,20 @@ def add_comment(task: Task, body: str, actor: Actor) -> TaskComment:
     db.session.flush()
     log(actor, "task.comment", "task", task.id, f"Comment on “{task.title}”", None, {"comment_id": comment.id})
     return comment
+
+
+def change_each(tasks: list[Task], change) -> tuple[list[Task], list[Task], list[tuple[Task, Refusal]]]:
+    """Apply `change(task)` (one of the operations above, rules and log entry included) to each task on its own
+    savepoint: a refused task keeps nothing of its attempt and the others go on. Returns (changed, already so,
+    refused with why); the caller still commits once."""
+    changed, unchanged, refusals = [], [], []
+    for task in tasks:
+        try:
+            with db.session.begin_nested():
+                before = (task.status, task.assignee_id, task.due_on)
+                change(task)
+        except Refusal as err:
+            refusals.append((task, err))
+            continue
+        (changed if (task.status, task.assignee_id, task.due_on) != before else unchanged).append(task)
+    return changed, unchanged, refusals

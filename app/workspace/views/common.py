@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 import workflows as wf
+from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db, htmx
@@ -38,6 +39,17 @@ def people() -> dict[int, User]:
     users = db.session.scalars(select(User).where(or_(User.id.in_(member_ids), User.id.in_(consultant_ids),
                                                       User.id.in_(owner_ids))).order_by(User.name)).all()
     return {u.id: u for u in users}
+
+
+FILTERS = ("q", "stage", "status", "assignee", "clause", "view")  # of the task list, kept across a bulk action
+
+
+def row_context() -> dict:
+    """What a row of the task list needs besides its task (the whole list, and one row re-rendered alone)."""
+    current = ops.current_stage_key()
+    return {"people": people(), "statuses": wf.TASK_STATUS_LABELS, "today": clock.today(),
+            "can_write": g.client_role in WRITER_ROLES,
+            "unlocked": {key for key in STAGE_KEYS if wf.stage_unlocked(current, key)}}
 
 
 # --- the task page ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import g, request
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import load_only
@@ -13,7 +13,7 @@ import workflows as wf
 from workflows.stages import STAGE_KEYS
 
 from ... import clock
-from ...extensions import db
+from ...extensions import db, htmx
 from ...inputs import parse_id
 from ...models import Task
 from ...permissions import WRITER_ROLES, requires
@@ -21,9 +21,8 @@ from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
-from .common import actor, after_task_change, people, task_page, task_refused
+from .common import FILTERS, actor, after_task_change, people, refused, row_context, task_page, task_refused
 
-FILTERS = ("q", "stage", "status", "assignee", "clause", "view")
 
 
 @bp.get("/tasks")
@@ -54,9 +53,8 @@ def tasks():
     rows = db.session.scalars(q).all()
     clauses = sorted({c for t in db.session.scalars(select(Task.clauses)) for c in t},
                      key=lambda c: [int(p) for p in c.split(".")])
-    return render("workspace/tasks.html", "results", client=g.client, tasks=rows, filters=f, people=people(),
-                  statuses=wf.TASK_STATUS_LABELS, clauses=clauses, current=ops.current_stage_key(),
-                  today=clock.today())
+    return render("workspace/tasks.html", "results", client=g.client, tasks=rows, filters=f, clauses=clauses,
+                  current=ops.current_stage_key(), **row_context())
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -69,11 +67,28 @@ def task(task_id):
 def task_status(task_id):
     task = db.get_or_404(Task, task_id)
     status = request.form.get("status", "")
+    from_list = request.form.get("from") == "list"  # the list's inline select: answer with its row
     try:
         ops.set_task_status(task, status, request.form.get("reason"), actor())
     except Refusal as err:
-        return task_refused(task, err, "status")
-    return after_task_change(task, "status", f"Status set to {wf.TASK_STATUS_LABELS[status]}.")
+        if not from_list:
+            return task_refused(task, err, "status")
+        if not htmx:
+            return refused(err, "workspace.tasks")
+        db.session.rollback()
+        return _row(db.session.get(Task, task.id), str(err)), err.status
+    message = f"Status set to {wf.TASK_STATUS_LABELS[status]}."
+    if not from_list:
+        return after_task_change(task, "status", message)
+    ops.save(g.client)
+    if htmx:
+        return _row(task)
+    flash(f"“{task.title}”: {message[0].lower()}{message[1:]}", "success")
+    return redirect(url_for("workspace.tasks") + f"#task-{task.id}", 303)
+
+
+def _row(task: Task, error: str | None = None):
+    return render("workspace/_task_row.html", t=task, row_error=error, **row_context())
 
 
 @bp.post("/tasks/<int:task_id>/assignee")

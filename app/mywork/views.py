@@ -1,0 +1,68 @@
+"""/my-work and the count beside it in the top bar: one query on the shared schema each, no client schema.
+
+The rows are kept exact by `operations.save` (see app/workspace/operations/work_items.py); this side only
+narrows them to the clients the person may open now, in the consultancy they are working in, so a row left
+behind by a removed membership never shows.
+"""
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, nulls_last, select
+
+from .. import clock
+from ..extensions import db, htmx
+from ..models import WORK_KINDS, Client, WorkItem
+from ..permissions import current_account, visible_clients_query
+from ..templating import render
+from . import bp
+
+KIND_LABELS = {
+    "gate_review": ("Gate reviews", "Stage gates your clients asked you to review, oldest request first."),
+    "document_approval": ("Documents to approve", "Documents and records sent for review, longest waiting first."),
+    "task": ("Tasks assigned to you", "Open tasks of the stages your clients are working on, by due date."),
+}
+
+
+def _mine(account_id: int | None):
+    """Conditions for the current person's rows at active clients they may open (of one consultancy)."""
+    visible = visible_clients_query(current_user, account_id).with_only_columns(Client.id)
+    return (WorkItem.user_id == current_user.id, Client.status == "active", WorkItem.client_id.in_(visible))
+
+
+def _account_id() -> int | None:
+    current = current_account()
+    return current[0].id if current else None
+
+
+@bp.get("/my-work")
+@login_required
+def index():
+    q = (select(WorkItem, Client.slug, Client.name).join(Client, Client.id == WorkItem.client_id)
+         .where(*_mine(_account_id()))
+         .order_by(WorkItem.kind, nulls_last(WorkItem.due_on.asc()), nulls_last(WorkItem.waiting_since.asc()),
+                   Client.name, WorkItem.title))
+    items = [(item, slug, name, _link(item, slug)) for item, slug, name in db.session.execute(q)]
+    by_kind = {kind: list(rows) for kind, rows in groupby(items, key=lambda row: row[0].kind)}
+    groups = [(kind, *KIND_LABELS[kind], by_kind[kind]) for kind in WORK_KINDS if kind in by_kind]
+    return render("mywork/index.html", groups=groups, total=len(items), today=clock.today())
+
+
+def _link(item: WorkItem, slug: str) -> str:
+    if item.kind == "task":
+        return url_for("workspace.task", slug=slug, task_id=item.ref_id)
+    if item.kind == "document_approval":
+        return url_for("workspace.documents", slug=slug) + f"#doc-{item.ref_id}"
+    return url_for("workspace.gates", slug=slug) + f"#gate-{item.stage}"
+
+
+@bp.app_context_processor
+def _my_work_count():
+    """The number in the top bar's "My work (7)"; not for htmx partials, which have no top bar."""
+    if not current_user.is_authenticated or htmx:
+        return {}
+    count = db.session.scalar(select(func.count()).select_from(WorkItem).join(Client, Client.id == WorkItem.client_id)
+                              .where(*_mine(_account_id())))
+    return {"my_work_count": count}
