@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import clock
 from .extensions import db
-from .mail import send_mail
+from .mail import queue_mail
 from .models import Account, AccountMember, Client, ClientMember, Invitation, User
 from .permissions import ACCOUNT_ROLES, CLIENT_ROLES, ROLE_LABELS, account_role, user_accounts, visible_clients_query
 from .refusal import Refusal
@@ -153,7 +153,7 @@ def _notify(issued: IssuedInvitation, inviter: User, where: str) -> None:
     link = mailed_link("auth.invitation", token=issued.token)
     # Plain values now: after the commit the session can no longer load anything.
     after_commit(
-        send_mail,
+        queue_mail,
         inv.email,
         f"{inviter.name} invited you to {where} on ISOpath",
         f"Hello,\n\n{inviter.name} invited you to {where} on ISOpath as {ROLE_LABELS[inv.role]}.\n\n"

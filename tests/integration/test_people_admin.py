@@ -2,16 +2,20 @@
 revoking and resending invitations — with the mail over the real loopback SMTP server."""
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from datetime import timedelta
+from email import message_from_bytes
 
+import pytest
 from sqlalchemy import select
 
 import tenants
 from app import clock
 from app.models import AccountMember, ActivityEntry, ClientConsultant, ClientMember, Invitation, Task
 from app.workspace import operations as ops
-from conftest import PASSWORD, unique
+from conftest import PASSWORD, HttpClient, Mailbox, deliver_queued_mail, free_port, make_config, unique
 
 
 def _people(w):
@@ -314,3 +318,56 @@ def _team_invitation(db, w) -> int:
         issued = invite(w.owner, w.account, f"{unique('pending')}@consult.example", "consultant")
         db.session.commit()
         return issued.invitation.id
+
+
+# --- mail leaves after the commit, from the worker ------------------------------------------------
+
+@pytest.fixture()
+def slow_smtp():
+    """A loopback SMTP server that takes SLOW seconds to accept each mail."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            await asyncio.sleep(SLOW)
+            box.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port, box
+    finally:
+        controller.stop()
+
+
+SLOW = 3.0
+
+
+def test_a_slow_mail_server_does_not_hold_up_the_page(app, service_urls, slow_smtp, factory, db):
+    from app import create_app
+    from app.mail import mail_queue
+
+    port, box = slow_smtp
+    deliver_queued_mail(app)  # what earlier tests queued goes to the usual server, not this slow one
+    slow_app = create_app(make_config(service_urls, port))
+    w = factory.world()
+    http = HttpClient(slow_app.test_client())
+    http.login(w.client_admin.email)
+    token = http.csrf(_people(w))
+    email = f"{unique('patient')}@client.example"
+    started = time.monotonic()
+    resp = http.client.post(_people(w), data={"email": email, "role": "staff", "csrf_token": token})
+    answered = time.monotonic() - started
+    assert resp.status_code == 302 and answered < SLOW - 1, f"the page took {answered:.1f} s"
+    # Committed before any mail left: another connection sees the invitation while the mail still waits.
+    assert db.session.scalar(select(Invitation.id).where(Invitation.email == email)) is not None
+    assert box.messages == []
+    with slow_app.app_context():
+        assert [job.args[0] for job in mail_queue().jobs] == [email]
+    started = time.monotonic()
+    deliver_queued_mail(slow_app)  # the worker's part
+    assert time.monotonic() - started >= SLOW - 0.5
+    assert [m["To"] for m in box.messages] == [email]
