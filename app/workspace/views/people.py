@@ -18,7 +18,8 @@ from ..blueprint import bp
 from ..operations import people as people_ops
 from .common import actor
 
-ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in CLIENT_ROLES]
+# Staff first: the role most invitations are for.
+ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in ("staff", *(r for r in CLIENT_ROLES if r != "staff"))]
 
 
 def _people_page(form, status=200):
