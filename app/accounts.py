@@ -7,14 +7,16 @@ from urllib.parse import urlsplit
 
 from flask import current_app, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import clock
 from .extensions import db
-from .mail import send_mail
+from .mail import queue_mail
 from .models import Account, AccountMember, Client, ClientMember, Invitation, User
 from .permissions import ACCOUNT_ROLES, CLIENT_ROLES, ROLE_LABELS, account_role, user_accounts, visible_clients_query
 from .refusal import Refusal
 from .security import hash_password, new_token, password_problem, token_hash
+from .text import moment_text
 from .transaction import after_commit
 
 
@@ -73,33 +75,54 @@ def mailed_link(endpoint: str, **values) -> str:
 class IssuedInvitation:
     invitation: Invitation
     token: str
+    resent: bool = False  # an invitation already pending for this address was renewed instead of added
+
+
+def _pending_invitation(account_id: int, client_id: int | None, email: str) -> Invitation | None:
+    """The one not-yet-accepted invitation of this address to this client (or to the team), expired or not."""
+    where = Invitation.client_id.is_(None) if client_id is None else Invitation.client_id == client_id
+    return db.session.scalar(select(Invitation).where(Invitation.account_id == account_id, where,
+                                                      Invitation.email == email, Invitation.accepted_at.is_(None)))
+
+
+def _renew(inv: Invitation, inviter: User, role: str) -> IssuedInvitation:
+    """A new token and a new expiry: the link mailed before stops working."""
+    token, digest = new_token()
+    inv.token_hash, inv.role, inv.invited_by = digest, role, inviter
+    inv.created_at = clock.now()
+    inv.expires_at = clock.now() + timedelta(days=current_app.config["INVITATION_DAYS"])
+    return IssuedInvitation(inv, token, resent=True)
 
 
 def invite(inviter: User, account: Account, email: str, role: str, client: Client | None = None) -> IssuedInvitation:
+    """Invite an address, or renew the invitation already pending for it (one row per address and place)."""
     email = normalise_email(email)
     if "@" not in email or "." not in email.split("@")[-1]:
         raise Refusal("Enter a valid email address.", field="email")
-    if client is None and role not in ACCOUNT_ROLES:
-        raise Refusal("Choose a role.", field="role")
-    if client is not None and role not in CLIENT_ROLES:
-        raise Refusal("Choose a role.", field="role")
+    if role not in (ACCOUNT_ROLES if client is None else CLIENT_ROLES):
+        raise Refusal("Choose one of the roles in the list.", field="role")
     existing = user_by_email(email)
     if existing is not None:
         if client is None and account_role(existing, account.id):
             raise Refusal(f"{email} is already a member of {account.name}.", field="email")
         if client is not None and db.session.get(ClientMember, (client.id, existing.id)):
             raise Refusal(f"{email} already has access to {client.name}.", field="email")
+    client_id = client.id if client is not None else None
+    pending = _pending_invitation(account.id, client_id, email)
+    if pending is not None:
+        return _renew(pending, inviter, role)
     token, digest = new_token()
-    inv = Invitation(
-        token_hash=digest,
-        email=email,
-        account=account,
-        client=client,
-        role=role,
-        invited_by=inviter,
-        expires_at=clock.now() + timedelta(days=current_app.config["INVITATION_DAYS"]),
-    )
-    db.session.add(inv)
+    inv = Invitation(token_hash=digest, email=email, account=account, client=client, role=role, invited_by=inviter,
+                     created_at=clock.now(),
+                     expires_at=clock.now() + timedelta(days=current_app.config["INVITATION_DAYS"]))
+    try:
+        with db.session.begin_nested():  # two invitations of one address at once: the second renews the first
+            db.session.add(inv)
+    except IntegrityError:
+        pending = _pending_invitation(account.id, client_id, email)
+        if pending is None:
+            raise
+        return _renew(pending, inviter, role)
     return IssuedInvitation(inv, token)
 
 
@@ -125,19 +148,47 @@ def accept_invitation(inv: Invitation, user: User) -> None:
     inv.accepted_at = clock.now()
 
 
-def invite_and_notify(inviter: User, account: Account, email: str, role: str,
-                      client: Client | None = None) -> Invitation:
-    """Issue an invitation whose link is mailed once the caller commits; Refusal if it can't be issued."""
-    issued = invite(inviter, account, email, role, client=client)
-    where = client.name if client is not None else account.name
+def _notify(issued: IssuedInvitation, inviter: User, where: str) -> None:
+    inv = issued.invitation
     link = mailed_link("auth.invitation", token=issued.token)
     # Plain values now: after the commit the session can no longer load anything.
     after_commit(
-        send_mail,
-        issued.invitation.email,
+        queue_mail,
+        inv.email,
         f"{inviter.name} invited you to {where} on ISOpath",
-        f"Hello,\n\n{inviter.name} invited you to {where} on ISOpath as {ROLE_LABELS[role]}.\n\n"
-        f"Accept the invitation and set your password here. The link works once and expires in "
-        f"{current_app.config['INVITATION_DAYS']} days:\n\n{link}\n",
+        f"Hello,\n\n{inviter.name} invited you to {where} on ISOpath as {ROLE_LABELS[inv.role]}.\n\n"
+        f"Accept the invitation and set your password here. The link works once and until "
+        f"{moment_text(inv.expires_at)}:\n\n{link}\n",
     )
-    return issued.invitation
+
+
+def invite_and_notify(inviter: User, account: Account, email: str, role: str,
+                      client: Client | None = None) -> IssuedInvitation:
+    """Issue (or renew) an invitation whose link is mailed once the caller commits; Refusal if it can't be."""
+    issued = invite(inviter, account, email, role, client=client)
+    _notify(issued, inviter, client.name if client is not None else account.name)
+    return issued
+
+
+def resend_invitation(inv: Invitation, inviter: User) -> IssuedInvitation:
+    """A fresh link with a fresh expiry, mailed after the commit; the old link stops working."""
+    if inv.accepted_at is not None:
+        raise Refusal(f"{inv.email} has already accepted this invitation.", 409)
+    issued = _renew(inv, inviter, inv.role)
+    _notify(issued, inviter, inv.client.name if inv.client is not None else inv.account.name)
+    return issued
+
+
+def revoke_invitation(inv: Invitation) -> None:
+    """The invitation is gone: its link says "not valid"."""
+    if inv.accepted_at is not None:
+        raise Refusal(f"{inv.email} has already accepted this invitation; remove them instead.", 409)
+    db.session.delete(inv)
+
+
+def pending_invitations(account_id: int, client_id: int | None) -> list[Invitation]:
+    """Invitations not accepted yet (the expired ones too, to resend), newest first."""
+    where = Invitation.client_id.is_(None) if client_id is None else Invitation.client_id == client_id
+    return list(db.session.scalars(select(Invitation).where(Invitation.account_id == account_id, where,
+                                                            Invitation.accepted_at.is_(None))
+                                   .order_by(Invitation.created_at.desc(), Invitation.id.desc())))

@@ -1,4 +1,8 @@
-"""Outgoing mail over SMTP (`SMTP_URL`), or to the console log in development."""
+"""Outgoing mail over SMTP (`SMTP_URL`), or to the console log in development.
+
+Pages hand their mail to the worker (`queue_mail`): an SMTP server that is slow or down then never holds up a
+page, and a failed delivery is retried. Only with Redis unreachable is the mail sent from the request itself.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +11,11 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+
+from .jobs import MAIL_QUEUE
+from .redis_conn import get_redis
 
 log = logging.getLogger("isopath.mail")
 
@@ -29,3 +38,18 @@ def send_mail(to: str, subject: str, body: str) -> None:
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(msg)
+
+
+def mail_queue() -> Queue:
+    return Queue(MAIL_QUEUE, connection=get_redis())
+
+
+def queue_mail(to: str, subject: str, body: str) -> None:
+    """Send a mail from the worker; from here and now if Redis can't take it (a slow page beats a lost mail)."""
+    try:
+        # Retried for a while (a mail server restarting); kept no longer than an invitation lives once it failed.
+        mail_queue().enqueue(send_mail, to, subject, body, retry=Retry(max=3, interval=[30, 120, 600]),
+                             job_timeout=120, result_ttl=0, failure_ttl=7 * 86400)
+    except RedisError:
+        log.warning("could not queue a mail to %s (Redis unreachable): sending it now", to, exc_info=True)
+        send_mail(to, subject, body)

@@ -14,7 +14,7 @@ from workflows.stages import stage_label
 from . import clock
 from .extensions import htmx
 from .permissions import ROLE_LABELS, current_account, user_accounts
-from .text import counted, file_size, rich_text
+from .text import counted, file_size, moment_text, rich_text
 
 
 def render(template: str, block: str | None = None, **context):
@@ -61,6 +61,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["datefmt"] = _datefmt
     app.jinja_env.filters["rich_text"] = rich_text
     app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.filters["moment"] = moment_text
     app.jinja_env.globals["counted"] = counted
     app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
     app.jinja_env.globals["stage_label"] = stage_label

@@ -3,6 +3,7 @@ file sizes in the unit that reads naturally, and counted nouns in the right numb
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from markupsafe import Markup, escape
 
@@ -40,3 +41,13 @@ def file_size(size: int | None) -> str:
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """"1 open criterion", "3 open criteria"."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def moment_text(moment: datetime | None) -> str:
+    """A point in time as pages and mails both write it ("24 Jun 2026, 14:05 UTC"), so the expiry a page shows is
+    word for word the one in the mail."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")

@@ -88,9 +88,15 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
+    """What the loopback SMTP server received. Reading it first delivers the mail the app queued, as its
+    worker would (`deliver`, set by the fixture): the suite runs no worker process."""
+
     messages: list = field(default_factory=list)
+    deliver: object = None
 
     def to(self, address: str):
+        if self.deliver is not None:
+            self.deliver()
         return [m for m in self.messages if m["To"] == address]
 
     def last_to(self, address: str, timeout: float = 5.0):
@@ -129,10 +135,23 @@ def smtp_server():
 
 
 @pytest.fixture()
-def mailbox(smtp_server):
+def mailbox(smtp_server, app):
     _, box = smtp_server
     box.messages.clear()
+    box.deliver = lambda: deliver_queued_mail(app)
     return box
+
+
+def deliver_queued_mail(app) -> None:
+    """Send what waits in the mail queue, as the worker does (RQ's SimpleWorker in burst mode, no fork)."""
+    from rq import SimpleWorker
+
+    from app.mail import mail_queue
+
+    with app.app_context():
+        queue = mail_queue()
+        if queue.count:
+            SimpleWorker([queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
 
 
 # --- the app -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ..accounts import (
     user_by_email,
 )
 from ..extensions import db, login_manager
-from ..mail import send_mail
+from ..mail import queue_mail
 from ..models import User
 from ..refusal import Refusal
 from ..security import (
@@ -166,10 +166,10 @@ def forgot():
         user = None if _reset_mail_throttled(form.email.data) else user_by_email(form.email.data)
         if user is not None:
             link = mailed_link("auth.reset", token=make_reset_token(user))
-            send_mail(user.email, "Reset your ISOpath password",
-                      f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset your ISOpath password.\n"
-                      f"Choose a new one here within the next hours:\n\n{link}\n\n"
-                      "If it wasn't you, ignore this message: your password stays as it is.\n")
+            queue_mail(user.email, "Reset your ISOpath password",
+                       f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset your ISOpath password.\n"
+                       f"Choose a new one here within the next hours:\n\n{link}\n\n"
+                       "If it wasn't you, ignore this message: your password stays as it is.\n")
         # The same answer either way, so the form can't be used to find out who has an account.
         flash("If that email belongs to an account, a reset link is on its way.", "info")
         return redirect(url_for("auth.login"))

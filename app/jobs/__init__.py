@@ -4,6 +4,7 @@ from rq import Queue
 from ..redis_conn import get_redis
 
 QUEUE_NAME = "isopath"
+MAIL_QUEUE = "isopath-mail"  # its own queue: mail never waits behind a long job, nor a test for one
 
 
 def queue() -> Queue:

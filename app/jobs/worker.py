@@ -5,13 +5,13 @@ from rq import Worker
 
 from .. import create_app
 from ..redis_conn import get_redis
-from . import QUEUE_NAME
+from . import MAIL_QUEUE, QUEUE_NAME
 
 
 def main() -> int:
     app = create_app()
     with app.app_context():
-        worker = Worker([QUEUE_NAME], connection=get_redis())
+        worker = Worker([MAIL_QUEUE, QUEUE_NAME], connection=get_redis())
         # RQ installs its own SIGINT/SIGTERM handlers: a warm shutdown finishes the current job.
         worker.work(with_scheduler=True, logging_level="WARNING")
     return 0

@@ -13,11 +13,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -211,6 +213,11 @@ class Invitation(SharedModel):
     account: Mapped[Account] = relationship()
     client: Mapped[Client | None] = relationship()
     invited_by: Mapped[User | None] = relationship()
+
+    # One pending invitation per address and place (a client, or the team when client_id is NULL): inviting
+    # the address again renews that one instead of adding a second live link.
+    __table_args__ = (Index("uq_invitations_one_pending", "account_id", text("coalesce(client_id, 0)"), "email",
+                            unique=True, postgresql_where=text("accepted_at IS NULL")),)
 
 
 class Notification(SharedModel):

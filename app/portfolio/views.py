@@ -11,15 +11,13 @@ from wtforms import SelectChoice
 import workflows as wf
 
 from .. import clock
-from ..accounts import invite_and_notify
-from ..auth.forms import InviteForm
 from ..clients import DEFAULT_PLAN_DAYS, create_client
 from ..extensions import db
 from ..inputs import parse_id
 from ..jobs.spares import queue_top_up
 from ..library import store as library
-from ..models import AccountMember, Client, Invitation, User
-from ..permissions import ACCOUNT_MEMBERS, ACCOUNT_OWNERS, account_required, current_account, visible_clients_query
+from ..models import AccountMember, Client, User
+from ..permissions import ACCOUNT_MEMBERS, account_required, current_account, visible_clients_query
 from ..refusal import Refusal
 from ..templating import render
 from . import bp
@@ -121,45 +119,3 @@ def _plan_dates_ok(form) -> bool:
             field.errors = [*field.errors, str(err)]
             ok = False
     return ok
-
-
-def _team_form():
-    form = InviteForm()
-    form.role.choices = [("consultant", "Consultant"), ("owner", "Owner")]
-    return form
-
-
-def _team_page(form, status=200):
-    members = db.session.execute(
-        select(User, AccountMember.role).join(AccountMember, AccountMember.user_id == User.id)
-        .where(AccountMember.account_id == g.account.id).order_by(User.name)
-    ).all()
-    pending = db.session.scalars(
-        select(Invitation).where(Invitation.account_id == g.account.id, Invitation.client_id.is_(None),
-                                 Invitation.accepted_at.is_(None)).order_by(Invitation.created_at.desc())
-    ).all()
-    return render("portfolio/team.html", form=form, members=members, pending=pending,
-                           is_owner=g.account_role == "owner"), status
-
-
-@bp.get("/team")
-@account_required(*ACCOUNT_MEMBERS)
-def team():
-    return _team_page(_team_form())
-
-
-@bp.post("/team")
-@account_required(*ACCOUNT_OWNERS)
-def invite_consultant():
-    form = _team_form()
-    if not form.validate_on_submit():
-        return _team_page(form, 422)
-    try:
-        invitation = invite_and_notify(current_user, g.account, form.email.data, form.role.data)
-    except Refusal as err:
-        db.session.rollback()
-        form.email.errors = [str(err)]
-        return _team_page(form, 422)
-    db.session.commit()
-    flash(f"Invitation sent to {invitation.email}.", "success")
-    return redirect(url_for("portfolio.team"))

@@ -30,8 +30,8 @@ from app.accounts import invite
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import store
-from app.models import (Account, AccountTemplate, Attachment, Client, ClientMember, Document, Finding, GateReview,
-                        Invitation, Stage, Task, User)
+from app.models import (Account, AccountMember, AccountTemplate, Attachment, Client, ClientMember, Document, Finding,
+                        GateReview, Invitation, Stage, Task, User)
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from conftest import PASSWORD, Factory, HttpClient, _hashed
@@ -369,6 +369,67 @@ def invite_person(s):
     return Request(_c(s, "/people"), {"email": email, "role": "staff"}, 302, lambda: _invited(s, email, True))
 
 
+def _newcomer(s, role: str | None = None) -> int:
+    """A fresh person: a member of the setting's client (with `role`), or of its consultancy's team (no `role`)."""
+    s.db.session.rollback()
+    user = User(email=f"{unique('newcomer')}@tests.example", name=unique("Nina Newcomer"), password_hash=_hashed())
+    s.db.session.add(user)
+    s.db.session.flush()
+    if role is None:
+        s.db.session.add(AccountMember(account_id=s.account_id, user_id=user.id, role="consultant"))
+    else:
+        s.db.session.add(ClientMember(client_id=_client_id(s), user_id=user.id, role=role))
+    s.db.session.commit()
+    return user.id
+
+
+def _member_role(s, model, key) -> str | None:
+    s.db.session.rollback()
+    row = s.db.session.get(model, key)
+    return row.role if row is not None else None
+
+
+def person_role(s):
+    user_id = _newcomer(s, "staff")
+    return Request(_c(s, f"/people/{user_id}/role"), {"role": "auditor"}, 302,
+                   lambda: _member_role(s, ClientMember, (_client_id(s), user_id)) == "auditor")
+
+
+def person_remove(s):
+    user_id = _newcomer(s, "staff")
+    return Request(_c(s, f"/people/{user_id}/remove"), {}, 302,
+                   lambda: _member_role(s, ClientMember, (_client_id(s), user_id)) is None)
+
+
+def _pending_invitation(s, client: bool) -> tuple[int, str]:
+    """A new pending invitation (to the setting's client, or to its team): its id and token hash."""
+    s.db.session.rollback()
+    account = s.db.session.get(Account, s.account_id)
+    owner = s.db.session.get(User, s.user_ids["owner"])
+    where = s.db.session.get(Client, _client_id(s)) if client else None
+    issued = invite(owner, account, f"{unique('invitee')}@tests.example", "staff" if client else "consultant", where)
+    s.db.session.commit()
+    return issued.invitation.id, issued.invitation.token_hash
+
+
+def _token_hash(s, inv_id) -> str | None:
+    s.db.session.rollback()
+    row = s.db.session.get(Invitation, inv_id)
+    return row.token_hash if row is not None else None
+
+
+def invitation_resend(s, client=True):
+    inv_id, old = _pending_invitation(s, client)
+    url = _c(s, f"/people/invitations/{inv_id}/resend") if client else f"/team/invitations/{inv_id}/resend"
+    return Request(url, {}, 302, lambda: _token_hash(s, inv_id) not in (old, None))
+
+
+def invitation_revoke(s, client=True):
+    inv_id, _ = _pending_invitation(s, client)
+    url = _c(s, f"/people/invitations/{inv_id}/revoke") if client else f"/team/invitations/{inv_id}/revoke"
+    return Request(url, {}, 302, lambda: _token_hash(s, inv_id) is None)
+
+
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
@@ -390,6 +451,10 @@ WORKSPACE = [
     Case("/c/<slug>/plan/shift", CONSULTANTS, plan_shift, "workspace"),
     Case("/c/<slug>/plan/apply-template", CONSULTANTS, plan_apply_template, "workspace", client_on_copy=True),
     Case("/c/<slug>/people", MANAGERS, invite_person, "workspace"),
+    Case("/c/<slug>/people/<int:user_id>/role", MANAGERS, person_role, "workspace"),
+    Case("/c/<slug>/people/<int:user_id>/remove", MANAGERS, person_remove, "workspace"),
+    Case("/c/<slug>/people/invitations/<int:invitation_id>/resend", MANAGERS, invitation_resend, "workspace"),
+    Case("/c/<slug>/people/invitations/<int:invitation_id>/revoke", MANAGERS, invitation_revoke, "workspace"),
 ]
 
 
@@ -408,6 +473,18 @@ def new_client(s):
 def invite_consultant(s):
     email = f"{unique('new-consultant')}@tests.example"
     return Request("/team", {"email": email, "role": "consultant"}, 302, lambda: _invited(s, email, False))
+
+
+def team_role(s):
+    user_id = _newcomer(s)
+    return Request(f"/team/{user_id}/role", {"role": "owner"}, 302,
+                   lambda: _member_role(s, AccountMember, (s.account_id, user_id)) == "owner")
+
+
+def team_remove(s):
+    user_id = _newcomer(s)  # assigned to no client: nothing to hand over
+    return Request(f"/team/{user_id}/remove", {}, 302,
+                   lambda: _member_role(s, AccountMember, (s.account_id, user_id)) is None)
 
 
 def switch_account(s):
@@ -475,6 +552,12 @@ def remove_template_task(s):
 ACCOUNT = [
     Case("/clients/new", ACCOUNT_MEMBERS, new_client, "account"),
     Case("/team", ACCOUNT_OWNERS, invite_consultant, "account"),
+    Case("/team/<int:user_id>/role", ACCOUNT_OWNERS, team_role, "account"),
+    Case("/team/<int:user_id>/remove", ACCOUNT_OWNERS, team_remove, "account"),
+    Case("/team/invitations/<int:invitation_id>/resend", ACCOUNT_OWNERS,
+         lambda s: invitation_resend(s, client=False), "account"),
+    Case("/team/invitations/<int:invitation_id>/revoke", ACCOUNT_OWNERS,
+         lambda s: invitation_revoke(s, client=False), "account"),
     Case("/switch-account", ACCOUNT_MEMBERS, switch_account, "account"),
     Case("/templates/copy", ACCOUNT_MEMBERS, copy_template, "account"),
     Case("/templates/<key>/tasks", ACCOUNT_MEMBERS, add_template_task, "account"),

@@ -35,6 +35,11 @@ CLIENT_ROUTES = [
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
+    ("POST", "/c/<slug>/people/<int:user_id>/role", {"role": "auditor"}),
+    ("GET", "/c/<slug>/people/<int:user_id>/remove", None),
+    ("POST", "/c/<slug>/people/<int:user_id>/remove", {}),
+    ("POST", "/c/<slug>/people/invitations/<int:invitation_id>/resend", {}),
+    ("POST", "/c/<slug>/people/invitations/<int:invitation_id>/revoke", {}),
 ]
 
 
@@ -52,11 +57,12 @@ def _url(rule: str, ids: dict) -> str:
     return rule
 
 
-def _client_objects(db, client):
+def _client_objects(db, client, member, inviter):
     """One of each object a client route can name, in the target client."""
     import io
 
     import tenants
+    from app.accounts import invite
     from app.models import Attachment, Document, Task
     from app.workspace import operations as ops
     from werkzeug.datastructures import FileStorage
@@ -69,6 +75,8 @@ def _client_objects(db, client):
         ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first()}
+        ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
+                                                           "staff", client).invitation.id)
         ops.save(client)
         activity = db.session.execute(text("SELECT count(*) FROM activity_log")).scalar()
     return ids, activity
@@ -103,7 +111,7 @@ def two_worlds(app):
         b = factory.world()  # another consultancy
         sibling = factory.client(a.account, [a.consultant])  # another client of the same consultancy
         sibling_staff = factory.member(sibling, "client_admin")
-        ids, activity = _client_objects(_db, a.client)
+        ids, activity = _client_objects(_db, a.client, a.staff, a.owner)
         for obj in [*vars(a).values(), *vars(b).values(), sibling_staff]:
             _db.session.refresh(obj)  # load every column, then detach: usable outside this context
         _db.session.expunge_all()
@@ -137,7 +145,8 @@ def test_outsiders_get_404_and_see_nothing(http, db, two_worlds, method, path, d
 def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data):
     http.login(two_worlds[0].owner.email)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
-                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit"}), data,
+                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "user_id": 1,
+                                             "invitation_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 
