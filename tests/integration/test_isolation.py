@@ -34,6 +34,13 @@ CLIENT_ROUTES = [
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
+    ("GET", "/c/<slug>/settings", None),
+    ("GET", "/c/<slug>/settings/dates", None),
+    ("POST", "/c/<slug>/settings/name", {"name": "Taken Over Ltd"}),
+    ("POST", "/c/<slug>/settings/consultants", {"consultants": "1"}),
+    ("POST", "/c/<slug>/settings/dates", {"start_on": "2030-01-01", "target_on": "2030-12-01"}),
+    ("POST", "/c/<slug>/settings/archive", {}),
+    ("POST", "/c/<slug>/settings/unarchive", {}),
 ]
 
 

@@ -5,22 +5,26 @@ or `tenant_scope`), records what it changed in the activity log, raises
 `Refusal` for a change it will not make, and never commits: the view or job
 ends its unit of work with `save()`.
 """
+from .client import (ArchiveRecord, archive_client, archive_record, assign_consultants, client_name,
+                     consultancy_members, rename_client, unarchive_client)
 from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding
 from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
-from .plan import apply_template, preview_template, shift_plan
+from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .start import start_workspace
 from .state import client_state, current_stage_key, gate, pending_review, settings, template
 from .summary import refresh_summary, save
 from .tasks import add_comment, assign_task, ensure_workable, set_due_date, set_task_status
 
 __all__ = [
-    "ALLOWED_EXTENSIONS", "Actor", "add_attachment", "add_comment", "apply_template", "approve_gate",
-    "assign_task", "attachment_path", "client_state", "close_finding", "current_stage_key", "delete_attachment",
-    "ensure_workable", "gate", "log", "pending_review", "preview_template", "raise_finding",
-    "record_certification_decision", "refresh_summary", "reopen_stage", "request_gate_review", "save",
+    "ALLOWED_EXTENSIONS", "Actor", "ArchiveRecord", "add_attachment", "add_comment", "apply_template",
+    "approve_gate", "archive_client", "archive_record", "assign_consultants", "assign_task", "attachment_path",
+    "change_dates", "client_name", "client_state", "close_finding", "consultancy_members", "current_stage_key",
+    "delete_attachment",
+    "ensure_workable", "gate", "log", "pending_review", "preview_dates", "preview_template", "raise_finding",
+    "record_certification_decision", "refresh_summary", "rename_client", "reopen_stage", "request_gate_review", "save",
     "send_back_gate", "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan",
-    "start_workspace", "template",
+    "start_workspace", "template", "unarchive_client",
 ]

@@ -9,7 +9,7 @@ from ...accounts import invite_and_notify
 from ...auth.forms import InviteForm
 from ...extensions import db
 from ...models import ClientMember, Invitation, User
-from ...permissions import CLIENT_MANAGERS, requires
+from ...permissions import CLIENT_MANAGERS, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -26,7 +26,7 @@ def _people_page(form, status=200):
     ).all()
     return render("workspace/people.html", client=g.client, form=form, members=members,
                   consultants=g.client.consultants, pending=pending,
-                  can_invite=g.client_role in CLIENT_MANAGERS), status
+                  can_invite=may_change(*CLIENT_MANAGERS)), status
 
 
 def _invite_form():
