@@ -375,7 +375,8 @@ def client_rename(s):
 
 def _consultant_ids(s) -> set[int]:
     s.db.session.rollback()
-    return set(s.db.session.scalars(select(ClientConsultant.user_id).where(ClientConsultant.client_id == _client_id(s))))
+    return set(s.db.session.scalars(select(ClientConsultant.user_id)
+                                    .where(ClientConsultant.client_id == _client_id(s))))
 
 
 def client_consultants(s):

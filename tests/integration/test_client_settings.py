@@ -111,7 +111,8 @@ def test_outsiders_get_404_and_see_nothing(http, factory, db, w):
     before = log_entries(db, w, "client.renamed")
     for user in (other.consultant, other.owner, sibling_staff, w.other_consultant):
         http.login(user.email)
-        for resp in (http.get(settings_url(w)), http.get(settings_url(w, f"/dates?start_on={START}&target_on={TARGET}")),
+        for resp in (http.get(settings_url(w)),
+                     http.get(settings_url(w, f"/dates?start_on={START}&target_on={TARGET}")),
                      http.submit(settings_url(w, "/name"), {"name": "Hijacked Ltd"}, form_url="/"),
                      http.submit(settings_url(w, "/archive"), {}, form_url="/"),
                      http.submit(settings_url(w, "/consultants"), {"consultants": str(user.id)}, form_url="/")):
@@ -137,6 +138,8 @@ def test_rename_keeps_the_address_and_is_logged(http, db, w):
     assert new in page_text(http.get("/"))
     [(who, summary, before, after)] = log_entries(db, w, "client.renamed")
     assert who == w.consultant.name and before == {"name": w.name} and after == {"name": new}
+    activity = page_text(http.get(f"/c/{w.client.slug}/activity?kind=client"))
+    assert f"Client renamed from “{w.name}” to “{new}”" in activity
 
 
 @pytest.mark.parametrize("name,message", [

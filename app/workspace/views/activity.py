@@ -11,7 +11,7 @@ from ...templating import render
 from ..blueprint import bp
 
 ACTIVITY_KINDS = {"task": "Tasks", "attachment": "Evidence", "gate": "Gates", "stage": "Stages",
-                  "document": "Documents", "finding": "Findings", "plan": "Plan"}
+                  "document": "Documents", "finding": "Findings", "plan": "Plan", "client": "Client settings"}
 PAGE_SIZE = 50
 
 
