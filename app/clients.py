@@ -34,11 +34,7 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
     if target_on <= start_on + timedelta(days=wf.MIN_PLAN_DAYS):
         raise Refusal(f"Allow at least {wf.MIN_PLAN_DAYS} days between the start and the target "
                       "certification date.", field="target_on")
-    name = (name or "").strip()
-    if not name:
-        raise Refusal("Enter the client's company name.", field="name")
-    if len(name) > 200:
-        raise Refusal("Keep the name under 200 characters.", field="name")
+    name = ops.client_name(name)
     slug = (slug or "").strip().lower() or slugify(name)
     if not slug:
         raise Refusal("The name needs at least one letter or digit for the client's address.", field="slug")

@@ -33,6 +33,7 @@ ROLE_LABELS = {
 CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the plan
 WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
+CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
 
 # Within a consultancy (the role `current_account` returns):
 ACCOUNT_MEMBERS = ACCOUNT_ROLES  # the portfolio, the template library, the team page
@@ -99,6 +100,14 @@ def visible_clients_query(user, account_id: int | None = None):
     if account_id is not None:
         q = q.where(Client.account_id == account_id)
     return q
+
+
+def may_change(*roles) -> bool:
+    """Whether the user may make, in the client of this request, the changes `roles` may make: never while the
+    client is archived, when its workspace is read-only (the workspace blueprint refuses the POSTs; pages ask
+    this to leave their forms out)."""
+    client = g.get("client")
+    return client is not None and client.archived_at is None and g.get("client_role") in roles
 
 
 # --- decorators ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ anything else of ours, so the app, jobs and tests all share one set of rules.
 - `progress`: progress and the readiness score;
 - `lifecycle`: open/overdue tasks, document, finding and decision rules;
 - `plan`: dated plans from a template, and moving a running client's plan;
+- `replan`: changing a running client's start and target dates;
 - `upgrade`: moving a client to a newer template version;
 - `errors`: the refusals, each with a status hint (see there).
 
@@ -53,6 +54,7 @@ from .plan import (
     StageWindow,
     TaskDates,
     check_plan_date,
+    check_plan_window,
     check_shift_days,
     plan_date_bounds,
     plan_tasks,
@@ -60,6 +62,7 @@ from .plan import (
     shift_plan,
     stage_windows,
 )
+from .replan import DatesError, Replan, replan
 from .progress import Readiness, overall_progress, readiness, stage_progress
 from .stages import (
     CERTIFICATION_AUDIT,
@@ -149,12 +152,14 @@ __all__ = [
     "CERTIFICATION_DECISION_MISSING",
     "CERTIFICATION_DECISIONS",
     "Change",
+    "DatesError",
     "check_certification_decision",
     "check_close_finding",
     "check_document_transition",
     "check_gate_request",
     "check_new_finding",
     "check_plan_date",
+    "check_plan_window",
     "check_shift_days",
     "check_task_transition",
     "Clause",
@@ -207,6 +212,8 @@ __all__ = [
     "plan_date_bounds",
     "plan_tasks",
     "plan_upgrade",
+    "Replan",
+    "replan",
     "PlanError",
     "PlannedTask",
     "PlanShift",

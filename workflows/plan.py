@@ -72,7 +72,8 @@ def _tasks(stage: StageTemplate, include_optional: bool) -> list[TaskTemplate]:
     return [t for t in stage.tasks if include_optional or t.required]
 
 
-def _check_dates(start_date: dt.date, target_date: dt.date) -> tuple[dt.date, dt.date, int]:
+def check_plan_window(start_date: dt.date, target_date: dt.date) -> tuple[dt.date, dt.date, int]:
+    """(start, target, days between) if the target is at least MIN_PLAN_DAYS after the start, else PlanError."""
     start = _as_date(start_date, "start_date")
     target = _as_date(target_date, "target_date")
     days = (target - start).days
@@ -117,7 +118,7 @@ def stage_windows(
 
     `from_stage` re-plans a running client from its current stage onwards.
     """
-    start, _, days = _check_dates(start_date, target_date)
+    start, _, days = check_plan_window(start_date, target_date)
     stages = _selected_stages(template, from_stage)
     if not stages:
         return []
@@ -139,7 +140,7 @@ def plan_tasks(
     each stage is due on the window's end. Short windows can give several
     tasks the same due date.
     """
-    start, _, days = _check_dates(start_date, target_date)
+    start, _, days = check_plan_window(start_date, target_date)
     stages = _selected_stages(template, from_stage)
     planned: list[PlannedTask] = []
     for stage, window in zip(stages, _windows(stages, start, days, include_optional), strict=True):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -20,6 +20,7 @@ from ..models import AccountMember, Client, User
 from ..permissions import ACCOUNT_MEMBERS, account_required, current_account, visible_clients_query
 from ..refusal import Refusal
 from ..templating import render
+from ..workspace import operations as ops
 from . import bp
 from .forms import NewClientForm
 
@@ -30,9 +31,15 @@ def index():
     current = current_account()
     account = current[0] if current else None
     q = visible_clients_query(current_user, account.id if account else None).options(selectinload(Client.summary))
-    clients = db.session.scalars(q.where(Client.status == "active")).all()
-    # Worst first: a gate waiting on the consultant, then overdue work, then least progress.
-    clients.sort(key=lambda c: (
+    # A consultancy's portfolio hides archived clients unless asked (?archived=1); client staff see their company.
+    show_archived, archived = account is not None and request.args.get("archived") == "1", 0
+    if account is not None:
+        archived = db.session.scalar(select(func.count()).select_from(
+            q.where(Client.status == "archived").subquery()))
+        q = q.where(Client.status == ("archived" if show_archived else "active"))
+    clients = db.session.scalars(q).all()
+    # Worst first: a gate waiting on the consultant, then overdue work, then least progress (archived: by name).
+    clients.sort(key=lambda c: (c.name.lower(),) if show_archived else (
         not (c.summary and c.summary.gate_awaiting_approval),
         -(c.summary.overdue_tasks if c.summary else 0),
         c.summary.overall_progress if c.summary else 0,
@@ -40,8 +47,8 @@ def index():
     ))
     if account is None and len(clients) == 1:
         return redirect(url_for("workspace.overview", slug=clients[0].slug))
-    return render("portfolio/index.html", clients=clients, account=account,
-                           account_role=current[1] if current else None)
+    return render("portfolio/index.html", clients=clients, account=account, show_archived=show_archived,
+                  archived=archived, account_role=current[1] if current else None)
 
 
 @bp.post("/switch-account")
@@ -56,11 +63,7 @@ def switch_account():
 
 
 def _consultant_choices(account):
-    rows = db.session.execute(
-        select(User.id, User.name).join(AccountMember, AccountMember.user_id == User.id)
-        .where(AccountMember.account_id == account.id).order_by(User.name)
-    ).all()
-    return [(uid, name) for uid, name in rows]
+    return [(user.id, user.name) for user, _ in ops.consultancy_members(account.id)]
 
 
 def _template_choices(form, choices) -> None:

@@ -1,20 +1,31 @@
 """The workspace blueprint: /c/<slug>/… bound to that client's schema before every view."""
-from flask import Blueprint, g
+from flask import Blueprint, g, request
+from markupsafe import escape
 
+from ..extensions import htmx
+from ..permissions import CLIENT_SETTINGS_ROLES
+from ..templating import render
 from ..tenancy import bind_request_client, release_request_client
+from .operations import archive_record
 
 bp = Blueprint("workspace", __name__, url_prefix="/c/<slug>")
 
+# (endpoint, label, roles that see the tab; None: every member)
 NAV = [
-    ("workspace.overview", "Overview"),
-    ("workspace.tasks", "Tasks"),
-    ("workspace.documents", "Documents"),
-    ("workspace.findings", "Findings"),
-    ("workspace.gates", "Gates"),
-    ("workspace.plan", "Plan"),
-    ("workspace.activity", "Activity"),
-    ("workspace.people", "People"),
+    ("workspace.overview", "Overview", None),
+    ("workspace.tasks", "Tasks", None),
+    ("workspace.documents", "Documents", None),
+    ("workspace.findings", "Findings", None),
+    ("workspace.gates", "Gates", None),
+    ("workspace.plan", "Plan", None),
+    ("workspace.activity", "Activity", None),
+    ("workspace.people", "People", None),
+    ("workspace.client_settings", "Settings", CLIENT_SETTINGS_ROLES),
 ]
+
+# What an archived client still accepts: being unarchived (its view checks the role).
+CHANGES_WHILE_ARCHIVED = {"workspace.client_unarchive"}
+_READING = {"GET", "HEAD", "OPTIONS"}
 
 
 @bp.url_value_preprocessor
@@ -30,13 +41,28 @@ def _add_slug(endpoint, values):
 
 @bp.before_request
 def _bind():
-    return bind_request_client(g.slug)
+    return bind_request_client(g.slug) or _read_only_when_archived()
+
+
+def _read_only_when_archived():
+    """An archived client's workspace is read-only: every change to it is refused here, in one place."""
+    if (g.client.archived_at is None or request.method in _READING
+            or request.endpoint in CHANGES_WHILE_ARCHIVED):
+        return None
+    message = (f"{g.client.name} is archived, so nothing in its workspace can be changed. "
+               "Unarchive it on its Settings page first.")
+    if htmx:  # the message goes above the page, which stays as it was
+        return (f'<ul class="flashes" role="alert"><li class="flash error">{escape(message)}</li></ul>', 409,
+                {"HX-Retarget": "main.page", "HX-Reswap": "afterbegin"})
+    return render("errors/error.html", code=409, title="This client is archived", message=message), 409
 
 
 bp.teardown_request(release_request_client)
 
 
 @bp.context_processor
-def _nav():
-    return {"workspace_nav": NAV}
-
+def _workspace():
+    role = g.get("client_role")
+    client = g.get("client")
+    return {"workspace_nav": [(endpoint, label) for endpoint, label, roles in NAV if roles is None or role in roles],
+            "archive": archive_record(client) if client is not None else None}

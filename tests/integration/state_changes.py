@@ -30,8 +30,8 @@ from app.accounts import invite
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import store
-from app.models import (Account, AccountMember, AccountTemplate, Attachment, Client, ClientMember, Document, Finding,
-                        GateReview, Invitation, Stage, Task, User)
+from app.models import (Account, AccountMember, AccountTemplate, Attachment, Client, ClientConsultant, ClientMember,
+                        Document, Finding, GateReview, Invitation, Stage, Task, User)
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from conftest import PASSWORD, Factory, HttpClient, _hashed
@@ -44,6 +44,7 @@ ROLES = ("owner", "consultant", *CLIENT_SIDE)  # consultant: assigned to the cli
 CONSULTANTS = frozenset({"owner", "consultant"})  # CONSULTANT_ROLES
 WRITERS = frozenset({"owner", "consultant", "client_admin", "staff"})  # WRITER_ROLES: all but the auditor
 MANAGERS = frozenset({"owner", "consultant", "client_admin"})  # CLIENT_MANAGERS
+SETTINGS = frozenset({"owner", "consultant"})  # CLIENT_SETTINGS_ROLES
 ACCOUNT_MEMBERS = frozenset({"owner", "consultant"})  # ACCOUNT_MEMBERS
 ACCOUNT_OWNERS = frozenset({"owner"})  # ACCOUNT_OWNERS
 ANYONE = frozenset({"anonymous"})  # public forms: login, sign-up, password reset, invitations
@@ -430,6 +431,61 @@ def invitation_revoke(s, client=True):
     return Request(url, {}, 302, lambda: _token_hash(s, inv_id) is None)
 
 
+def _client(s: Setting) -> Client:
+    s.db.session.rollback()  # read what is committed now
+    return s.db.session.scalar(select(Client).where(Client.slug == s.slug))
+
+
+def client_rename(s):
+    name = unique("Renamed Co")
+    return Request(_c(s, "/settings/name"), {"name": name}, 303, lambda: _client(s).name == name)
+
+
+def _consultant_ids(s) -> set[int]:
+    s.db.session.rollback()
+    return set(s.db.session.scalars(select(ClientConsultant.user_id)
+                                    .where(ClientConsultant.client_id == _client_id(s))))
+
+
+def client_consultants(s):
+    # The assigned consultant stays (or their own attempt would be a 404); the owner comes and goes.
+    wanted = {s.user_ids["consultant"]} | ({s.user_ids["owner"]} - _consultant_ids(s))
+    return Request(_c(s, "/settings/consultants"), {"consultants": [str(i) for i in sorted(wanted)]}, 303,
+                   lambda: _consultant_ids(s) == wanted)
+
+
+def _plan_dates(s):
+    with inside(s):
+        settings = ops.settings()
+        return settings.start_on, settings.target_on
+
+
+def client_dates(s):
+    start, target = _plan_dates(s)
+    new = target + timedelta(days=7)
+    return Request(_c(s, "/settings/dates"), {"start_on": start.isoformat(), "target_on": new.isoformat(),
+                                              "seen_start_on": start.isoformat(), "seen_target_on": target.isoformat()},
+                   303, lambda: _plan_dates(s) == (start, new))
+
+
+def _set_archived(s, archived: bool) -> None:
+    client = _client(s)
+    if (client.archived_at is not None) != archived:
+        with tenants.tenant_scope(s.db.session, s.schema):
+            (ops.archive_client if archived else ops.unarchive_client)(client, _setup_actor())
+            ops.save(client)
+
+
+def client_archive(s):
+    _set_archived(s, False)
+    return Request(_c(s, "/settings/archive"), {}, 303, lambda: _client(s).archived_at is not None)
+
+
+def client_unarchive(s):
+    _set_archived(s, True)
+    return Request(_c(s, "/settings/unarchive"), {}, 303, lambda: _client(s).archived_at is None)
+
+
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
@@ -455,6 +511,11 @@ WORKSPACE = [
     Case("/c/<slug>/people/<int:user_id>/remove", MANAGERS, person_remove, "workspace"),
     Case("/c/<slug>/people/invitations/<int:invitation_id>/resend", MANAGERS, invitation_resend, "workspace"),
     Case("/c/<slug>/people/invitations/<int:invitation_id>/revoke", MANAGERS, invitation_revoke, "workspace"),
+    Case("/c/<slug>/settings/name", SETTINGS, client_rename, "workspace"),
+    Case("/c/<slug>/settings/consultants", SETTINGS, client_consultants, "workspace"),
+    Case("/c/<slug>/settings/dates", SETTINGS, client_dates, "workspace"),
+    Case("/c/<slug>/settings/archive", SETTINGS, client_archive, "workspace"),
+    Case("/c/<slug>/settings/unarchive", SETTINGS, client_unarchive, "workspace"),
 ]
 
 

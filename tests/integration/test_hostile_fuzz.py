@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
 import tenants
+from app import clock
+from app.clients import DEFAULT_PLAN_DAYS
 from app.library import store
 from app.models import Attachment, Document, Task
 from app.workspace import operations as ops
@@ -60,6 +63,7 @@ BASELINE = {
     "workspace.plan_shift": {"days": "7", "stage": ""},
     "workspace.plan_apply_template": {"version": "2"},
     "workspace.invite_person": {"email": "someone@elsewhere.example", "role": "staff"},
+    "workspace.client_rename": {"name": "Fuzzed Name Ltd"},
     "workspace.tasks": {"q": "policy", "stage": "initial_audit", "status": "todo", "assignee": "none",
                         "clause": "4.1", "view": "mine"},
     "workspace.activity": {"kind": "task", "who": "a", "page": "1"},
@@ -136,8 +140,15 @@ def fuzz_world(factory, db, app):
     db.session.commit()
     template = store.resolve(w.account.id, f"{store.OWN}:{copy.key}")
     ids["key"], ids["task_key"] = copy.key, next(t.key for _, t in template.iter_tasks())
+    today = clock.today()
+    target = today + timedelta(days=DEFAULT_PLAN_DAYS)  # factory clients start today, on the default plan
     baseline = {**BASELINE, "portfolio.switch_account": {"account_id": str(w.account.id)},
                 "library.copy": {"source": source.ref, "name": "Fuzzed copy", "from": source.ref},
+                "workspace.client_consultants": {"consultants": str(w.consultant.id)},
+                "workspace.client_dates_preview": {"start_on": str(today),
+                                                   "target_on": str(today + timedelta(days=200))},
+                "workspace.client_dates": {"start_on": str(today), "target_on": str(today + timedelta(days=200)),
+                                           "seen_start_on": str(today), "seen_target_on": str(target)},
                 # Its own user: the fuzz's wrong passwords must not lock out anyone else's logins.
                 "auth.login": {"email": factory.user("Fuzz Login").email, "password": PASSWORD, "next": "/"}}
     return w, ids, baseline
@@ -235,8 +246,9 @@ class Fuzzer:
 
     def run(self, email: str, *, paths: bool, session_changing: bool) -> None:
         session = self.logged_in(email)
-        # What removes the objects other routes name goes last.
-        last = ("remove", "delete")
+        # What removes the objects other routes name goes last, and archiving (after which every change is a
+        # 409) with unarchiving just after it.
+        last = ("remove", "delete", "archive")
         for rule in sorted(self.app.url_map.iter_rules(),
                            key=lambda r: (any(word in r.endpoint for word in last), r.rule)):
             if (rule.endpoint in SESSION_CHANGING) != session_changing:

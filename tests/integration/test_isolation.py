@@ -40,6 +40,13 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/people/<int:user_id>/remove", {}),
     ("POST", "/c/<slug>/people/invitations/<int:invitation_id>/resend", {}),
     ("POST", "/c/<slug>/people/invitations/<int:invitation_id>/revoke", {}),
+    ("GET", "/c/<slug>/settings", None),
+    ("GET", "/c/<slug>/settings/dates", None),
+    ("POST", "/c/<slug>/settings/name", {"name": "Taken Over Ltd"}),
+    ("POST", "/c/<slug>/settings/consultants", {"consultants": "1"}),
+    ("POST", "/c/<slug>/settings/dates", {"start_on": "2030-01-01", "target_on": "2030-12-01"}),
+    ("POST", "/c/<slug>/settings/archive", {}),
+    ("POST", "/c/<slug>/settings/unarchive", {}),
 ]
 
 

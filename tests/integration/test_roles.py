@@ -14,8 +14,8 @@ from dataclasses import replace
 import pytest
 
 from app import permissions
-from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES, WRITERS,
-                           Outside, build_team, changed_tables, send, setting_for, state_changing_rules)
+from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES, SETTINGS,
+                           WRITERS, Outside, build_team, changed_tables, send, setting_for, state_changing_rules)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,7 @@ def test_the_role_sets_are_the_ones_the_table_expects():
     assert set(permissions.CONSULTANT_ROLES) == CONSULTANTS
     assert set(permissions.WRITER_ROLES) == WRITERS
     assert set(permissions.CLIENT_MANAGERS) == MANAGERS
+    assert set(permissions.CLIENT_SETTINGS_ROLES) == SETTINGS
     assert set(permissions.ACCOUNT_MEMBERS) == ACCOUNT_MEMBERS
     assert set(permissions.ACCOUNT_OWNERS) == ACCOUNT_OWNERS
 

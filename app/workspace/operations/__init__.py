@@ -5,12 +5,13 @@ or `tenant_scope`), records what it changed in the activity log, raises
 `Refusal` for a change it will not make, and never commits: the view or job
 ends its unit of work with `save()`.
 """
+from .client import , (ArchiveRecord, archive_client, archive_record, assign_consultants, client_name
 from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding
 from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
-from .plan import apply_template, preview_template, shift_plan
+from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .start import start_workspace
 from .state import client_state, current_stage_key, gate, pending_review, settings, stages, template
 from .summary import refresh_indexes, refresh_summary, save
@@ -18,10 +19,11 @@ from .tasks import add_comment, assign_task, change_each, ensure_workable, set_d
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS", "apply_template", "approve_gate",
-    "assign_task", "attachment_path", "change_each", "client_state", "close_finding", "current_stage_key",
-    "delete_attachment", "ensure_workable", "gate", "log", "pending_review", "preview_template",
-    "raise_finding", "record_certification_decision", "refresh_indexes", "refresh_summary",
+    "", "(ArchiveRecord", "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS", "apply_template",
+    "approve_gate", "archive_client", "archive_record", "assign_consultants", "assign_task", "attachment_path",
+    "change_dates", "change_each", "client_name", "client_state", "close_finding", "current_stage_key",
+    "delete_attachment", "ensure_workable", "gate", "log", "pending_review", "preview_dates",
+    "preview_template", "raise_finding", "record_certification_decision", "refresh_indexes", "refresh_summary",
     "refresh_work_items", "reopen_stage", "request_gate_review", "reviewers", "save", "send_back_gate",
     "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan", "stages",
     "start_workspace", "template",

@@ -1,5 +1,8 @@
-"""The plan: shifting open work, and moving a client to a newer version of its template on purpose."""
+"""The plan: shifting open work, new start and target dates, and moving a client to a newer version of its
+template on purpose."""
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy import select
 
@@ -15,25 +18,89 @@ from .common import Actor, log
 from .state import current_stage_key, settings, template
 
 
-def shift_plan(days: int, stage_key: str | None, actor: Actor) -> int:
-    """Move the dates of open tasks (of one stage, or all) by `days` (workflows.shift_plan); returns how many moved."""
+def _dated_plan() -> tuple[dict, dict]:
+    """The client's tasks by id and stages by key, as rows and as what the plan rules see."""
     tasks = {t.id: t for t in db.session.scalars(select(Task))}
     stages = {st.key: st for st in db.session.scalars(select(Stage))}
-    try:
-        shift = wf.shift_plan([wf.TaskDates(t.id, t.stage, t.status, t.start_on, t.due_on) for t in tasks.values()],
-                              [wf.StageDates(st.key, st.status, st.planned_start, st.planned_end)
-                               for st in stages.values()], days, stage_key)
-    except wf.WorkflowError as err:
-        raise Refusal.of(err, field="days") from err
+    return tasks, stages
+
+
+def _rules_view(tasks: dict, stages: dict) -> tuple[list, list]:
+    return ([wf.TaskDates(t.id, t.stage, t.status, t.start_on, t.due_on) for t in tasks.values()],
+            [wf.StageDates(st.key, st.status, st.planned_start, st.planned_end) for st in stages.values()])
+
+
+def _move(shift: wf.PlanShift, tasks: dict, stages: dict) -> None:
     for moved in shift.tasks:
         tasks[moved.key].start_on, tasks[moved.key].due_on = moved.start_on, moved.due_on
     for moved in shift.stages:
         stages[moved.key].planned_start, stages[moved.key].planned_end = moved.planned_start, moved.planned_end
+
+
+def shift_plan(days: int, stage_key: str | None, actor: Actor) -> int:
+    """Move the dates of open tasks (of one stage, or all) by `days` (workflows.shift_plan); returns how many moved."""
+    tasks, stages = _dated_plan()
+    try:
+        shift = wf.shift_plan(*_rules_view(tasks, stages), days, stage_key)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="days") from err
+    _move(shift, tasks, stages)
     n = shift.moved
     log(actor, "plan.shifted", "plan", stage_key,
         f"{n} open task{'s' if n != 1 else ''}{' of ' + stage_label(stage_key) if stage_key else ''} "
         f"moved by {days:+d} days", None, {"days": days, "stage": stage_key, "tasks": n})
     return n
+
+
+# --- the client's start and target dates ------------------------------------------------
+
+def preview_dates(start_on: date, target_on: date) -> wf.Replan:
+    """What moving the client's dates would do (workflows.replan); nothing is written."""
+    return _replan(settings(), *_dated_plan(), start_on, target_on)
+
+
+def _replan(s: WorkspaceSettings, tasks: dict, stages: dict, start_on: date, target_on: date) -> wf.Replan:
+    try:
+        return wf.replan(*_rules_view(tasks, stages), s.start_on, s.target_on, start_on, target_on, clock.today())
+    except wf.DatesError as err:
+        raise Refusal.of(err, field=err.field) from err
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="target_on") from err
+
+
+def change_dates(start_on: date, target_on: date, seen: tuple[date | None, date | None], actor: Actor) -> wf.Replan:
+    """Give the client new start and target dates, moving open work with the target (the preview, applied).
+
+    `seen` are the dates the preview was made from: when someone changed them since, nothing is applied (409),
+    so nobody confirms a shift they were not shown.
+    """
+    s = db.session.scalars(select(WorkspaceSettings).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+    if (s.start_on, s.target_on) != seen:
+        raise Refusal(f"Someone changed the plan's dates to {_day(s.start_on)} – {_day(s.target_on)} since you "
+                      "saw the preview. Check the preview again before applying.", 409)
+    tasks, stages = _dated_plan()
+    change = _replan(s, tasks, stages, start_on, target_on)
+    if change.shift is not None:
+        _move(change.shift, tasks, stages)
+    old_start, old_target = s.start_on, s.target_on
+    s.start_on, s.target_on = start_on, target_on
+    parts = [f"{what} {_day(old)} → {_day(new)}"
+             for what, old, new in (("start", old_start, start_on), ("target", old_target, target_on)) if old != new]
+    n = change.moved
+    moved = f"{n} open task{'s' if n != 1 else ''} moved by {change.days:+d} days" if change.shift else "no task moved"
+    log(actor, "plan.dates_changed", "plan", None, f"Plan dates changed: {', '.join(parts)}; {moved}",
+        {"start_on": _iso(old_start), "target_on": _iso(old_target)},
+        {"start_on": _iso(start_on), "target_on": _iso(target_on), "days": change.days, "tasks": n})
+    return change
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _day(d: date | None) -> str:
+    return f"{d:%d %b %Y}" if d else "none"
 
 
 # --- applying a newer template version ----------------------------------------------------

@@ -12,7 +12,7 @@ from ..blueprint import bp
 
 ACTIVITY_KINDS = {"task": "Tasks", "attachment": "Evidence", "gate": "Gates", "stage": "Stages",
                   "document": "Documents", "finding": "Findings", "plan": "Plan",
-                  "people": "People"}
+                  "people": "People", "client": "Client settings"}
 PAGE_SIZE = 50
 
 

@@ -12,7 +12,7 @@ from workflows.stages import STAGE_KEYS
 from ... import clock
 from ...extensions import db, htmx
 from ...models import AccountMember, ClientConsultant, ClientMember, Task, User
-from ...permissions import WRITER_ROLES
+from ...permissions import WRITER_ROLES, may_change
 from ...refusal import Refusal
 from ...templating import render
 from .. import operations as ops
@@ -57,7 +57,7 @@ def row_context() -> dict:
 def task_page(task: Task, status: int = 200, error: str | None = None, block: str | None = None, **extra):
     return render("workspace/task.html", block, client=g.client, task=task, people=people(),
                   statuses=wf.TASK_STATUS_LABELS, locked=not wf.stage_unlocked(ops.current_stage_key(), task.stage),
-                  error=error, can_write=g.client_role in WRITER_ROLES, today=clock.today(), **extra), status
+                  error=error, can_write=may_change(*WRITER_ROLES), today=clock.today(), **extra), status
 
 
 def after_task_change(task: Task, block: str, message: str):

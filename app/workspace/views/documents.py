@@ -8,7 +8,7 @@ import workflows as wf
 
 from ...extensions import db
 from ...models import Document, Stage
-from ...permissions import CLIENT_MANAGERS, WRITER_ROLES, requires
+from ...permissions import CLIENT_MANAGERS, WRITER_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -21,8 +21,8 @@ def documents():
     docs = db.session.scalars(select(Document).join(Stage, Stage.key == Document.stage)
                               .order_by(Stage.position, Document.id)).all()
     return render("workspace/documents.html", client=g.client, documents=docs,
-                  statuses=wf.DOCUMENT_STATUS_LABELS, can_write=g.client_role in WRITER_ROLES,
-                  can_approve=g.client_role in CLIENT_MANAGERS)
+                  statuses=wf.DOCUMENT_STATUS_LABELS, can_write=may_change(*WRITER_ROLES),
+                  can_approve=may_change(*CLIENT_MANAGERS))
 
 
 @bp.post("/documents/<int:doc_id>/status")

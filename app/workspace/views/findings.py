@@ -8,7 +8,7 @@ from workflows.stages import STAGE_KEYS
 
 from ...extensions import db
 from ...models import Finding
-from ...permissions import CONSULTANT_ROLES, requires
+from ...permissions import CONSULTANT_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -19,7 +19,7 @@ from .common import actor, refused
 def _findings_page(form, error: str | None = None, status: int = 200):
     rows = db.session.scalars(select(Finding).order_by(Finding.status.desc(), Finding.raised_at.desc())).all()
     return render("workspace/findings.html", client=g.client, findings=rows, stages=STAGE_KEYS,
-                  current=ops.current_stage_key(), can_raise=g.client_role in CONSULTANT_ROLES,
+                  current=ops.current_stage_key(), can_raise=may_change(*CONSULTANT_ROLES),
                   form=form, error=error), status
 
 

@@ -10,7 +10,7 @@ from workflows.stages import STAGE_KEYS, stage_label
 
 from ...extensions import db
 from ...models import GateReview
-from ...permissions import CLIENT_MANAGERS, CONSULTANT_ROLES, requires
+from ...permissions import CLIENT_MANAGERS, CONSULTANT_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -26,8 +26,8 @@ def gates():
     reviews = db.session.scalars(select(GateReview).order_by(GateReview.requested_at.desc())).all()
     return render("workspace/gates.html", client=g.client, stages=stages, results=results, reviews=reviews,
                   current=state.current_stage, pending=ops.pending_review(state.current_stage),
-                  settings=ops.settings(), is_consultant=g.client_role in CONSULTANT_ROLES,
-                  can_request=g.client_role in CLIENT_MANAGERS, error=None)
+                  settings=ops.settings(), is_consultant=may_change(*CONSULTANT_ROLES),
+                  can_request=may_change(*CLIENT_MANAGERS), error=None)
 
 
 def _gate_action(fn, *args, success: str):

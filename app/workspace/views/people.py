@@ -10,7 +10,7 @@ from ...accounts import invite_and_notify, pending_invitations
 from ...auth.forms import InviteForm
 from ...extensions import db
 from ...models import ClientMember, User
-from ...permissions import CLIENT_MANAGERS, CLIENT_ROLES, ROLE_LABELS, requires
+from ...permissions import CLIENT_MANAGERS, CLIENT_ROLES, ROLE_LABELS, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from .. import operations as ops
@@ -29,7 +29,7 @@ def _people_page(form, status=200):
     ).all()
     return render("workspace/people.html", client=g.client, form=form, members=members,
                   consultants=g.client.consultants, pending=pending_invitations(g.client.account_id, g.client.id),
-                  now=clock.now(), roles=ROLE_CHOICES, can_manage=g.client_role in CLIENT_MANAGERS), status
+                  now=clock.now(), roles=ROLE_CHOICES, can_manage=may_change(*CLIENT_MANAGERS)), status
 
 
 def _invite_form():

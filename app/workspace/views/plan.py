@@ -11,7 +11,7 @@ from ... import clock
 from ...extensions import db
 from ...library import store as library
 from ...models import Task
-from ...permissions import CONSULTANT_ROLES, requires
+from ...permissions import CONSULTANT_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -44,7 +44,7 @@ def plan():
                   "effect": ops.preview_template(newer)}
     return render("workspace/plan.html", client=g.client, stages=stages, settings=s, due=due,
                   actual_done=actual_done, span=(s.start_on, span_end), today=today,
-                  can_shift=g.client_role in CONSULTANT_ROLES, error=None, update=update)
+                  can_shift=may_change(*CONSULTANT_ROLES), error=None, update=update)
 
 
 @bp.post("/plan/apply-template")
