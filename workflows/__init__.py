@@ -37,9 +37,12 @@ from .gates import (
 )
 from .lifecycle import (
     check_certification_decision,
+    check_certification_stage,
     check_close_finding,
     check_document_transition,
     check_new_finding,
+    check_reopen_finding,
+    check_stage_open,
     is_open_task,
     is_overdue,
 )
@@ -150,10 +153,13 @@ __all__ = [
     "CERTIFICATION_DECISIONS",
     "Change",
     "check_certification_decision",
+    "check_certification_stage",
     "check_close_finding",
     "check_document_transition",
     "check_gate_request",
     "check_new_finding",
+    "check_reopen_finding",
+    "check_stage_open",
     "check_plan_date",
     "check_shift_days",
     "check_task_transition",

@@ -113,13 +113,13 @@ def test_an_incomplete_finding_is_refused(stage, severity, title, message):
 
 
 def test_an_open_finding_can_be_closed_once():
-    assert check_close_finding("open", 12) is None
-    assert refusal(check_close_finding, "closed", 12) == ("Finding #12 is already closed.", 409)
+    assert check_close_finding("open", 12, "Supplier evaluation done and filed") is None
+    assert refusal(check_close_finding, "closed", 12, "Again") == ("Finding #12 is already closed.", 409)
 
 
 def test_closing_a_finding_with_an_unknown_status_is_a_programming_error():
     with pytest.raises(ValueError, match="finding 12: unknown status 'resolved'"):
-        check_close_finding("resolved", 12)
+        check_close_finding("resolved", 12, "note")
 
 
 # --------------------------------------------------- certification decision --

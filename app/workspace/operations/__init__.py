@@ -8,11 +8,12 @@ ends its unit of work with `save()`.
 from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
-from .findings import close_finding, raise_finding
-from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
+from .findings import close_finding, raise_finding, reopen_finding
+from .gates import (approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate,
+                    set_staff_review_requests)
 from .plan import apply_template, preview_template, shift_plan
 from .start import start_workspace
-from .state import client_state, current_stage_key, gate, pending_review, settings, template
+from .state import client_state, current_stage_key, gate, pending_review, sent_back_review, settings, template
 from .summary import refresh_summary, save
 from .tasks import add_comment, assign_task, ensure_workable, set_due_date, set_task_status
 
@@ -20,7 +21,7 @@ __all__ = [
     "ALLOWED_EXTENSIONS", "Actor", "add_attachment", "add_comment", "apply_template", "approve_gate",
     "assign_task", "attachment_path", "client_state", "close_finding", "current_stage_key", "delete_attachment",
     "ensure_workable", "gate", "log", "pending_review", "preview_template", "raise_finding",
-    "record_certification_decision", "refresh_summary", "reopen_stage", "request_gate_review", "save",
-    "send_back_gate", "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan",
-    "start_workspace", "template",
+    "record_certification_decision", "refresh_summary", "reopen_finding", "reopen_stage", "request_gate_review", "save",
+    "send_back_gate", "sent_back_review", "set_staff_review_requests", "set_document_status", "set_due_date",
+    "set_task_status", "settings", "shift_plan", "start_workspace", "template",
 ]
