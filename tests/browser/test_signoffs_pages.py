@@ -83,7 +83,7 @@ def test_sent_back_gate_staff_and_signed_off_stage_in_the_browser(page, sent_bac
     page.goto(f"/c/{slug}/gates")
     page.locator("#review-requests input[name=staff_may_request]").check()
     page.locator("#review-requests button").click()
-    page.wait_for_url("**/gates#review-requests")
+    page.locator(".flashes").wait_for()
     assert "staff can now request gate reviews" in page.locator(".flashes").inner_text()
     _shot(page, "consultant-gates")
     page.goto(f"/c/{slug}/findings")
