@@ -47,6 +47,10 @@ def sent_back_client(app):
             ops.request_gate_review("system_design", "All in", ops.Actor(w.client_admin.id, w.client_admin.name))
             ops.send_back_gate("system_design", "The quality policy is not signed by the managing director.\n"
                                                 "Objectives lack targets for 2027.", consultant)
+            ops.raise_finding("system_design", "minor", "Objectives have no targets", "6.2", "", consultant)
+            closed = ops.raise_finding("initial_audit", "major", "No supplier evaluation", "8.4.1", "", consultant)
+            db.session.flush()
+            ops.close_finding(closed, "Suppliers evaluated; records filed under 8.4", consultant)
             task_id = db.session.scalars(select(Task.id).where(Task.stage == "initial_audit")
                                          .order_by(Task.position)).first()
             ops.save(w.client)
@@ -88,4 +92,5 @@ def test_sent_back_gate_staff_and_signed_off_stage_in_the_browser(page, sent_bac
     _shot(page, "consultant-gates")
     page.goto(f"/c/{slug}/findings")
     assert page.locator("#f-severity").input_value() == ""
+    assert "Suppliers evaluated; records filed under 8.4" in page.locator("#finding-table").inner_text()
     _shot(page, "consultant-findings")
