@@ -111,7 +111,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                 closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
                 for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
                                                                         Finding.severity.in_(closing.get(key, ())))):
-                    ops.close_finding(finding, as_consultant)
+                    ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
             with clock.frozen_at(_moment(gate_day, rng)):
                 ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
         current = STAGE_KEYS[stage_index]
@@ -131,7 +131,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                     ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
                 if current in ("implementation", "internal_audit", "certification_audit"):
                     for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
-                        ops.close_finding(finding, as_consultant)
+                        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
             if current != "certification_audit":
                 with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)

@@ -35,6 +35,13 @@ WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the 
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
 CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
 
+
+def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
+    """Client managers request gate reviews; the client's staff too when a consultant has let them
+    (the client's `staff_may_request_reviews` setting)."""
+    return role in CLIENT_MANAGERS or (staff_allowed and role == "staff")
+
+
 # Within a consultancy (the role `current_account` returns):
 ACCOUNT_MEMBERS = ACCOUNT_ROLES  # the portfolio, the template library, the team page
 ACCOUNT_OWNERS = ("owner",)  # invite consultants and owners

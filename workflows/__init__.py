@@ -38,9 +38,12 @@ from .gates import (
 )
 from .lifecycle import (
     check_certification_decision,
+    check_certification_stage,
     check_close_finding,
     check_document_transition,
     check_new_finding,
+    check_reopen_finding,
+    check_stage_open,
     is_open_task,
     is_overdue,
 )
@@ -154,10 +157,13 @@ __all__ = [
     "Change",
     "DatesError",
     "check_certification_decision",
+    "check_certification_stage",
     "check_close_finding",
     "check_document_transition",
     "check_gate_request",
     "check_new_finding",
+    "check_reopen_finding",
+    "check_stage_open",
     "check_plan_date",
     "check_plan_window",
     "check_shift_days",

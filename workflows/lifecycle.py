@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Hashable
 
 from .errors import INVALID_INPUT, NOT_ALLOWED, TransitionError
-from .stages import STAGE_KEYS
+from .stages import CERTIFICATION_AUDIT, STAGE_KEYS, stage_label
 from .vocabulary import (
     APPROVED_DOCUMENT_STATUS,
     CERTIFICATION_DECISIONS,
@@ -73,12 +73,52 @@ def check_new_finding(stage: str | None, severity: str | None, title: str | None
         raise TransitionError("Choose a stage.", status=INVALID_INPUT)
 
 
-def check_close_finding(status: str, finding_id: Hashable) -> None:
-    """Can the finding be closed? Not when it already is (409): closing records who and when, once."""
-    if status not in FINDING_STATUSES:
-        raise ValueError(f"finding {finding_id!r}: unknown status {status!r}")
+def check_close_finding(status: str, finding_id: Hashable, note: str | None) -> None:
+    """Can the finding be closed with this closing note? Not when it already is (409): closing records who,
+    when and how it was remedied, once; and not without saying how (422), since a closed major reopens gates."""
+    _check_finding_status(status, finding_id)
     if status not in OPEN_FINDING_STATUSES:
         raise TransitionError(f"Finding #{finding_id} is already closed.")
+    if not (note or "").strip():
+        raise TransitionError(f"Say how finding #{finding_id} was remedied before closing it.", status=INVALID_INPUT)
+
+
+def check_reopen_finding(status: str, finding_id: Hashable, reason: str | None) -> None:
+    """Can a closed finding be reopened? Only a closed one (409), and only with a reason (422): reopening a
+    major puts a hold on gates again, so everyone must be able to read why."""
+    _check_finding_status(status, finding_id)
+    if status in OPEN_FINDING_STATUSES:
+        raise TransitionError(f"Finding #{finding_id} is open already.")
+    if not (reason or "").strip():
+        raise TransitionError(f"Say why finding #{finding_id} is reopened.", status=INVALID_INPUT)
+
+
+def _check_finding_status(status: str, finding_id: Hashable) -> None:
+    if status not in FINDING_STATUSES:
+        raise ValueError(f"finding {finding_id!r}: unknown status {status!r}")
+
+
+def check_stage_open(stage_key: str, stage_status: str, what: str = "tasks") -> None:
+    """May the tasks or documents (`what`) of this stage still change? Not once its gate has passed (409):
+    the consultant signed off on them as they are, so they change only by reopening the stage (with a reason),
+    never silently under a gate that still says "Passed". Locked stages the client has not reached yet are
+    `gates.stage_unlocked`'s rule.
+    """
+    if stage_status == "passed":
+        raise TransitionError(f"The {stage_label(stage_key)} gate has passed; reopen the stage to change its "
+                              f"{what} (a consultant can, on the Gates page, giving a reason).")
+
+
+def check_certification_stage(current_stage: str, certification_passed: bool) -> None:
+    """May the certification body's decision be recorded now? Only in the certification audit stage, before
+    its gate has passed (409 otherwise): earlier there is no audit to decide on, and after certification the
+    decision changes only by reopening the stage."""
+    if current_stage != CERTIFICATION_AUDIT:
+        raise TransitionError(f"The certification body's decision is recorded in the "
+                              f"{stage_label(CERTIFICATION_AUDIT)} stage; the client is in "
+                              f"{stage_label(current_stage)}.")
+    if certification_passed:
+        check_stage_open(CERTIFICATION_AUDIT, "passed", "decision")
 
 
 def check_certification_decision(decision: str | None) -> None:

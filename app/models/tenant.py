@@ -52,6 +52,8 @@ class WorkspaceSettings(TenantModel):
     certification_body: Mapped[str | None] = mapped_column(String(200), nullable=True)
     certification_decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
     certification_decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Set by a consultant: the client's staff may ask for gate reviews too, not only its admins.
+    staff_may_request_reviews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
@@ -174,10 +176,17 @@ class Finding(TenantModel):
     raised_by_id: Mapped[int | None] = user_ref()
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    closing_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # how it was remedied
+    # The latest reopening (earlier ones, and earlier closings, are in the activity log).
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reopened_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reopen_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         CheckConstraint("severity IN ('major', 'minor', 'observation', 'opportunity')", name="severity_valid"),
         CheckConstraint("status IN ('open', 'closed')", name="status_valid"),
+        CheckConstraint("status <> 'closed' OR closing_note IS NOT NULL", name="closed_has_note"),
     )
 
 

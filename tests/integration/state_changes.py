@@ -268,15 +268,40 @@ def raise_finding(s):
                    lambda: _finding_titles(s).get(title) == "open")
 
 
-def close_finding(s):
+def _new_finding(s, closed: bool = False) -> tuple[int, str]:
     title = unique("A minor gap")
     with inside(s):
         finding = ops.raise_finding(ops.current_stage_key(), "minor", title, "7.5", "", _setup_actor())
         s.db.session.flush()
+        if closed:
+            ops.close_finding(finding, "Procedure rewritten", _setup_actor())
         finding_id = finding.id
         _save(s)
-    return Request(_c(s, f"/findings/{finding_id}/close"), {}, 303,
+    return finding_id, title
+
+
+def close_finding(s):
+    finding_id, title = _new_finding(s)
+    return Request(_c(s, f"/findings/{finding_id}/close"), {"note": "Records now kept"}, 303,
                    lambda: _finding_titles(s).get(title) == "closed")
+
+
+def reopen_finding(s):
+    finding_id, title = _new_finding(s, closed=True)
+    return Request(_c(s, f"/findings/{finding_id}/reopen"), {"reason": "Seen again in the audit"}, 303,
+                   lambda: _finding_titles(s).get(title) == "open")
+
+
+def _staff_may_request(s, allowed: bool) -> None:
+    with inside(s):
+        ops.set_staff_review_requests(allowed, _setup_actor())
+        _save(s)
+
+
+def gate_request_by_staff(s):
+    """With the client's setting on, staff may ask too (the auditor still may not)."""
+    _staff_may_request(s, True)
+    return gate_request(s)
 
 
 def gate_request(s):
@@ -332,11 +357,31 @@ def _decision(s):
         return ops.settings().certification_decision
 
 
+def _into_certification_audit(s) -> None:
+    """The decision is recorded in the certification audit stage only: the earlier gates passed (set directly)."""
+    with inside(s):
+        for st in s.db.session.scalars(select(Stage)):
+            st.status = "current" if st.key == wf.CERTIFICATION_AUDIT else "passed"
+        _save(s)
+
+
 def certification(s):
+    _into_certification_audit(s)
     current = _decision(s)
     decision = next(d for d in ("pending", "certified", "not_certified") if d != current)
     return Request(_c(s, "/certification"), {"decision": decision, "body": "BSI", "decided_on": "2026-11-20"}, 303,
                    lambda: _decision(s) == decision)
+
+
+def _staff_setting(s) -> bool:
+    with inside(s):
+        return ops.settings().staff_may_request_reviews
+
+
+def review_requests(s):
+    wanted = not _staff_setting(s)
+    return Request(_c(s, "/gates/review-requests"), {"staff_may_request": "1"} if wanted else {}, 303,
+                   lambda: _staff_setting(s) is wanted)
 
 
 def plan_shift(s):
@@ -499,7 +544,10 @@ WORKSPACE = [
     Case("/c/<slug>/documents/<int:doc_id>/status", MANAGERS, document_approve, "workspace", "approve"),
     Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),
     Case("/c/<slug>/gates/<stage>/request", MANAGERS, gate_request, "workspace"),
+    Case("/c/<slug>/gates/<stage>/request", WRITERS, gate_request_by_staff, "workspace", "staff allowed"),
+    Case("/c/<slug>/gates/review-requests", CONSULTANTS, review_requests, "workspace"),
     Case("/c/<slug>/gates/<stage>/approve", CONSULTANTS, gate_approve, "workspace"),
     Case("/c/<slug>/gates/<stage>/send-back", CONSULTANTS, gate_send_back, "workspace"),
     Case("/c/<slug>/stages/<stage>/reopen", CONSULTANTS, stage_reopen, "workspace"),

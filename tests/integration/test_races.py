@@ -1,4 +1,5 @@
-"""Double clicks and races: eight identical requests at once write one record, and the others get a 409.
+"""Double clicks and races: eight identical requests at once write one record, and the others are refused
+(409; a gate form's refusal is a redirect to the gates page, which flashes the reason).
 
 Each request comes from its own logged-in test client on its own thread, released together by a barrier,
 against the real PostgreSQL: what serialises them is the app's lock (SELECT … FOR UPDATE on the client's
@@ -105,6 +106,22 @@ def _stages(db, client) -> dict[str, str]:
         return found
 
 
+def _one_won_the_rest_sent_to_the_gates(sessions, responses, says: str) -> None:
+    """Gate forms: every request is redirected (303) to the gates page, which tells exactly one it worked and
+    the others why not (read by each session, on a thread of its own like its request)."""
+    assert _statuses(responses) == [303] * PARALLEL, _statuses(responses)
+
+    def page(pair):
+        (http, _), resp = pair
+        return http.client.get(resp.headers["Location"]).get_data(as_text=True)
+
+    with ThreadPoolExecutor(1) as pool:
+        pages = list(pool.map(page, zip(sessions, responses)))
+    refused = [p for p in pages if says in p]
+    assert len(refused) == PARALLEL - 1, [p[:300] for p in pages]
+    assert all('class="flash error"' in p for p in refused)
+
+
 def _one_won_the_rest_409(responses, success: int, says: str) -> None:
     assert _statuses(responses) == sorted([success] + [409] * (PARALLEL - 1)), _statuses(responses)
     for r in responses:
@@ -117,7 +134,7 @@ def test_parallel_review_requests_make_one_pending_review(app, factory, db):
     _complete(db, w.client, "initial_audit")
     sessions = _sessions(app, w.client_admin.email)
     responses = _fire(sessions, f"/c/{w.client.slug}/gates/initial_audit/request", {"note": "All done"})
-    _one_won_the_rest_409(responses, 303, "already waiting")
+    _one_won_the_rest_sent_to_the_gates(sessions, responses, "already waiting")
     assert _count(db, w.client, GateReview, GateReview.status == "requested") == 1
     assert _count(db, w.client, GateReview) == 1
     assert _entries(db, w.client, "gate.requested") == 1
@@ -128,7 +145,7 @@ def test_parallel_approvals_log_one_approval_and_advance_once(app, factory, db):
     _requested(db, w.client)
     sessions = _sessions(app, w.consultant.email)
     responses = _fire(sessions, f"/c/{w.client.slug}/gates/initial_audit/approve", {"comment": "Agreed"})
-    _one_won_the_rest_409(responses, 303, "already approved")
+    _one_won_the_rest_sent_to_the_gates(sessions, responses, "already approved by")
     assert _entries(db, w.client, "gate.approved") == 1
     assert _count(db, w.client, GateReview) == 1
     assert _count(db, w.client, GateReview, GateReview.status == "approved") == 1
@@ -142,7 +159,7 @@ def test_parallel_send_backs_log_one(app, factory, db):
     _requested(db, w.client)
     sessions = _sessions(app, w.consultant.email)
     responses = _fire(sessions, f"/c/{w.client.slug}/gates/initial_audit/send-back", {"reasons": "Clause 8 missing"})
-    _one_won_the_rest_409(responses, 303, "no pending review")
+    _one_won_the_rest_sent_to_the_gates(sessions, responses, "no pending review")
     assert _entries(db, w.client, "gate.sent_back") == 1
     assert _count(db, w.client, GateReview, GateReview.status == "sent_back") == 1
 
@@ -152,17 +169,21 @@ def test_parallel_reopenings_log_one(app, factory, db):
     _passed(db, w.client)
     sessions = _sessions(app, w.consultant.email)
     responses = _fire(sessions, f"/c/{w.client.slug}/stages/initial_audit/reopen", {"reason": "Scope changed"})
-    _one_won_the_rest_409(responses, 303, "cannot be reopened")
+    _one_won_the_rest_sent_to_the_gates(sessions, responses, "cannot be reopened")
     assert _entries(db, w.client, "stage.reopened") == 1
     assert _stages(db, w.client)["initial_audit"] == "current"
 
 
 def test_parallel_certification_decisions_log_one(app, factory, db):
     w = factory.world()
+    with tenants.tenant_scope(db.session, w.client.schema_name):  # the decision belongs to the last stage
+        for st in db.session.scalars(select(Stage)):
+            st.status = "current" if st.key == "certification_audit" else "passed"
+        ops.save(w.client)
     sessions = _sessions(app, w.consultant.email)
     responses = _fire(sessions, f"/c/{w.client.slug}/certification",
                       {"decision": "certified", "body": "BSI", "decided_on": "2026-11-20"})
-    _one_won_the_rest_409(responses, 303, "already recorded")
+    _one_won_the_rest_sent_to_the_gates(sessions, responses, "already recorded")
     assert _entries(db, w.client, "certification.decision") == 1
     # A different decision afterwards is a change, and is recorded.
     http, token = sessions[0]
@@ -196,7 +217,7 @@ def test_parallel_deletes_of_one_file_log_one_deletion(app, factory, db):
 
 def test_a_writer_that_skips_the_lock_still_cannot_add_a_second_pending_review(app, factory, db):
     """The unique index is the last line: a pending review written (uncommitted) by a connection that took no
-    lock makes the request wait on the index, and when that commits the request gets 409, not a 500."""
+    lock makes the request wait on the index, and when that commits the request is refused, not a 500."""
     w = factory.world()
     _complete(db, w.client, "initial_audit")
     http, token = _sessions(app, w.client_admin.email, 1)[0]
@@ -214,7 +235,10 @@ def test_a_writer_that_skips_the_lock_still_cannot_add_a_second_pending_review(a
                 resp = pending.result(timeout=30)
     finally:
         other.dispose()
-    assert resp.status_code == 409 and "already waiting" in resp.get_data(as_text=True)
+    assert resp.status_code == 303
+    with ThreadPoolExecutor(1) as pool:
+        page = pool.submit(http.client.get, resp.headers["Location"]).result().get_data(as_text=True)
+    assert "already waiting" in page
     assert _count(db, w.client, GateReview, GateReview.status == "requested") == 1
     assert _entries(db, w.client, "gate.requested") == 0
 
@@ -249,6 +273,10 @@ def test_gate_changes_wait_for_the_settings_row_lock(factory, db):
     after a short lock timeout) instead of reading the gates and writing beside it."""
     w = factory.world()
     _complete(db, w.client, "initial_audit")
+
+    def first(model):
+        return db.session.scalars(select(model).order_by(model.id)).first()
+
     other = create_engine(db.engine.url, poolclass=NullPool)
     try:
         with other.connect() as conn:
@@ -258,7 +286,12 @@ def test_gate_changes_wait_for_the_settings_row_lock(factory, db):
                            lambda a: ops.approve_gate("initial_audit", "", a),
                            lambda a: ops.send_back_gate("initial_audit", "Missing", a),
                            lambda a: ops.reopen_stage("initial_audit", "Scope", a),
-                           lambda a: ops.record_certification_decision("pending", None, None, a)):
+                           lambda a: ops.record_certification_decision("pending", None, None, a),
+                           # and what a gate is decided on: tasks (evidence goes the same way), documents, findings
+                           lambda a: ops.set_task_status(first(Task), "in_progress", None, a),
+                           lambda a: ops.set_document_status(first(Document), "in_review", a, True),
+                           lambda a: ops.close_finding(ops.raise_finding("initial_audit", "minor", "Gap", None,
+                                                                         "", a), "Fixed", a)):
                 with tenants.tenant_scope(db.session, w.client.schema_name):
                     db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
                     with pytest.raises(OperationalError, match="lock timeout"):

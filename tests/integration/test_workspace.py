@@ -336,11 +336,14 @@ def test_findings_are_raised_and_closed_by_consultants(http, factory, db):
     assert "−10 for 1 open major finding" in overview  # the readiness score says why it dropped
     page = http.get(f"/c/{w.client.slug}/findings").get_data(as_text=True)
     finding_id = re.search(r"/findings/(\d+)/close", page).group(1)
-    assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {}).status_code == 303
+    resp = http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {"note": "  "})
+    assert resp.status_code == 422 and b"was remedied before closing it" in resp.data
+    assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close",
+                       {"note": "Suppliers evaluated; records filed"}).status_code == 303
     overview = http.get(f"/c/{w.client.slug}/")
     assert overview.status_code == 200 and w.client.name.encode() in overview.data
     assert b"open major finding" not in overview.data
-    assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {}).status_code == 409
+    assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {"note": "Again"}).status_code == 409
     http.logout()
     http.login(w.staff.email)
     assert http.submit(f"/c/{w.client.slug}/findings", {"title": "x", "severity": "minor",
@@ -354,7 +357,9 @@ def test_gate_review_and_approval_advances_the_stage(http, factory, db):
     [last_task] = complete_stage(db, w.client, leave_open=1)
     http.login(w.client_admin.email)
     blocked = http.submit(f"/c/{w.client.slug}/gates/initial_audit/request", {"note": "done?"})
-    assert blocked.status_code == 409 and b"is not done" in blocked.data
+    assert blocked.status_code == 303  # refused: back on the gates page, which says why
+    page = http.get(blocked.headers["Location"])
+    assert b"can&#39;t be reviewed yet" in page.data and b"is not done" in page.data
     with inside(db, w.client):
         ops.set_task_status(db.session.get(Task, last_task), "done", None, ops.Actor(w.staff.id, "Staff"))
         ops.save(w.client)
@@ -384,12 +389,13 @@ def test_gate_review_and_approval_advances_the_stage(http, factory, db):
 def test_approving_a_gate_with_unmet_criteria_is_409_and_names_them(http, factory, db):
     w = factory.world()
     http.login(w.consultant.email)
-    resp = http.submit(f"/c/{w.client.slug}/gates/initial_audit/approve", {})
-    assert resp.status_code == 409 and b"can&#39;t be approved" in resp.data and b"is not done" in resp.data
+    resp = http.submit(f"/c/{w.client.slug}/gates/initial_audit/approve", {}, follow_redirects=True)
+    assert resp.status_code == 200 and b"can&#39;t be approved" in resp.data and b"is not done" in resp.data
+    assert resp.request.path == f"/c/{w.client.slug}/gates"
     with inside(db, w.client):
         assert db.session.get(Stage, "initial_audit").status == "current"
-    resp = http.submit(f"/c/{w.client.slug}/gates/system_design/approve", {})
-    assert resp.status_code == 409
+    resp = http.submit(f"/c/{w.client.slug}/gates/system_design/approve", {}, follow_redirects=True)
+    assert "Cannot approve the gate of" in resp.get_data(as_text=True)
 
 
 def test_send_back_needs_reasons_and_reopen_needs_a_reason(http, factory, db):
@@ -421,13 +427,13 @@ def test_certification_gate_needs_the_certification_body_decision(http, factory,
         complete_stage(db, w.client, stage)
         with inside(db, w.client):
             for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
-                ops.close_finding(finding, actor)
+                ops.close_finding(finding, "Remedied", actor)
             ops.approve_gate(stage, "ok", actor)
             ops.save(w.client)
     complete_stage(db, w.client, "certification_audit")
     http.login(w.consultant.email)
-    resp = http.submit(f"/c/{w.client.slug}/gates/certification_audit/approve", {})
-    assert resp.status_code == 409 and b"certification body" in resp.data.lower()
+    resp = http.submit(f"/c/{w.client.slug}/gates/certification_audit/approve", {}, follow_redirects=True)
+    assert b"certification body" in resp.data.lower() and b"can&#39;t be approved" in resp.data
     assert http.submit(f"/c/{w.client.slug}/certification", {"decision": "certified", "body": "BSI",
                                                              "decided_on": "2026-11-20"}).status_code == 303
     assert http.submit(f"/c/{w.client.slug}/gates/certification_audit/approve", {}).status_code == 303

@@ -10,9 +10,12 @@ from workflows import (
     TransitionError,
     WorkflowError,
     check_certification_decision,
+    check_certification_stage,
     check_close_finding,
     check_document_transition,
     check_new_finding,
+    check_reopen_finding,
+    check_stage_open,
     is_open_task,
     is_overdue,
 )
@@ -113,13 +116,13 @@ def test_an_incomplete_finding_is_refused(stage, severity, title, message):
 
 
 def test_an_open_finding_can_be_closed_once():
-    assert check_close_finding("open", 12) is None
-    assert refusal(check_close_finding, "closed", 12) == ("Finding #12 is already closed.", 409)
+    assert check_close_finding("open", 12, "Supplier evaluation done and filed") is None
+    assert refusal(check_close_finding, "closed", 12, "Again") == ("Finding #12 is already closed.", 409)
 
 
 def test_closing_a_finding_with_an_unknown_status_is_a_programming_error():
     with pytest.raises(ValueError, match="finding 12: unknown status 'resolved'"):
-        check_close_finding("resolved", 12)
+        check_close_finding("resolved", 12, "note")
 
 
 # --------------------------------------------------- certification decision --
@@ -134,3 +137,47 @@ def test_the_certification_decisions():
 @pytest.mark.parametrize("decision", [None, "", "yes", "Certified"])
 def test_anything_else_is_not_a_decision(decision):
     assert refusal(check_certification_decision, decision) == ("Choose the certification body's decision.", 422)
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+def test_closing_a_finding_needs_a_note(note):
+    assert refusal(check_close_finding, "open", 12, note) == ("Say how finding #12 was remedied before closing it.", 422)
+
+
+def test_a_closed_finding_reopens_with_a_reason():
+    assert check_reopen_finding("closed", 12, "Seen again at the certification audit") is None
+    assert refusal(check_reopen_finding, "closed", 12, " ") == ("Say why finding #12 is reopened.", 422)
+    # Open already is the first thing to say, reason or not.
+    assert refusal(check_reopen_finding, "open", 12, "") == ("Finding #12 is open already.", 409)
+    with pytest.raises(ValueError, match="unknown status 'resolved'"):
+        check_reopen_finding("resolved", 12, "x")
+
+
+# ------------------------------------------------------- signed-off stages --
+
+
+@pytest.mark.parametrize("status", ["current", "upcoming"])
+def test_a_stage_not_passed_is_open(status):
+    assert check_stage_open("implementation", status) is None
+
+
+def test_a_passed_stage_changes_only_by_reopening():
+    assert refusal(check_stage_open, "implementation", "passed") == (
+        "The Implementation gate has passed; reopen the stage to change its tasks (a consultant can, on the Gates "
+        "page, giving a reason).", 409)
+    message, status = refusal(check_stage_open, "system_design", "passed", "documents")
+    assert message.startswith("The System design gate has passed; reopen the stage to change its documents")
+    assert status == 409
+
+
+@pytest.mark.parametrize("stage", [s for s in STAGE_KEYS if s != "certification_audit"])
+def test_the_certification_decision_waits_for_the_certification_audit(stage):
+    message, status = refusal(check_certification_stage, stage, False)
+    assert status == 409 and message.startswith("The certification body's decision is recorded in the "
+                                                "Certification audit stage; the client is in ")
+
+
+def test_the_certification_decision_is_recorded_in_its_stage_until_its_gate_passes():
+    assert check_certification_stage("certification_audit", False) is None
+    message, status = refusal(check_certification_stage, "certification_audit", True)
+    assert status == 409 and "gate has passed; reopen the stage to change its decision" in message

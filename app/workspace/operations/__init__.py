@@ -9,22 +9,25 @@ from .client import , (ArchiveRecord, archive_client, archive_record, assign_con
 from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
-from .findings import close_finding, raise_finding
-from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
+from .findings import close_finding, raise_finding, reopen_finding
+from .gates import (
+    , (approve_gate, approve_gate, record_certification_decision, reopen_stage, request_gate_review,
+    send_back_gate,
+)
 from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .start import start_workspace
-from .state import client_state, current_stage_key, gate, pending_review, settings, stages, template
+from .state import client_state, current_stage_key, gate, pending_review, sent_back_review, settings, stages, template
 from .summary import refresh_indexes, refresh_summary, save
 from .tasks import add_comment, assign_task, change_each, ensure_workable, set_due_date, set_task_status
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "", "(ArchiveRecord", "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS", "apply_template",
-    "approve_gate", "archive_client", "archive_record", "assign_consultants", "assign_task", "attachment_path",
-    "change_dates", "change_each", "client_name", "client_state", "close_finding", "current_stage_key",
-    "delete_attachment", "ensure_workable", "gate", "log", "pending_review", "preview_dates",
-    "preview_template", "raise_finding", "record_certification_decision", "refresh_indexes", "refresh_summary",
-    "refresh_work_items", "reopen_stage", "request_gate_review", "reviewers", "save", "send_back_gate",
-    "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan", "stages",
-    "start_workspace", "template",
+    "", "(approve_gate", "(ArchiveRecord", "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS",
+    "apply_template", "approve_gate", "archive_client", "archive_record", "assign_consultants", "assign_task",
+    "attachment_path", "change_dates", "change_each", "client_name", "client_state", "close_finding",
+    "current_stage_key", "delete_attachment", "ensure_workable", "gate", "log", "pending_review",
+    "preview_dates", "preview_template", "raise_finding", "record_certification_decision", "refresh_indexes",
+    "refresh_summary", "refresh_work_items", "reopen_finding", "reopen_stage", "request_gate_review",
+    "reviewers", "save", "send_back_gate", "sent_back_review", "set_document_status", "set_due_date",
+    "set_task_status", "settings", "shift_plan", "stages", "start_workspace", "template",
 ]

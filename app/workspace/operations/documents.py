@@ -4,13 +4,19 @@ from __future__ import annotations
 import workflows as wf
 
 from ... import clock
-from ...models import Document
+from ...extensions import db
+from ...models import Document, Stage
 from ...refusal import Refusal
 from .common import Actor, log
+from .state import lock_gate_state
 
 
 def set_document_status(doc: Document, status: str, actor: Actor, may_approve: bool) -> None:
+    # Under the gate lock: an approval is decided on the documents as they are, so none changes beside it.
+    lock_gate_state()
+    db.session.refresh(doc)
     try:
+        wf.check_stage_open(doc.stage, db.session.get(Stage, doc.stage).status, "documents")
         wf.check_document_transition(doc.status, status, may_approve)
     except wf.WorkflowError as err:
         raise Refusal.of(err, field="status") from err

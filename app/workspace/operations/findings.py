@@ -10,7 +10,9 @@ from ...extensions import db
 from ...models import Finding
 from ...refusal import Refusal
 from .common import Actor, check_length, log
-from .state import template
+from .state import lock_gate_state, template
+
+NOTE_MAX = 5_000
 
 # "8.4.1 and 8.4.2", "clauses 8.4.1 & 8.4.2": the words between the numbers are separators.
 _CLAUSE_WORDS = re.compile(r"\b(?:and|clauses?)\b|&", re.IGNORECASE)
@@ -42,11 +44,44 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
     return finding
 
 
-def close_finding(finding: Finding, actor: Actor) -> None:
+def _note(text: str | None, field: str, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > NOTE_MAX:
+        raise Refusal(f"{what} can be at most {NOTE_MAX:,} characters long ({len(text):,} given).", 422, field=field)
+    return text
+
+
+def _locked(finding: Finding) -> None:
+    # Closing a major finding opens gates and reopening one holds them: under the gate lock, so neither
+    # slips in beside an approval being decided, and on the finding as it is now.
+    lock_gate_state()
+    db.session.refresh(finding)
+
+
+def close_finding(finding: Finding, note: str | None, actor: Actor) -> None:
+    """Close a remedied finding; the closing note says how it was remedied (required)."""
+    note = _note(note, "note", "The closing note")
+    _locked(finding)
     try:
-        wf.check_close_finding(finding.status, finding.id)
+        wf.check_close_finding(finding.status, finding.id, note)
     except wf.WorkflowError as err:
-        raise Refusal.of(err) from err
-    finding.status, finding.closed_at = "closed", clock.now()
-    log(actor, "finding.closed", "finding", finding.id, f"Finding #{finding.id} closed: {finding.title}",
-        {"status": "open"}, {"status": "closed"})
+        raise Refusal.of(err, field="note") from err
+    finding.status, finding.closed_at, finding.closed_by_name, finding.closing_note = \
+        "closed", clock.now(), actor.name, note
+    log(actor, "finding.closed", "finding", finding.id, f"Finding #{finding.id} closed: {finding.title} — {note}",
+        {"status": "open"}, {"status": "closed", "closing_note": note})
+
+
+def reopen_finding(finding: Finding, reason: str | None, actor: Actor) -> None:
+    """Open a closed finding again, with the reason (required); a reopened major holds the gates again."""
+    reason = _note(reason, "reason", "The reason")
+    _locked(finding)
+    try:
+        wf.check_reopen_finding(finding.status, finding.id, reason)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="reason") from err
+    before = {"status": "closed", "closing_note": finding.closing_note}
+    finding.status, finding.closed_at, finding.closed_by_name, finding.closing_note = "open", None, None, None
+    finding.reopened_at, finding.reopened_by_name, finding.reopen_reason = clock.now(), actor.name, reason
+    log(actor, "finding.reopened", "finding", finding.id, f"Finding #{finding.id} reopened: {finding.title} — {reason}",
+        before, {"status": "open", "reopen_reason": reason})

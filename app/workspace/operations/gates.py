@@ -45,8 +45,8 @@ def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
     """Sign the gate off and move the client into the next stage."""
     lock_gate_state()
     state = client_state()
-    if stage_key in state.signoffs:  # a second click, or a colleague, got there first: say so
-        raise Refusal(f"The gate of “{stage_label(stage_key)}” is already approved.", 409)
+    if stage_key in state.signoffs:  # a second click, or a colleague, got there first: say who and when
+        raise Refusal(_already_approved(stage_key), 409)
     try:
         wf.approve_gate(template(), state, stage_key)
     except wf.GateBlocked as blocked:
@@ -71,6 +71,14 @@ def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
         f"{stage_label(stage_key)} gate approved: {target}"
         + (f" — “{comment.strip()}”" if comment and comment.strip() else ""),
         {"current_stage": stage_key}, {"current_stage": following or stage_key, "passed": stage_key})
+
+
+def _already_approved(stage_key: str) -> str:
+    approval = db.session.scalar(select(GateReview).where(GateReview.stage == stage_key,
+                                                          GateReview.status == "approved")
+                                 .order_by(GateReview.decided_at.desc()).limit(1))
+    by = f" by {approval.decided_by_name} on {approval.decided_at:%d %b %Y}" if approval else ""
+    return f"The gate of “{stage_label(stage_key)}” is already approved{by}."
 
 
 def send_back_gate(stage_key: str, reasons: str, actor: Actor) -> None:
@@ -113,6 +121,11 @@ def record_certification_decision(decision: str, body: str | None, decided_on: d
         raise Refusal.of(err, field="decision") from err
     body = check_length((body or "").strip(), WorkspaceSettings.certification_body, "body", "The certification body")
     s = lock_gate_state()
+    current = client_state().current_stage
+    try:
+        wf.check_certification_stage(current, db.session.get(Stage, current).status == "passed")
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field="decision") from err
     if decided_on is not None:
         try:
             wf.check_plan_date(decided_on, s.start_on, s.target_on, clock.today(), what="The decision date")
@@ -126,3 +139,15 @@ def record_certification_decision(decision: str, body: str | None, decided_on: d
     log(actor, "certification.decision", "plan", None,
         f"Certification body decision recorded: {decision.replace('_', ' ')}", before,
         {"certification_decision": decision})
+
+
+def set_staff_review_requests(allowed: bool, actor: Actor) -> bool:
+    """Let the client's staff ask for gate reviews (or not); returns whether anything changed."""
+    s = lock_gate_state()
+    if s.staff_may_request_reviews == allowed:
+        return False
+    s.staff_may_request_reviews = allowed
+    log(actor, "settings.review_requests", "plan", None,
+        "Client staff may now request gate reviews" if allowed else "Only client admins may request gate reviews",
+        {"staff_may_request_reviews": not allowed}, {"staff_may_request_reviews": allowed})
+    return True

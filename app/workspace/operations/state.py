@@ -105,3 +105,11 @@ def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
 def pending_review(stage_key: str) -> GateReview | None:
     return db.session.scalar(select(GateReview).where(GateReview.stage == stage_key,
                                                       GateReview.status == "requested"))
+
+
+def sent_back_review(stage_key: str) -> GateReview | None:
+    """The stage's latest review if the consultant sent it back, until the client asks again (a new request
+    is then the latest)."""
+    latest = db.session.scalar(select(GateReview).where(GateReview.stage == stage_key)
+                               .order_by(GateReview.requested_at.desc(), GateReview.id.desc()).limit(1))
+    return latest if latest is not None and latest.status == "sent_back" else None

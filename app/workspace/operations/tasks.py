@@ -8,16 +8,31 @@ from workflows.stages import stage_label
 
 from ... import clock
 from ...extensions import db
-from ...models import Task, TaskComment, User
+from ...models import Stage, Task, TaskComment, User
 from ...refusal import Refusal
 from .common import Actor, log
-from .state import client_state, current_stage_key, settings, template
+from .state import client_state, current_stage_key, lock_gate_state, settings, template
 
 COMMENT_MAX = 10_000
 
 
+def ensure_open(task: Task) -> None:
+    """A task of a stage whose gate has passed is signed off as it is: a conflict (409) until the stage is reopened.
+
+    Takes the gate lock first (as approvals and reopenings do), so a change cannot slip in beside an approval
+    that is being decided, and re-reads the task under it.
+    """
+    lock_gate_state()
+    db.session.refresh(task)
+    try:
+        wf.check_stage_open(task.stage, db.session.get(Stage, task.stage).status, "tasks")
+    except wf.WorkflowError as err:
+        raise Refusal.of(err) from err
+
+
 def ensure_workable(task: Task) -> None:
-    """A task of a stage the client has not reached is locked: a conflict (409)."""
+    """`ensure_open`, and a task of a stage the client has not reached is locked: a conflict (409) too."""
+    ensure_open(task)
     if not wf.stage_unlocked(current_stage_key(), task.stage):
         raise Refusal(f"“{task.title}” belongs to {stage_label(task.stage)}, which is locked until the "
                       f"client reaches it.", 409)
@@ -45,6 +60,7 @@ def set_task_status(task: Task, status: str, reason: str | None, actor: Actor) -
 
 
 def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:
+    ensure_open(task)
     new_id = assignee.id if assignee else None
     if new_id == task.assignee_id:
         return
@@ -57,6 +73,7 @@ def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:
 
 def set_due_date(task: Task, due_on: date | None, actor: Actor) -> None:
     """A due date within a few years of the plan (workflows.check_plan_date; 422 on `due_on` otherwise)."""
+    ensure_open(task)
     if due_on == task.due_on:
         return
     if due_on is not None:

@@ -11,8 +11,8 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db, htmx
-from ...models import AccountMember, ClientConsultant, ClientMember, Task, User
-from ...permissions import WRITER_ROLES, may_change
+from ...models import AccountMember, ClientConsultant, ClientMember, Stage, Task, User
+from ...permissions import CONSULTANT_ROLES, WRITER_ROLES, may_change, may_request_gate_review
 from ...refusal import Refusal
 from ...templating import render
 from .. import operations as ops
@@ -48,16 +48,35 @@ def row_context() -> dict:
     """What a row of the task list needs besides its task (the whole list, and one row re-rendered alone)."""
     current = ops.current_stage_key()
     return {"people": people(), "statuses": wf.TASK_STATUS_LABELS, "today": clock.today(),
-            "can_write": g.client_role in WRITER_ROLES,
+            "can_write": may_change(*WRITER_ROLES),
             "unlocked": {key for key in STAGE_KEYS if wf.stage_unlocked(current, key)}}
+
+
+def may_request() -> bool:
+    """Whether the user may ask for a gate review of this client (app/permissions.py decides)."""
+    return g.client.archived_at is None and \
+        may_request_gate_review(g.client_role, ops.settings().staff_may_request_reviews)
+
+
+def client_admin_names() -> list[str]:
+    """Who at the client can ask for a gate review, by name (shown to those who can't)."""
+    return db.session.scalars(select(User.name).join(ClientMember, ClientMember.user_id == User.id)
+                              .where(ClientMember.client_id == g.client.id, ClientMember.role == "client_admin")
+                              .order_by(User.name)).all()
 
 
 # --- the task page ---------------------------------------------------------------------------
 
 def task_page(task: Task, status: int = 200, error: str | None = None, block: str | None = None, **extra):
+    # A task of a passed stage is signed off as it is: read-only (comments apart) until the stage is reopened.
+    stage = db.session.get(Stage, task.stage)
+    can_write = may_change(*WRITER_ROLES)
     return render("workspace/task.html", block, client=g.client, task=task, people=people(),
                   statuses=wf.TASK_STATUS_LABELS, locked=not wf.stage_unlocked(ops.current_stage_key(), task.stage),
-                  error=error, can_write=may_change(*WRITER_ROLES), today=clock.today(), **extra), status
+                  signed_off=stage if stage.status == "passed" else None, error=error,
+                  can_write=can_write, can_change=can_write and stage.status != "passed",
+                  is_consultant=g.client_role in CONSULTANT_ROLES,
+                  today=clock.today(), **extra), status
 
 
 def after_task_change(task: Task, block: str, message: str):

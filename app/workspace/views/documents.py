@@ -20,7 +20,8 @@ from .common import actor, refused
 def documents():
     docs = db.session.scalars(select(Document).join(Stage, Stage.key == Document.stage)
                               .order_by(Stage.position, Document.id)).all()
-    return render("workspace/documents.html", client=g.client, documents=docs,
+    passed = {st.key: st.passed_at for st in db.session.scalars(select(Stage).where(Stage.status == "passed"))}
+    return render("workspace/documents.html", client=g.client, documents=docs, passed=passed,
                   statuses=wf.DOCUMENT_STATUS_LABELS, can_write=may_change(*WRITER_ROLES),
                   can_approve=may_change(*CLIENT_MANAGERS))
 

@@ -12,6 +12,7 @@ from ...models import ActivityEntry, Task
 from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
+from .common import client_admin_names, may_request
 
 
 @bp.get("/")
@@ -25,5 +26,6 @@ def overview():
                                   .limit(8)).all()
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
                   current=current, gate=ops.gate(current, state), review=ops.pending_review(current),
+                  sent_back=ops.sent_back_review(current), can_request=may_request(), requesters=client_admin_names(),
                   overdue=overdue, activity=activity, summary=g.client.summary, certified=wf.is_certified(state),
                   readiness=wf.readiness(ops.template(), state))

@@ -100,7 +100,10 @@ def task_assignee(task_id):
     if raw and assignee is None:
         return task_refused(task, Refusal("Choose someone who works on this client.", 422, field="assignee_id"),
                             "details")
-    ops.assign_task(task, assignee, actor())
+    try:
+        ops.assign_task(task, assignee, actor())
+    except Refusal as err:
+        return task_refused(task, err, "details")
     return after_task_change(task, "details", "Assignee updated.")
 
 
