@@ -5,14 +5,17 @@ or `tenant_scope`), records what it changed in the activity log, raises
 `Refusal` for a change it will not make, and never commits: the view or job
 ends its unit of work with `save()`.
 """
-from .client import , (ArchiveRecord, archive_client, archive_record, assign_consultants, client_name
+from .client import (
+    ArchiveRecord, archive_client, archive_record, assign_consultants, client_name, consultancy_members,
+    rename_client, unarchive_client,
+)
 from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding, reopen_finding
 from .gates import (
-    , (approve_gate, approve_gate, record_certification_decision, reopen_stage, request_gate_review,
-    send_back_gate,
+    approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate,
+    set_staff_review_requests,
 )
 from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .start import start_workspace
@@ -22,12 +25,13 @@ from .tasks import add_comment, assign_task, change_each, ensure_workable, set_d
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "", "(approve_gate", "(ArchiveRecord", "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS",
-    "apply_template", "approve_gate", "archive_client", "archive_record", "assign_consultants", "assign_task",
-    "attachment_path", "change_dates", "change_each", "client_name", "client_state", "close_finding",
+    "Actor", "add_attachment", "add_comment", "ALLOWED_EXTENSIONS", "apply_template", "approve_gate",
+    "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task", "attachment_path",
+    "change_dates", "change_each", "client_name", "client_state", "close_finding", "consultancy_members",
     "current_stage_key", "delete_attachment", "ensure_workable", "gate", "log", "pending_review",
     "preview_dates", "preview_template", "raise_finding", "record_certification_decision", "refresh_indexes",
-    "refresh_summary", "refresh_work_items", "reopen_finding", "reopen_stage", "request_gate_review",
-    "reviewers", "save", "send_back_gate", "sent_back_review", "set_document_status", "set_due_date",
-    "set_task_status", "settings", "shift_plan", "stages", "start_workspace", "template",
+    "refresh_summary", "refresh_work_items", "rename_client", "reopen_finding", "reopen_stage",
+    "request_gate_review", "reviewers", "save", "send_back_gate", "sent_back_review", "set_document_status",
+    "set_due_date", "set_staff_review_requests", "set_task_status", "settings", "shift_plan", "stages",
+    "start_workspace", "template", "unarchive_client",
 ]
