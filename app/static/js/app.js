@@ -51,3 +51,12 @@ document.addEventListener("submit", function (event) {
     if (!checkFileSize(inputs[i])) { event.preventDefault(); event.stopPropagation(); return; }
   }
 }, true);
+
+// On a phone the workspace tabs scroll in one row: bring the current one into view.
+document.addEventListener("DOMContentLoaded", function () {
+  var nav = document.querySelector("nav.subnav");
+  var active = nav && nav.querySelector("a.active");
+  if (active && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = active.offsetLeft - nav.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+  }
+});
