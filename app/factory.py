@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -92,6 +92,16 @@ def _logged_in() -> bool:
     return bool(user is not None and user.is_authenticated) or "_user_id" in session
 
 
+def _upload_origin() -> tuple[str, str] | None:
+    """(label, address) of the task an over-large upload came from, for the link on the error page.
+    Built from the route's own arguments: the request body was never read."""
+    args = request.view_args or {}
+    slug = args.get("slug") or g.get("slug")
+    if request.endpoint != "workspace.task_upload" or "task_id" not in args or not slug:
+        return None
+    return "Back to the task", url_for("workspace.task", slug=slug, task_id=args["task_id"])
+
+
 def _time_requests(app: Flask) -> None:
     """`Server-Timing: app;dur=…` on every response: what the server spent, for browsers' dev tools and
     benchmarks/pages.py (which reads it instead of guessing from the round trip)."""
@@ -144,12 +154,11 @@ def _register_web_conventions(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        limit = app.config["MAX_UPLOAD_MB"]
-        if htmx:  # the upload form shows the message in place
-            return (f"That file is larger than {limit} MB. Choose a smaller file.", 413,
-                    {"HX-Retarget": "#upload-error", "HX-Reswap": "innerHTML"})
-        return render("errors/error.html", code=413, title="File too large",
-                               message=f"That file is larger than {limit} MB. Choose a smaller file."), 413
+        message = f"That file is larger than {app.config['MAX_UPLOAD_MB']} MB. Choose a smaller file."
+        if htmx:  # in the task's one evidence-error slot, replacing whatever message was there
+            return message, 413, {"HX-Retarget": "#evidence-error", "HX-Reswap": "innerHTML"}
+        return render("errors/error.html", code=413, title="File too large", message=message,
+                      back=_upload_origin()), 413
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

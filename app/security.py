@@ -20,6 +20,9 @@ log = logging.getLogger("isopath.security")
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
+# Shown under every new-password field before anyone submits, and enforced by `password_problem`: one text.
+PASSWORD_RULES = (f"At least {MIN_PASSWORD_LENGTH} characters with some variety; not a common password, "
+                  f"and not made from your email address.")
 
 
 def hash_password(password: str) -> str:

@@ -232,8 +232,9 @@ class ActivityEntry(TenantModel):
 
     @property
     def changes(self) -> list[tuple[str, object, object]]:
-        """(field, before, after) for the fields that really changed, in the order they were recorded."""
+        """(field, before, after) for the fields that really changed, in the order they were recorded; the
+        activity page puts them into words (app/workspace/views/activity.py)."""
         before, after = self.before or {}, self.after or {}
         fields = list(before) + [k for k in after if k not in before]
-        return [(k.replace("_", " "), before.get(k), after.get(k)) for k in fields
+        return [(k, before.get(k), after.get(k)) for k in fields
                 if (before.get(k) or None) != (after.get(k) or None)]

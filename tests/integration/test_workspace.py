@@ -494,8 +494,8 @@ def test_activity_page_filters(http, factory, db):
     http.submit(f"{url}/status", {"status": "in_progress"}, form_url=url)
     page = http.get(f"/c/{w.client.slug}/activity?kind=task").get_data(as_text=True)
     assert "To do → In progress" in page and "Plan created" not in page
-    assert "status: todo → in_progress" in page
-    assert "not applicable reason" not in page and "not_applicable_reason" not in page  # unchanged: not shown
+    assert "status: To do → In progress" in page and "todo →" not in page  # labels, not stored keys
+    assert "reason:" not in page and "not_applicable_reason" not in page  # unchanged: not shown
     page = http.get(f"/c/{w.client.slug}/activity?kind=plan").get_data(as_text=True)
     assert "Plan created" in page and "In progress" not in page
 

@@ -24,3 +24,53 @@ document.addEventListener("change", function (event) {
     fields.forEach(function (all) { if (all.matches("input[data-select-all]")) { all.checked = false; } });
   }
 });
+
+// A page brought back from the back-forward cache shows the state from when it was left (a task list that
+// still says "To do"): load it again. htmx's own history entries reload too (historyCacheSize 0,
+// refreshOnHistoryMiss in the htmx-config meta), so Back and Forward always show what is true now.
+window.addEventListener("pageshow", function (event) {
+  if (event.persisted) { window.location.reload(); }
+});
+
+// A file input with data-max-bytes refuses a file above that size before anything is sent: the message goes
+// into the element named by data-error-target (the one place that form's errors show, replacing what was
+// there, so an earlier refusal does not linger), and the field stays invalid so neither htmx nor a plain submit sends it.
+function describeBytes(n) {
+  return n >= 1048576 ? (n / 1048576).toFixed(n % 1048576 ? 1 : 0) + " MB" : Math.ceil(n / 1024) + " KB";
+}
+
+function checkFileSize(input) {
+  var limit = Number(input.getAttribute("data-max-bytes"));
+  var slot = document.getElementById(input.getAttribute("data-error-target") || "");
+  var file = input.files && input.files[0];
+  var message = "";
+  if (file && limit && file.size > limit) {
+    message = "“" + file.name + "” is " + describeBytes(file.size) + ", larger than " + describeBytes(limit)
+      + ". Choose a smaller file.";
+  }
+  input.setCustomValidity(message);
+  if (slot) { slot.textContent = message; }  // a new choice of file replaces the last message, if any
+  return !message;
+}
+
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.matches && field.matches("input[type=file][data-max-bytes]")) { checkFileSize(field); }
+});
+
+// Capture phase: runs before htmx's own submit handler on the form.
+document.addEventListener("submit", function (event) {
+  var inputs = event.target.querySelectorAll ? event.target.querySelectorAll("input[type=file][data-max-bytes]") : [];
+  for (var i = 0; i < inputs.length; i++) {
+    if (!checkFileSize(inputs[i])) { event.preventDefault(); event.stopPropagation(); return; }
+  }
+}, true);
+
+// On a phone the workspace tabs scroll in one row: bring the current one into view.
+document.addEventListener("DOMContentLoaded", function () {
+  var nav = document.querySelector("nav.subnav");
+  var active = nav && nav.querySelector("a.active");
+  if (active && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = active.offsetLeft - nav.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+  }
+});

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import load_only
 
 import workflows as wf
+from workflows.search import like_pattern, search_parts
 from workflows.stages import STAGE_KEYS
 
 from ... import clock
@@ -47,9 +48,9 @@ def tasks():
         # The clause itself or any of its sub-clauses (9.1 finds 9.1.2).
         sub = r"(^|,)" + re.escape(f["clause"]) + r"\."
         q = q.where(or_(Task.clauses.contains([f["clause"]]), func.array_to_string(Task.clauses, ",").regexp_match(sub)))
-    if f["q"]:
-        like = f"%{f['q']}%"
-        q = q.where(or_(Task.title.ilike(like), Task.guidance.ilike(like)))
+    for alternatives in search_parts(f["q"]):  # every part typed, in any of its synonyms; % and _ literal
+        q = q.where(or_(*(column.ilike(like_pattern(term), escape="\\") for term in alternatives
+                          for column in (Task.title, Task.guidance))))
     rows = db.session.scalars(q).all()
     clauses = sorted({c for t in db.session.scalars(select(Task.clauses)) for c in t},
                      key=lambda c: [int(p) for p in c.split(".")])

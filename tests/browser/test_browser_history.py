@@ -1,0 +1,79 @@
+"""In real headless Chromium: Back and Forward after htmx updates show what is true now, not a snapshot —
+a task's new status in the list and on its page, and filters that match the list they are shown with."""
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD
+
+from .conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def fresh_client(app):
+    from app.extensions import db
+    from conftest import Factory
+
+    with app.app_context():
+        w = Factory(db).world()
+        return {"slug": w.client.slug, "staff": w.staff.email}
+
+
+def _status_in_list(page, title):
+    return page.locator("#task-table tbody tr", has=page.get_by_role("link", name=title, exact=True)).locator(".badge")
+
+
+def test_back_and_forward_show_a_status_changed_in_place(page, fresh_client):
+    c = fresh_client
+    log_in(page, c["staff"], PASSWORD)
+    page.wait_for_url(f"**/c/{c['slug']}/")
+    page.goto(f"/c/{c['slug']}/tasks")
+    first = page.locator("#task-table tbody tr a").first
+    title = first.inner_text()
+    expect(_status_in_list(page, title).last).to_have_text("To do")
+    first.click()
+    page.wait_for_url("**/tasks/*")
+    page.select_option("#status-select", "in_progress")
+    page.click("#status button[type=submit]")
+    expect(page.locator("#status .badge")).to_have_text("In progress")  # swapped in place, no navigation
+
+    page.go_back()
+    page.wait_for_url(f"**/c/{c['slug']}/tasks")
+    expect(_status_in_list(page, title).last).to_have_text("In progress")
+    page.go_forward()
+    page.wait_for_url("**/tasks/*")
+    expect(page.locator("#status .badge")).to_have_text("In progress")
+    expect(page.locator("#status-select")).to_have_value("in_progress")
+
+
+def test_back_and_forward_over_filters_keep_the_filter_box_and_the_list_in_step(page, fresh_client):
+    c = fresh_client
+    log_in(page, c["staff"], PASSWORD)
+    page.wait_for_url(f"**/c/{c['slug']}/")
+    page.goto(f"/c/{c['slug']}/tasks")
+    rows = page.locator("#task-table tbody tr")
+    everything = rows.count()
+    page.select_option("#stage", "implementation")
+    page.wait_for_url("**/tasks?*stage=implementation*")  # htmx pushed the query: the address says it all
+    expect(rows.first.locator("td").nth(1)).to_have_text("Implementation")
+    filtered = rows.count()
+    assert 0 < filtered < everything
+    page.select_option("#status", "todo")
+    page.wait_for_url("**/tasks?*status=todo*")
+
+    page.go_back()
+    page.wait_for_url("**/tasks?*stage=implementation*")
+    expect(page.locator("#status")).to_have_value("")
+    expect(page.locator("#stage")).to_have_value("implementation")
+    expect(rows).to_have_count(filtered)
+    page.go_back()
+    expect(page.locator("#stage")).to_have_value("")
+    expect(rows).to_have_count(everything)
+    assert "stage=" not in page.url
+    page.go_forward()
+    expect(page.locator("#stage")).to_have_value("implementation")
+    expect(rows).to_have_count(filtered)
+    page.go_forward()
+    expect(page.locator("#status")).to_have_value("todo")
+    expect(page.locator("#stage")).to_have_value("implementation")
