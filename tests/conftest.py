@@ -7,6 +7,12 @@ own) and stopped at the end unless another process still uses them.
 Isolation: the test database is emptied once per session; tests then create
 what they need with unique names (throwaway clients and schemas) rather than
 recreating the database per test.
+
+The suite runs on several pytest-xdist workers (pyproject's addopts). Each
+worker has a database, a Redis database number, an upload folder and a
+migration cache of its own (`WORKER` below), so that no worker sees another's
+schemas, throttling counters or files; the embedded servers are shared, started
+once by the controlling process before the workers attach.
 """
 from __future__ import annotations
 
@@ -24,6 +30,52 @@ from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-9"
+# "gw0", "gw1", … under pytest-xdist; "" in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
+
+
+def _for_worker_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False) if WORKER else url
+
+
+def _for_worker_redis(url: str) -> str:
+    """The worker's own Redis database number: counted up from the given one, down where that runs past 15."""
+    match = re.search(r"(/|db=)(\d+)$", url)
+    base = int(match.group(2)) if match else 0
+    number = base + WORKER_INDEX if base + WORKER_INDEX <= 15 else base - WORKER_INDEX
+    return (url[:match.start(2)] + str(number)) if match else f"{url.rstrip('/')}/{number}"
+
+
+def worker_folder(name: str) -> Path:
+    return ROOT / "instance" / (f"{name}-{WORKER}" if WORKER else name)
+
+
+_controller_services = None
+
+
+def pytest_configure(config):
+    """Under xdist, the controlling process starts the embedded servers the workers will share."""
+    global _controller_services
+    uses_embedded = not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
+    if WORKER or not uses_embedded or not getattr(config.option, "numprocesses", None):
+        return
+    from app.config import INSTANCE
+    from app.embedded import Services
+
+    _controller_services = Services(INSTANCE)
+    _controller_services.postgres_url("postgres")
+    _controller_services.redis_url()
+
+
+def pytest_unconfigure(config):
+    global _controller_services
+    if _controller_services is not None:
+        _controller_services.stop()
+        _controller_services = None
 
 
 # --- servers ---------------------------------------------------------------------------------
@@ -35,8 +87,8 @@ def service_urls():
 
     services = Services(INSTANCE)
     try:
-        db_url = os.environ.get("TEST_DATABASE_URL") or services.postgres_url("isopath_test")
-        redis_url = os.environ.get("TEST_REDIS_URL") or services.redis_url(db=1)
+        db_url = _for_worker_db(os.environ.get("TEST_DATABASE_URL") or services.postgres_url("isopath_test"))
+        redis_url = _for_worker_redis(os.environ.get("TEST_REDIS_URL") or services.redis_url(db=1))
         _empty_database(db_url)
         import redis
 
@@ -164,7 +216,9 @@ def make_config(urls: dict, smtp_port: int | None = None, **overrides):
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": urls["DATABASE_URL"],
         "REDIS_URL": urls["REDIS_URL"],
-        "UPLOAD_ROOT": str(ROOT / "instance" / "test-uploads"),
+        "UPLOAD_ROOT": str(worker_folder("test-uploads")),
+        "CACHE_DIR": str(worker_folder("test-cache")),
+        "EXPORTS_DIR": str(worker_folder("test-exports")),
     }
     if smtp_port:
         env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
@@ -180,7 +234,7 @@ def app(service_urls, smtp_server):
     from app.extensions import db
 
     # Client ids restart with the emptied database: files of an earlier session must not reappear.
-    shutil.rmtree(ROOT / "instance" / "test-uploads", ignore_errors=True)
+    shutil.rmtree(worker_folder("test-uploads"), ignore_errors=True)
     controller, _ = smtp_server
     application = create_app(make_config(service_urls, controller.port))
     with application.app_context():
