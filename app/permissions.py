@@ -96,6 +96,11 @@ def client_role_column(user):
                 else_=member_role)
 
 
+def client_role(user, client: Client) -> str | None:
+    """The user's role for this client as stored now, or None."""
+    return db.session.scalar(select(client_role_column(user)).where(Client.id == client.id))
+
+
 def visible_clients_query(user, account_id: int | None = None):
     """Clients this user may open: all of an owned account, assigned ones, or their own company."""
     owned = select(AccountMember.account_id).where(AccountMember.user_id == user.id, AccountMember.role == "owner")
