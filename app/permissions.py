@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, session
+from flask import abort, g, has_request_context, request, session
 from flask_login import current_user, login_required
 from sqlalchemy import and_, case, exists, select
 
@@ -65,10 +65,19 @@ def user_accounts(user) -> list[tuple[Account, str]]:
     return [(a, r) for a, r in rows]
 
 
-def current_account(accounts: list[tuple[Account, str]] | None = None) -> tuple[Account, str] | None:
-    """The consultancy the user is working in (chosen in the switcher, else their first), from
-    `accounts` when the caller has read the user's consultancies already."""
-    accounts = user_accounts(current_user) if accounts is None else accounts
+def my_accounts() -> list[tuple[Account, str]]:
+    """The logged-in user's consultancies, read once per request (the switcher, the portfolio and the My work
+    count all ask). Kept in the request's WSGI environ, which is the request's own: never carried over."""
+    environ = request.environ if has_request_context() else {}
+    held = environ.get("isopath.accounts")
+    if held is None or held[0] != current_user.get_id():
+        held = environ["isopath.accounts"] = (current_user.get_id(), user_accounts(current_user))
+    return held[1]
+
+
+def current_account() -> tuple[Account, str] | None:
+    """The consultancy the user is working in (chosen in the switcher, else their first)."""
+    accounts = my_accounts()
     if not accounts:
         return None
     wanted = session.get("account_id")

@@ -13,7 +13,7 @@ from workflows.stages import stage_label
 
 from . import clock
 from .extensions import htmx
-from .permissions import ROLE_LABELS, current_account, user_accounts
+from .permissions import ROLE_LABELS, current_account, my_accounts
 from .text import counted, file_size, moment_text, rich_text
 
 
@@ -71,7 +71,6 @@ def register_template_helpers(app):
     def inject():
         ctx = {"htmx_request": bool(htmx)}
         if current_user.is_authenticated:
-            accounts = user_accounts(current_user)  # one query for the switcher and the current consultancy
-            ctx["current_account"] = current_account(accounts)
-            ctx["my_accounts"] = accounts
+            ctx["current_account"] = current_account()
+            ctx["my_accounts"] = my_accounts()
         return ctx

@@ -24,8 +24,11 @@ def overview():
                                                    Task.due_on < clock.today()).order_by(Task.due_on).limit(8)).all()
     activity = db.session.scalars(select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
                                   .limit(8)).all()
+    can_request = may_request()
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
                   current=current, gate=ops.gate(current, state), review=ops.pending_review(current),
-                  sent_back=ops.sent_back_review(current), can_request=may_request(), requesters=client_admin_names(),
+                  sent_back=ops.sent_back_review(current), can_request=can_request,
+                  # Who can ask for the review is named only to those who can't.
+                  requesters=[] if can_request else client_admin_names(),
                   overdue=overdue, activity=activity, summary=g.client.summary, certified=wf.is_certified(state),
                   readiness=wf.readiness(ops.template(), state))
