@@ -11,6 +11,8 @@ NAV = [
     ("workspace.documents", "Documents"),
     ("workspace.findings", "Findings"),
     ("workspace.gates", "Gates"),
+    ("workspace.kpis", "KPIs"),
+    ("workspace.objectives", "Objectives"),
     ("workspace.plan", "Plan"),
     ("workspace.activity", "Activity"),
     ("workspace.people", "People"),

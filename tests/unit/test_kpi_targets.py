@@ -51,3 +51,10 @@ def test_a_change_must_be_of_the_kpis_frequency_and_reason_short():
         check_target_change(HISTORY, P("2026-Q3"), "x", frequency="monthly")
     with pytest.raises(KpiError, match="too long"):
         check_target_change(HISTORY, P("2026-09"), "x" * 501, frequency="monthly")
+
+
+def test_the_first_target_applies_from_the_beginning_and_a_backdated_change_ends_it():
+    # KPI added in May with 95; history imported from January; then "97 from April".
+    history = [setting("2026-05", 95, 1), setting("2026-04", 97, 2, "new contract")]
+    assert [target_for(history, P(k)).target for k in ("2026-01", "2026-03", "2026-04", "2026-05", "2026-09")] == [
+        95, 95, 97, 97, 97]

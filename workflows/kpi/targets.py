@@ -1,11 +1,13 @@
 """Target history: a KPI's targets are never overwritten.
 
 Each change is a new setting (target with its thresholds) effective from a
-period, with a reason. The setting in force for a period is the latest one
-effective on or before it; a period before the first setting uses the first
-(measurements imported from before the KPI was set up are judged against the
-target it started with). Two changes effective from the same period: the one
-recorded later wins, the earlier stays in the history.
+period, with a reason. The setting in force for a period is the latest change
+effective on or before it. The KPI's first setting applies from the beginning,
+whatever period it was recorded for, so values imported from before the KPI
+was set up are judged against the target it started with, and a change dated
+back before that still ends the first target where it says. Two changes
+effective from the same period: the one recorded later wins, the earlier
+stays in the history.
 """
 
 from __future__ import annotations
@@ -54,15 +56,14 @@ def ordered(history: Iterable[TargetSetting]) -> list[TargetSetting]:
 
 def target_for(history: Iterable[TargetSetting], period: Period) -> TargetSetting | None:
     """The setting in force for `period`; None only when there is none at all."""
-    settings = ordered(history)
+    settings = list(history)
     if not settings:
         return None
-    in_force = settings[0]
-    for setting in settings:
+    first = min(settings, key=lambda s: s.sequence)
+    in_force = first
+    for setting in ordered(s for s in settings if s is not first):
         if setting.effective_from <= period:
             in_force = setting
-        else:
-            break
     return in_force
 
 

@@ -9,6 +9,10 @@ from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding
+from .kpis import (KpiForm, KpiRow, add_from_library, change_target, define_kpi, import_measurements,
+                   kpi_rows, measurements_of, parse_import, position, record_measurement, red_kpi_count,
+                   settings_of)
+from .objectives import ObjectiveForm, ObjectiveRow, objective_rows, save_objective
 from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
 from .plan import apply_template, preview_template, shift_plan
 from .start import start_workspace
@@ -23,4 +27,7 @@ __all__ = [
     "record_certification_decision", "refresh_summary", "reopen_stage", "request_gate_review", "save",
     "send_back_gate", "set_document_status", "set_due_date", "set_task_status", "settings", "shift_plan",
     "start_workspace", "template",
+    "KpiForm", "KpiRow", "add_from_library", "change_target", "define_kpi", "import_measurements", "kpi_rows",
+    "measurements_of", "parse_import", "position", "record_measurement", "red_kpi_count", "settings_of",
+    "ObjectiveForm", "ObjectiveRow", "objective_rows", "save_objective",
 ]
