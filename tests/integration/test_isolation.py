@@ -34,6 +34,20 @@ CLIENT_ROUTES = [
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
+    ("GET", "/c/<slug>/kpis", None),
+    ("GET", "/c/<slug>/kpis/new", None),
+    ("POST", "/c/<slug>/kpis/library", {"key": "nps"}),
+    ("POST", "/c/<slug>/kpis", {"name": "Sneaky", "numerator": "x", "unit": "%", "target": "1", "amber": "1",
+                                "red": "1"}),
+    ("GET", "/c/<slug>/kpis/<int:kpi_id>", None),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/measurements", {"period": "2026-01", "value": "1"}),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/targets", {"effective_from": "2026-01", "target": "1", "amber": "1",
+                                                     "red": "1", "reason": "x"}),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/import", {"content": ""}),
+    ("GET", "/c/<slug>/objectives", None),
+    ("POST", "/c/<slug>/objectives", {"title": "Sneaky objective"}),
+    ("GET", "/c/<slug>/objectives/<int:objective_id>", None),
+    ("POST", "/c/<slug>/objectives/<int:objective_id>", {"title": "Sneaky objective"}),
 ]
 
 
@@ -65,7 +79,10 @@ def _client_objects(db, client):
         ops.add_attachment(task, FileStorage(io.BytesIO(b"evidence"), "evidence.txt", content_type="text/plain"),
                            ops.Actor(None, "test"), _upload_root(), client.schema_name, 10_000)
         finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
-        ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+        kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
+        objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
+        db.session.flush()
+        ids = {"kpi_id": kpi.id, "objective_id": objective.id,"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first()}
         ops.save(client)
@@ -136,7 +153,8 @@ def test_outsiders_get_404_and_see_nothing(http, db, two_worlds, method, path, d
 def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data):
     http.login(two_worlds[0].owner.email)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
-                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit"}), data,
+                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "kpi_id": 1,
+                                             "objective_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 

@@ -81,8 +81,11 @@ def test_thresholds_must_sit_on_the_right_side_of_the_target():
         ([90, 85, 80], "higher", WORSENING),
         ([90, 85, 80], "lower", IMPROVING),
         ([3, 4, 6], "lower", WORSENING),
-        ([80, 70, 90], "higher", STEADY),  # no clear direction
+        ([80, 70, 90], "higher", IMPROVING),  # the line through the three rises
+        ([93, 94, 61.5], "higher", WORSENING),  # a fall in the last period is not "steady"
+        ([90, 95, 90.5], "higher", STEADY),  # under 1 % apart: noise
         ([85, 85, 85], "higher", STEADY),
+        ([0, 1, 0], "lower", STEADY),
         ([70, 80, 85, 85, 85], "higher", STEADY),  # only the last three count
         ([80, 90], "higher", None),  # too few periods
         ([80, None, 90], "higher", None),  # a missing period breaks the window
@@ -112,7 +115,7 @@ def test_position_latest_is_missing_when_the_last_period_passed_its_grace():
 
 
 def test_position_within_grace_keeps_the_previous_status():
-    values = {P("2026-01"): 92.0, P("2026-02"): 91.0, P("2026-03"): 93.0}
+    values = {P("2026-01"): 92.0, P("2026-02"): 91.0, P("2026-03"): 92.5}
     pos = kpi_position("monthly", "higher", values, HIGHER, date(2026, 4, 5), grace_days=10)
     assert pos.status == ON_TRACK and not pos.is_red
     assert pos.next_due == P("2026-04")  # March is in; April is next

@@ -19,6 +19,7 @@ from .thresholds import MISSING, RED_STATUSES
 IMPROVING, WORSENING, STEADY = "improving", "worsening", "steady"
 TREND_LABELS: dict[str, str] = {IMPROVING: "Improving", WORSENING: "Worsening", STEADY: "Steady"}
 TREND_WINDOW = 3
+STEADY_SHARE = 0.01  # a change under 1 % of the value is noise, not a trend
 DEFAULT_GRACE_DAYS = 10
 
 
@@ -39,19 +40,18 @@ def period_status(
 
 def trend(values: list[float | None], direction: str) -> str | None:
     """Over the last three periods (oldest first; a missing value breaks the
-    window): improving when no step is worse and the last is better than the
-    first, worsening the other way round, steady otherwise. None when fewer
-    than three periods have values."""
+    window): the least-squares slope of three evenly spaced points is half the
+    change from the first to the last, so its sign is the trend — improving
+    or worsening for the KPI's direction, steady when the change is under
+    STEADY_SHARE of the larger value. None when fewer than three periods have
+    values."""
     window = values[-TREND_WINDOW:]
     if len(window) < TREND_WINDOW or any(v is None for v in window):
         return None
-    higher = direction == "higher"
-    steps = [(b - a) if higher else (a - b) for a, b in zip(window, window[1:])]
-    if all(s >= 0 for s in steps) and sum(steps) > 0:
-        return IMPROVING
-    if all(s <= 0 for s in steps) and sum(steps) < 0:
-        return WORSENING
-    return STEADY
+    change = window[-1] - window[0]
+    if abs(change) < STEADY_SHARE * max(abs(window[0]), abs(window[-1]), 1.0):
+        return STEADY
+    return IMPROVING if (change > 0) == (direction == "higher") else WORSENING
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ document.addEventListener("DOMContentLoaded", function () {
   // Bands: past red is off track, between red and amber at risk; the side beyond amber is on track.
   var datasets = [
     { label: "Value", data: d.values, borderColor: "#2456d6", backgroundColor: "#2456d6", borderWidth: 2.5,
-      pointRadius: 4, pointHoverRadius: 6, spanGaps: false, tension: 0.25, order: 1 },
+      pointRadius: 4, pointHoverRadius: 6, spanGaps: false, cubicInterpolationMode: "monotone", order: 1 },
     { label: "Target", data: d.target, stepped: "middle", borderColor: "#1c7c54", borderWidth: 2, pointRadius: 0,
       fill: false, order: 2 },
     band("Red threshold", d.red, "rgba(180, 35, 24, 1)", higher ? "start" : "end"),

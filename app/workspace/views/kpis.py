@@ -133,7 +133,8 @@ def _detail(kpi: Kpi, status: int = 200, error: Refusal | None = None, form=None
     position = ops.position(kpi, measured)
     current = position.periods[-1].period
     return render("workspace/kpi.html", client=g.client, kpi=kpi, position=position, measured=measured,
-                  chart=_chart(kpi, position), history=list(reversed(ops.settings_of(kpi))),
+                  chart=_chart(kpi, position),
+                  history=sorted(ops.settings_of(kpi), key=lambda s: s.sequence, reverse=True),
                   in_force=wk.target_for(ops.settings_of(kpi), current), people=people(), labels=_labels(),
                   can_write=g.client_role in WRITER_ROLES, can_manage=g.client_role in CLIENT_MANAGERS,
                   error=error, form=form or {}, preview=preview, today=clock.today()), status
