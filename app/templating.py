@@ -46,6 +46,14 @@ def _datefmt(value, fmt="%d %b %Y"):
     return value.strftime(fmt) if value else "—"
 
 
+def _num(value, places: int = 2) -> str:
+    """A measured value as people read it: 87.5, 1,234, 0.25 (no trailing zeros, "—" for none)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 STATUS_TONE = {"done": "ok", "approved": "ok", "closed": "ok", "in_progress": "info", "in_review": "info",
                "open": "warn"}
 
@@ -62,6 +70,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["rich_text"] = rich_text
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["moment"] = moment_text
+    app.jinja_env.filters["num"] = _num
     app.jinja_env.globals["counted"] = counted
     app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
     app.jinja_env.globals["stage_label"] = stage_label

@@ -54,3 +54,9 @@ class PlanError(WorkflowError):
     """Dates given to the planner cannot produce a sensible plan."""
 
     status = INVALID_INPUT
+
+
+class KpiError(WorkflowError):
+    """A KPI, period, target, measurement or objective the rules do not accept."""
+
+    status = INVALID_INPUT

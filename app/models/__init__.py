@@ -8,11 +8,16 @@ from .tenant import (
     Document,
     Finding,
     GateReview,
+    Kpi,
+    KpiTarget,
+    Measurement,
+    Objective,
+    ObjectiveKpi,
     Stage,
     Task,
     TaskComment,
     WorkspaceSettings,
 )
 
-__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Stage", "Task",
+__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Kpi", "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]

@@ -15,11 +15,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -238,3 +240,93 @@ class ActivityEntry(TenantModel):
         fields = list(before) + [k for k in after if k not in before]
         return [(k, before.get(k), after.get(k)) for k in fields
                 if (before.get(k) or None) != (after.get(k) or None)]
+
+
+# --- KPIs and quality objectives (ISO 9001 6.2, 9.1) ---------------------------------------------
+
+class Kpi(TenantModel):
+    """A KPI the client measures: taken from the consultancy's library (`library_key`) or its own.
+    Its target and thresholds live in `kpi_targets`, a history that is never overwritten."""
+
+    __tablename__ = "kpis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library_key: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    numerator: Mapped[str] = mapped_column(Text, default="")
+    denominator: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(10))
+    frequency: Mapped[str] = mapped_column(String(10))
+    clauses: Mapped[list[str]] = mapped_column(ARRAY(String(12)), default=list)
+    minimum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    maximum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    never_zero_target: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[int | None] = user_ref()
+    # Missing periods are counted from here (or from the earliest measurement, if earlier).
+    first_period: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    targets: Mapped[list["KpiTarget"]] = relationship(order_by="KpiTarget.id", lazy="selectin")
+
+    __table_args__ = (
+        CheckConstraint("direction IN ('higher', 'lower')", name="direction_valid"),
+        CheckConstraint("frequency IN ('weekly', 'monthly', 'quarterly', 'yearly')", name="frequency_valid"),
+    )
+
+
+class KpiTarget(TenantModel):
+    """One target setting (target, amber and red thresholds) in force from a period on, with its reason."""
+
+    __tablename__ = "kpi_targets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id"), index=True)
+    effective_from: Mapped[str] = mapped_column(String(10))
+    target: Mapped[float] = mapped_column(Float)
+    amber: Mapped[float] = mapped_column(Float)
+    red: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by_id: Mapped[int | None] = user_ref()
+    set_by_name: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Measurement(TenantModel):
+    """A KPI's value for one period: one per KPI and period, whoever enters or imports it."""
+
+    __tablename__ = "kpi_measurements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    entered_by_id: Mapped[int | None] = user_ref()
+    entered_by_name: Mapped[str] = mapped_column(String(200))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("kpi_id", "period", name="one_per_period"),)
+
+
+class Objective(TenantModel):
+    """A quality objective with its 6.2.2 plan: what, resources, who, when, how evaluated."""
+
+    __tablename__ = "objectives"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    what: Mapped[str] = mapped_column(Text, default="")
+    resources: Mapped[str] = mapped_column(Text, default="")
+    responsible: Mapped[str] = mapped_column(String(200), default="")
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    evaluation: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = user_ref()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+    kpis: Mapped[list[Kpi]] = relationship(secondary="objective_kpis", order_by="Kpi.name", lazy="selectin")
+
+
+class ObjectiveKpi(TenantModel):
+    """Which KPIs measure which objective."""
+
+    __tablename__ = "objective_kpis"
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -17,6 +17,8 @@ NAV = [
     ("workspace.documents", "Documents", None),
     ("workspace.findings", "Findings", None),
     ("workspace.gates", "Gates", None),
+    ("workspace.kpis", "KPIs", None),
+    ("workspace.objectives", "Objectives", None),
     ("workspace.plan", "Plan", None),
     ("workspace.activity", "Activity", None),
     ("workspace.people", "People", None),

@@ -31,7 +31,8 @@ from app.clients import create_client
 from app.extensions import db as _db
 from app.library import store
 from app.models import (Account, AccountMember, AccountTemplate, Attachment, Client, ClientConsultant, ClientMember,
-                        Document, Finding, GateReview, Invitation, Stage, Task, User)
+                        Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement, Objective, Stage,
+                        Task, User)
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from conftest import PASSWORD, Factory, HttpClient, _hashed
@@ -531,6 +532,94 @@ def client_unarchive(s):
     return Request(_c(s, "/settings/unarchive"), {}, 303, lambda: _client(s).archived_at is None)
 
 
+def _kpi(s, key="on_time_delivery") -> int:
+    """The client's KPI from this library entry, added once."""
+    with inside(s):
+        kpi_id = s.db.session.scalar(select(Kpi.id).where(Kpi.library_key == key))
+        if kpi_id is None:
+            kpi = ops.add_from_library(key, None, set(), _setup_actor())
+            s.db.session.flush()
+            kpi_id = kpi.id
+            _save(s)
+        return kpi_id
+
+
+def _kpi_keys(s) -> set:
+    with inside(s):
+        return set(s.db.session.scalars(select(Kpi.library_key)))
+
+
+def kpi_from_library(s):
+    key = next(k for k in ops.kpis.library().keys() if k not in _kpi_keys(s))
+    return Request(_c(s, "/kpis/library"), {"key": key}, 303, lambda: key in _kpi_keys(s))
+
+
+def _kpi_names(s) -> set:
+    with inside(s):
+        return set(s.db.session.scalars(select(Kpi.name)))
+
+
+def kpi_define(s):
+    name = unique("Invoices on time")
+    return Request(_c(s, "/kpis"), {"name": name, "numerator": "Invoices sent on time", "denominator": "Invoices",
+                                    "unit": "%", "direction": "higher", "frequency": "monthly", "target": "95",
+                                    "amber": "90", "red": "80"}, 303, lambda: name in _kpi_names(s))
+
+
+def _measured(s, kpi_id) -> dict:
+    with inside(s):
+        return {m.period: m.note for m in s.db.session.scalars(select(Measurement).where(Measurement.kpi_id == kpi_id))}
+
+
+def kpi_measure(s):
+    kpi_id, note = _kpi(s), unique("note")
+    return Request(_c(s, f"/kpis/{kpi_id}/measurements"), {"period": "2026-01", "value": "93", "note": note}, 303,
+                   lambda: _measured(s, kpi_id).get("2026-01") == note)
+
+
+def kpi_target(s):
+    kpi_id, reason = _kpi(s), unique("New contract")
+
+    def recorded():
+        with inside(s):
+            return reason in s.db.session.scalars(select(KpiTarget.reason).where(KpiTarget.kpi_id == kpi_id)).all()
+
+    return Request(_c(s, f"/kpis/{kpi_id}/targets"), {"effective_from": "2026-02", "target": "97", "amber": "95",
+                                                      "red": "90", "reason": reason}, 303, recorded)
+
+
+def kpi_import(s):
+    import base64
+
+    kpi_id, note = _kpi(s), unique("imported")
+    content = base64.b64encode(f"period;value;note\n2026-02;91,5;{note}\n".encode()).decode()
+    return Request(_c(s, f"/kpis/{kpi_id}/import"), {"content": content}, 303,
+                   lambda: _measured(s, kpi_id).get("2026-02") == note)
+
+
+def _objective_titles(s) -> dict:
+    with inside(s):
+        return dict(s.db.session.execute(select(Objective.title, Objective.id)).all())
+
+
+def objective_add(s):
+    title = unique("Deliver 95 % of jobs on time")
+    return Request(_c(s, "/objectives"), {"title": title}, 303, lambda: title in _objective_titles(s))
+
+
+def objective_edit(s):
+    with inside(s):
+        objective_id = s.db.session.scalar(select(Objective.id))
+        if objective_id is None:
+            o = ops.save_objective(None, ops.ObjectiveForm(title="Fewer complaints this year"), _setup_actor())
+            s.db.session.flush()
+            objective_id = o.id
+            _save(s)
+    title = unique("Fewer complaints within 12 months")
+    return Request(_c(s, f"/objectives/{objective_id}"), {"title": title}, 303,
+                   lambda: _objective_titles(s).get(title) == objective_id)
+
+
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
@@ -564,6 +653,13 @@ WORKSPACE = [
     Case("/c/<slug>/settings/dates", SETTINGS, client_dates, "workspace"),
     Case("/c/<slug>/settings/archive", SETTINGS, client_archive, "workspace"),
     Case("/c/<slug>/settings/unarchive", SETTINGS, client_unarchive, "workspace"),
+    Case("/c/<slug>/kpis/library", MANAGERS, kpi_from_library, "workspace"),
+    Case("/c/<slug>/kpis", MANAGERS, kpi_define, "workspace"),
+    Case("/c/<slug>/kpis/<int:kpi_id>/measurements", WRITERS, kpi_measure, "workspace"),
+    Case("/c/<slug>/kpis/<int:kpi_id>/targets", MANAGERS, kpi_target, "workspace"),
+    Case("/c/<slug>/kpis/<int:kpi_id>/import", WRITERS, kpi_import, "workspace"),
+    Case("/c/<slug>/objectives", MANAGERS, objective_add, "workspace"),
+    Case("/c/<slug>/objectives/<int:objective_id>", MANAGERS, objective_edit, "workspace"),
 ]
 
 

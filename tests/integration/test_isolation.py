@@ -49,6 +49,20 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/settings/dates", {"start_on": "2030-01-01", "target_on": "2030-12-01"}),
     ("POST", "/c/<slug>/settings/archive", {}),
     ("POST", "/c/<slug>/settings/unarchive", {}),
+    ("GET", "/c/<slug>/kpis", None),
+    ("GET", "/c/<slug>/kpis/new", None),
+    ("POST", "/c/<slug>/kpis/library", {"key": "nps"}),
+    ("POST", "/c/<slug>/kpis", {"name": "Sneaky", "numerator": "x", "unit": "%", "target": "1", "amber": "1",
+                                "red": "1"}),
+    ("GET", "/c/<slug>/kpis/<int:kpi_id>", None),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/measurements", {"period": "2026-01", "value": "1"}),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/targets", {"effective_from": "2026-01", "target": "1", "amber": "1",
+                                                     "red": "1", "reason": "x"}),
+    ("POST", "/c/<slug>/kpis/<int:kpi_id>/import", {"content": ""}),
+    ("GET", "/c/<slug>/objectives", None),
+    ("POST", "/c/<slug>/objectives", {"title": "Sneaky objective"}),
+    ("GET", "/c/<slug>/objectives/<int:objective_id>", None),
+    ("POST", "/c/<slug>/objectives/<int:objective_id>", {"title": "Sneaky objective"}),
 ]
 
 
@@ -81,7 +95,11 @@ def _client_objects(db, client, member, inviter):
         ops.add_attachment(task, FileStorage(io.BytesIO(b"evidence"), "evidence.txt", content_type="text/plain"),
                            ops.Actor(None, "test"), _upload_root(), client.schema_name, 10_000)
         finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
+        kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
+        objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
+        db.session.flush()
         ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+               "kpi_id": kpi.id, "objective_id": objective.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first()}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
@@ -155,7 +173,7 @@ def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data)
     http.login(two_worlds[0].owner.email)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
                                              "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "user_id": 1,
-                                             "invitation_id": 1}), data,
+                                             "invitation_id": 1, "kpi_id": 1, "objective_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 

@@ -14,6 +14,7 @@ import workflows as wf
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
+from .kpis import red_kpi_count
 from .state import client_state, pending_review, settings, template
 from .work_items import refresh_work_items
 
@@ -36,6 +37,7 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
     summary.target_certification_on = settings().target_on
     summary.last_activity_at = last
+    summary.red_kpis = red_kpi_count()
     db.session.add(summary)
     return summary
 
