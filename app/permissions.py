@@ -14,7 +14,7 @@ from functools import wraps
 
 from flask import abort, g, session
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import and_, case, exists, select
 
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientConsultant, ClientMember
@@ -29,7 +29,7 @@ ROLE_LABELS = {
     "auditor": "Auditor (read-only)",
 }
 
-# Within one client's workspace (the role `client_role` returns):
+# Within one client's workspace (the role `client_role_column` reads):
 CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the plan
 WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
@@ -70,22 +70,22 @@ def current_account(accounts: list[tuple[Account, str]] | None = None) -> tuple[
     return accounts[0]
 
 
-def client_role(user, client: Client) -> str | None:
-    """The user's role for this client, or None: consultancy owner, assigned consultant, or client member."""
-    role = account_role(user, client.account_id)
-    if role == "owner":
-        return "owner"
-    if role == "consultant":
-        assigned = db.session.scalar(
-            select(ClientConsultant.user_id).where(
-                ClientConsultant.client_id == client.id, ClientConsultant.user_id == user.id
-            )
-        )
-        if assigned:
-            return "consultant"
-    return db.session.scalar(
-        select(ClientMember.role).where(ClientMember.client_id == client.id, ClientMember.user_id == user.id)
-    )
+def client_role_column(user):
+    """The user's role for the client of the enclosing query, as one SQL expression (None: no access).
+
+    Consultancy owner, assigned consultant, or the client's own member role, in that order. One expression,
+    so that the request that opens a client reads the client and the user's role in the same query.
+    """
+    account_role_ = (select(AccountMember.role)
+                     .where(AccountMember.user_id == user.id, AccountMember.account_id == Client.account_id)
+                     .scalar_subquery())
+    assigned = exists().where(ClientConsultant.client_id == Client.id, ClientConsultant.user_id == user.id)
+    member_role = (select(ClientMember.role)
+                   .where(ClientMember.client_id == Client.id, ClientMember.user_id == user.id)
+                   .scalar_subquery())
+    return case((account_role_ == "owner", "owner"),
+                (and_(account_role_ == "consultant", assigned), "consultant"),
+                else_=member_role)
 
 
 def visible_clients_query(user, account_id: int | None = None):

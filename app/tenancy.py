@@ -8,20 +8,24 @@ from __future__ import annotations
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 import tenants
 
 from .extensions import db, login_manager
 from .models import Client, valid_slug
-from .permissions import client_role
+from .permissions import client_role_column
 
 
 def bind_request_client(slug: str):
     """Called before every /c/<slug>/… view."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    client = db.session.scalar(select(Client).where(Client.slug == slug)) if valid_slug(slug) else None
-    role = client_role(current_user, client) if client is not None else None
+    found = db.session.execute(
+        select(Client, client_role_column(current_user)).options(joinedload(Client.summary))
+        .where(Client.slug == slug)
+    ).first() if valid_slug(slug) else None
+    client, role = found if found is not None else (None, None)
     if role is None:
         abort(404)
     g.client, g.client_role = client, role

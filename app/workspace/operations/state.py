@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 
 import tenants
 import workflows as wf
@@ -13,8 +13,32 @@ from ...extensions import db
 from ...models import Document, Finding, GateReview, Stage, Task, WorkspaceSettings
 
 
+def _held(name: str, load):
+    """Objects read once per client binding and held for the rest of it.
+
+    The session's identity map keeps objects only weakly, so the settings row and the five stages, which
+    several helpers of one page ask for, would otherwise be read again each time. Held under the bound
+    schema's name and re-read once the binding has dropped them (its end expunges every tenant object);
+    commits and rollbacks only expire them, and they reload on their next use.
+    """
+    schema = tenants.current_schema()
+    memo = db.session.info.get("held")
+    if memo is None or memo[0] != schema:
+        memo = db.session.info["held"] = (schema, {})
+    objs = memo[1].get(name)
+    if objs is None or any(o not in db.session for o in objs):
+        objs = memo[1][name] = load()
+    return objs
+
+
 def settings() -> WorkspaceSettings:
-    return db.session.get(WorkspaceSettings, 1)
+    found = _held("settings", lambda: [s for s in [db.session.get(WorkspaceSettings, 1)] if s is not None])
+    return found[0] if found else None
+
+
+def stages() -> list[Stage]:
+    """The client's five stages in order."""
+    return _held("stages", lambda: db.session.scalars(select(Stage).order_by(Stage.position)).all())
 
 
 def lock_gate_state() -> WorkspaceSettings:
@@ -47,25 +71,29 @@ def _pinned(schema: str, key: str, version: int) -> wf.Template:
 
 
 def current_stage_key() -> str:
-    return db.session.scalar(select(Stage.key).where(Stage.status == "current").order_by(Stage.position)) \
-        or STAGE_KEYS[-1]
+    return next((st.key for st in stages() if st.status == "current"), STAGE_KEYS[-1])
+
+
+def _rows_as_json(*columns):
+    return select(func.coalesce(func.json_agg(func.json_build_array(*columns)), literal_column("'[]'::json"))) \
+        .scalar_subquery()
 
 
 def client_state() -> wf.ClientState:
-    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
-    tasks = db.session.execute(select(Task.key, Task.stage, Task.required, Task.status, Task.title)).all()
-    docs = db.session.execute(select(Document.key, Document.stage, Document.required, Document.status,
-                                     Document.title)).all()
-    findings = db.session.execute(select(Finding.id, Finding.stage, Finding.severity, Finding.status,
-                                         Finding.title)).all()
-    s = settings()
-    current = next((st.key for st in stages if st.status == "current"), STAGE_KEYS[-1])
+    # Tasks, documents and findings in one round trip: the gate rules need all three on most pages.
+    tasks, docs, findings = db.session.execute(select(
+        _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title),
+        _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
+        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title),
+    )).one()
+    all_stages, s = stages(), settings()
+    current = next((st.key for st in all_stages if st.status == "current"), STAGE_KEYS[-1])
     return wf.ClientState(
         current_stage=current,
         tasks=[wf.TaskState(*row) for row in tasks],
         documents=[wf.DocumentState(*row) for row in docs],
         findings=[wf.FindingState(*row) for row in findings],
-        signoffs={st.key for st in stages if st.status == "passed"},
+        signoffs={st.key for st in all_stages if st.status == "passed"},
         certification_decision=s.certification_decision if s else None,
     )
 

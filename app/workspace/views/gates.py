@@ -9,7 +9,7 @@ from sqlalchemy import select
 from workflows.stages import STAGE_KEYS, stage_label
 
 from ...extensions import db
-from ...models import GateReview, Stage
+from ...models import GateReview
 from ...permissions import CLIENT_MANAGERS, CONSULTANT_ROLES, requires
 from ...refusal import Refusal
 from ...templating import render
@@ -21,7 +21,7 @@ from .common import actor, refused
 @bp.get("/gates")
 def gates():
     state = ops.client_state()
-    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    stages = ops.stages()
     results = {st.key: ops.gate(st.key, state) for st in stages if st.status != "upcoming"}
     reviews = db.session.scalars(select(GateReview).order_by(GateReview.requested_at.desc())).all()
     return render("workspace/gates.html", client=g.client, stages=stages, results=results, reviews=reviews,

@@ -8,7 +8,7 @@ import workflows as wf
 
 from ... import clock
 from ...extensions import db
-from ...models import ActivityEntry, Stage, Task
+from ...models import ActivityEntry, Task
 from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
@@ -17,7 +17,7 @@ from .. import operations as ops
 @bp.get("/")
 def overview():
     state = ops.client_state()
-    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    stages = ops.stages()
     current = state.current_stage
     overdue = db.session.scalars(select(Task).where(Task.status.in_(wf.OPEN_TASK_STATUSES),
                                                    Task.due_on < clock.today()).order_by(Task.due_on).limit(8)).all()

@@ -10,7 +10,7 @@ from workflows.stages import STAGE_KEYS, stage_label
 from ... import clock
 from ...extensions import db
 from ...library import store as library
-from ...models import Stage, Task
+from ...models import Task
 from ...permissions import CONSULTANT_ROLES, requires
 from ...refusal import Refusal
 from ...templating import render
@@ -31,7 +31,7 @@ def _newer_template():
 
 @bp.get("/plan")
 def plan():
-    stages = db.session.scalars(select(Stage).order_by(Stage.position)).all()
+    stages = ops.stages()
     actual_done = dict(db.session.execute(select(Task.stage, func.max(Task.completed_at)).group_by(Task.stage)).all())
     due = dict(db.session.execute(select(Task.stage, func.max(Task.due_on)).group_by(Task.stage)).all())
     s = ops.settings()
