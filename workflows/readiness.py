@@ -71,13 +71,19 @@ class Readiness:
         return tuple(i for i in self.items if i.stage == stage_key)
 
 
+def _in_template_order(rows, template_keys: dict) -> list:
+    """The template's order (its dict keys), then the client's own additions in the order given."""
+    order = {key: i for i, key in enumerate(template_keys)}
+    return sorted(rows, key=lambda r: order.get(r.key, len(order)))
+
+
 def _task_items(template: Template, state: ClientState, stage_key: str) -> list[ReadinessItem]:
     stage = template.stage(stage_key)
     titles = {t.key: t.title for t in stage.tasks}
     present = {t.key for t in state.tasks}
     items = [ReadinessItem(TASK, t.key, stage_key, t.title, False, "missing from the client's task list")
              for t in stage.required_tasks if t.key not in present]
-    for t in state.tasks_in(stage_key):
+    for t in _in_template_order(state.tasks_in(stage_key), titles):
         if t.required:
             why = {"done": "done", "not_applicable": "marked not applicable"}.get(t.status,
                                                                                   t.status.replace("_", " "))
@@ -91,7 +97,7 @@ def _document_items(template: Template, state: ClientState, stage_key: str) -> l
     present = {d.key for d in state.documents}
     items = [ReadinessItem(DOCUMENT, d.key, stage_key, d.title, False, "missing from the client's documents")
              for d in stage.required_documents if d.key not in present]
-    for d in state.documents_in(stage_key):
+    for d in _in_template_order(state.documents_in(stage_key), titles):
         if d.required:
             approved = d.status == APPROVED_DOCUMENT_STATUS
             items.append(ReadinessItem(DOCUMENT, d.key, stage_key, d.title or titles.get(d.key, d.key), approved,

@@ -33,6 +33,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/plan/apply-template", {"version": "2"}),
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
+    ("GET", "/c/<slug>/readiness", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
     ("GET", "/c/<slug>/kpis", None),
     ("GET", "/c/<slug>/kpis/new", None),

@@ -15,6 +15,7 @@ from .kpis import (KpiForm, KpiRow, add_from_library, change_target, define_kpi,
 from .objectives import ObjectiveForm, ObjectiveRow, objective_rows, save_objective
 from .gates import approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate
 from .plan import apply_template, preview_template, shift_plan
+from .readiness import ReadinessReport, implementation_kpis, projection, readiness, readiness_report
 from .start import start_workspace
 from .state import client_state, current_stage_key, gate, pending_review, settings, stages, template
 from .summary import refresh_summary, save
@@ -30,4 +31,5 @@ __all__ = [
     "KpiForm", "KpiRow", "add_from_library", "change_target", "define_kpi", "import_measurements", "kpi_rows",
     "measurements_of", "parse_import", "position", "record_measurement", "red_kpi_count", "settings_of",
     "ObjectiveForm", "ObjectiveRow", "objective_rows", "save_objective",
+    "ReadinessReport", "implementation_kpis", "projection", "readiness", "readiness_report",
 ]

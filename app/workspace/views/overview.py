@@ -1,14 +1,17 @@
-"""The client's overview: stages, the current gate, overdue work, recent activity."""
+"""The client's overview: stages, the current gate, readiness and its projection, KPIs and objectives that
+need attention, overdue work, recent activity."""
 from __future__ import annotations
 
 from flask import g
 from sqlalchemy import select
 
 import workflows as wf
+from workflows import kpi as wk
 
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Task
+from ...permissions import CLIENT_MANAGERS
 from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
@@ -23,7 +26,12 @@ def overview():
                                                    Task.due_on < clock.today()).order_by(Task.due_on).limit(8)).all()
     activity = db.session.scalars(select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
                                   .limit(8)).all()
+    kpis = ops.kpi_rows()
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
                   current=current, gate=ops.gate(current, state), review=ops.pending_review(current),
                   overdue=overdue, activity=activity, summary=g.client.summary, certified=wf.is_certified(state),
-                  readiness=wf.readiness(ops.template(), state))
+                  report=ops.readiness_report(state), kpi_count=len(kpis),
+                  red_kpis=[row for row in kpis if row.position.is_red],
+                  objectives_at_risk=[row for row in ops.objective_rows(kpis)
+                                      if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
+                  can_manage_kpis=g.client_role in CLIENT_MANAGERS, kpi_labels=wk.STATUS_LABELS)
