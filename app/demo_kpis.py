@@ -1,5 +1,5 @@
 """Demo KPIs and quality objectives: for one demo client, 6–8 KPIs from the library with 6–12 months of
-measurements (imported from the client's spreadsheet, customer satisfaction typed in) — mostly on track, one amber, often one red, one month
+measurements (imported from the client's spreadsheet, customer satisfaction's latest month typed in) — mostly on track, one amber, often one red, one month
 skipped, one target raised mid-year with its reason — and 2–4 objectives linked to them, one of them vague.
 
 Everything goes through the workspace operations, replayed on past dates (like the tasks in app.demo),
@@ -66,7 +66,7 @@ def _shares(profile: str, months: int, amber_share: float, rng: random.Random) -
         bad = rng.randint(2, 3)
         return [rng.uniform(-0.3, 0.2) for _ in range(months - bad)] + [rng.uniform(1.15, 1.5) for _ in range(bad)]
     if profile == "amber":
-        return [rng.uniform(amber_share - 0.15, amber_share + 0.25) for _ in range(months)]
+        return [rng.uniform(amber_share + 0.1, min(0.9, amber_share + 0.45)) for _ in range(months)]
     if profile == "improving":
         return [1.1 - 1.3 * i / (months - 1) for i in range(months)]
     return [rng.uniform(-0.45, 0.1) for _ in range(months)]
@@ -82,6 +82,8 @@ def seed_kpis(client_index: int, owner_id: int, manager: ops.Actor, staff: ops.A
     periods = [last]
     while len(periods) < months:
         periods.insert(0, periods[0].previous())
+    last_due = last.due_date(ops.kpis.GRACE_DAYS) < today
+    started = ops.settings().start_on
     keys = ["csat", *rng.sample(MONTHLY, rng.randint(5, 7))]
     kpis = []
     with clock.frozen_at(_at(periods[0].start, rng)):
@@ -107,14 +109,19 @@ def seed_kpis(client_index: int, owner_id: int, manager: ops.Actor, staff: ops.A
             if kpi is kpis[2] and client_index % 4 == 1 and period == periods[-2]:
                 continue  # … and, for some clients, a recent one too
             values[period] = _value(kpi, setting, share, rng)
-        # The history came from the client's spreadsheet, imported last week; CSAT's last month was typed in.
+        # The history came from the client's spreadsheet, imported once the last month it holds was over (and
+        # the client was on ISOpath); CSAT's latest month was typed in. Last month's other values are only
+        # entered while it is not yet due, as a real client would.
         typed = kpi is kpis[0] and last in values
-        history = [f"{p.key};{v:g}" for p, v in values.items() if not (typed and p == last)]
-        with clock.frozen_at(_at(last.end + timedelta(days=rng.randint(1, 4)), rng)):
-            ops.import_measurements(kpi, "period;value\n" + "\n".join(history), False, manager)
-            if typed:
+        held = [p for p in values if not (typed and p == last) and (p != last or last_due)]
+        imported_on = max(held[-1].end + timedelta(days=rng.randint(2, 5)), started + timedelta(days=1))
+        with clock.frozen_at(_at(imported_on, rng)):
+            ops.import_measurements(kpi, "period;value\n" + "\n".join(f"{p.key};{values[p]:g}" for p in held),
+                                    False, manager)
+        if typed:
+            with clock.frozen_at(_at(last.end + timedelta(days=1), rng)):
                 ops.record_measurement(kpi, last.key, f"{values[last]:g}", "", staff)
-    _objectives(kpis, rng, manager, periods[0].start)
+    _objectives(kpis, rng, manager, periods[0].start, today)
 
 
 def _raise(kpi, first: wk.Thresholds, period: wk.Period, rng: random.Random, actor: ops.Actor) -> wk.Thresholds:
@@ -133,14 +140,14 @@ def _raise(kpi, first: wk.Thresholds, period: wk.Period, rng: random.Random, act
     return wk.Thresholds(first.direction, *raised)
 
 
-def _objectives(kpis, rng: random.Random, actor: ops.Actor, start) -> None:
+def _objectives(kpis, rng: random.Random, actor: ops.Actor, start, today) -> None:
     by_key = {k.library_key: k for k in kpis}
     planned = [key for key in PLANS if key in by_key]
     count = min(len(planned), rng.randint(1, 3))
     with clock.frozen_at(_at(start + timedelta(days=rng.randint(3, 10)), rng)):
         for key in planned[:count]:
             title, what, resources, responsible, evaluation = PLANS[key]
-            due = (clock.today() + timedelta(days=rng.randint(150, 300))).isoformat()
+            due = (today + timedelta(days=rng.randint(60, 240))).isoformat()  # set months ago, due ahead
             ops.save_objective(None, ops.ObjectiveForm(title, what, resources, responsible, due, evaluation,
                                                        (by_key[key].id,)), actor)
         title, what, resources, responsible, evaluation = VAGUE

@@ -51,7 +51,13 @@ class Projection:
         if self.status == NO_PACE:
             return f"no pace yet: nothing was completed in the last {_weeks(self.weeks_measured)}"
         if self.status == LATE:
-            return f"about {_weeks(self.weeks_late)} late at the current pace"
+            late = self.weeks_late
+            # past half a year weeks stop meaning much, past two years months do
+            if late > 104:
+                return f"about {round(late * 7 / 365.25)} years late at the current pace"
+            if late > 26:
+                return f"about {round(late * 7 / 30.44)} months late at the current pace"
+            return f"about {_weeks(late)} late at the current pace"
         ahead = self.weeks_ahead
         return f"on track, about {_weeks(ahead)} ahead" if ahead >= 1 else "on track"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .stages import LAST_STAGE, STAGE_KEYS, stage_label
 from .state import ClientState, is_stage_passed
 from .template import Template
-from .vocabulary import APPROVED_DOCUMENT_STATUS
+from .vocabulary import APPROVED_DOCUMENT_STATUS, DOCUMENT_STATUS_LABELS, TASK_STATUS_LABELS
 
 # Kinds of item (stable: the app links each kind to its page).
 TASK = "task"
@@ -85,8 +85,7 @@ def _task_items(template: Template, state: ClientState, stage_key: str) -> list[
              for t in stage.required_tasks if t.key not in present]
     for t in _in_template_order(state.tasks_in(stage_key), titles):
         if t.required:
-            why = {"done": "done", "not_applicable": "marked not applicable"}.get(t.status,
-                                                                                  t.status.replace("_", " "))
+            why = "marked not applicable" if t.status == "not_applicable" else TASK_STATUS_LABELS[t.status].lower()
             items.append(ReadinessItem(TASK, t.key, stage_key, t.title or titles.get(t.key, t.key), t.finished, why))
     return items
 
@@ -101,7 +100,7 @@ def _document_items(template: Template, state: ClientState, stage_key: str) -> l
         if d.required:
             approved = d.status == APPROVED_DOCUMENT_STATUS
             items.append(ReadinessItem(DOCUMENT, d.key, stage_key, d.title or titles.get(d.key, d.key), approved,
-                                       "approved" if approved else d.status.replace("_", " ")))
+                                       DOCUMENT_STATUS_LABELS[d.status].lower()))
     return items
 
 

@@ -48,3 +48,11 @@ def test_a_new_client_is_measured_since_its_start_and_a_passed_target_needs_ever
     assert overdue.status == "late" and overdue.needed_per_week == 10
     with pytest.raises(ValueError):
         project_certification(-1, [], TODAY, TODAY)
+
+
+def test_far_behind_is_said_in_months():
+    p = project_certification(85, [TODAY - timedelta(days=3)], TODAY, TODAY + timedelta(weeks=36))
+    assert p.status == "late" and p.weeks_late == 510 - 36  # 85 items at one every 6 weeks
+    assert p.verdict == "about 9 years late at the current pace"
+    p = project_certification(40, weekly(1), TODAY, TODAY + timedelta(weeks=4))
+    assert p.weeks_late == 36 and p.verdict == "about 8 months late at the current pace"
