@@ -8,7 +8,8 @@ from .conftest import log_in
 pytestmark = pytest.mark.browser
 
 PAGES = ["/", "/c/acme-logistics/", "/c/acme-logistics/tasks", "/c/acme-logistics/gates",
-         "/c/acme-logistics/documents", "/c/acme-logistics/findings"]
+         "/c/acme-logistics/documents", "/c/acme-logistics/findings", "/c/acme-logistics/readiness",
+         "/c/acme-logistics/kpis"]
 
 
 def _serious(page) -> list:
