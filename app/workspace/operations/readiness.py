@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, union_all
+from sqlalchemy import literal, select, union_all
 
 import workflows as wf
 from workflows.projection import RECENT_WEEKS
@@ -52,11 +52,12 @@ def projection(ready: wf.Readiness) -> wf.Projection | None:
 
 def readiness_report(state: wf.ClientState | None = None) -> ReadinessReport:
     ready = readiness(state)
-    return ReadinessReport(
-        readiness=ready, projection=projection(ready),
-        task_ids=dict(db.session.execute(select(Task.key, Task.id)).all()),
-        document_ids=dict(db.session.execute(select(Document.key, Document.id)).all()),
-    )
+    ids: dict[str, dict[str, int]] = {"task": {}, "document": {}}
+    rows = union_all(select(literal("task"), Task.key, Task.id), select(literal("document"), Document.key, Document.id))
+    for kind, key, row_id in db.session.execute(rows):  # the links of both kinds in one round trip
+        ids[kind][key] = row_id
+    return ReadinessReport(readiness=ready, projection=projection(ready), task_ids=ids["task"],
+                           document_ids=ids["document"])
 
 
 def implementation_kpis(state: wf.ClientState | None = None) -> wf.ImplementationKpis:
