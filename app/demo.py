@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from workflows.stages import STAGE_KEYS
 
 from . import clock
 from .clients import create_client
+from .demo_kpis import seed_kpis
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientMember, Document, Finding, Stage, Task, User
 from .security import hash_password
@@ -135,6 +137,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
             if current != "certification_audit":
                 with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
+        seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
         ops.save(db.session.get(Client, client.id))
 
 

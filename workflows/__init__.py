@@ -7,7 +7,10 @@ anything else of ours, so the app, jobs and tests all share one set of rules.
 - `template`: certification templates (data, parsing, validation, edits, diffs);
 - `state`: a client's state as the rules see it;
 - `gates`: gate evaluation, approval, reopening, task and review transitions;
-- `progress`: progress and the readiness score;
+- `progress`: task progress per stage and overall;
+- `implementation`: the implementation KPIs computed from the state;
+- `readiness`: the readiness score, item by item;
+- `projection`: the certification date the client's pace leads to;
 - `lifecycle`: open/overdue tasks, document, finding and decision rules;
 - `plan`: dated plans from a template, and moving a running client's plan;
 - `replan`: changing a running client's start and target dates;
@@ -66,7 +69,10 @@ from .plan import (
     stage_windows,
 )
 from .replan import DatesError, Replan, replan
-from .progress import Readiness, overall_progress, readiness, stage_progress
+from .implementation import ImplementationKpis, StageTime, implementation_kpis
+from .progress import overall_progress, stage_progress
+from .projection import Projection, project_certification
+from .readiness import Readiness, ReadinessItem, readiness
 from .stages import (
     CERTIFICATION_AUDIT,
     FIRST_STAGE,
@@ -224,7 +230,13 @@ __all__ = [
     "PlannedTask",
     "PlanShift",
     "previous_stage",
+    "ImplementationKpis",
+    "implementation_kpis",
+    "StageTime",
+    "Projection",
+    "project_certification",
     "Readiness",
+    "ReadinessItem",
     "readiness",
     "remove_document",
     "remove_task",

@@ -36,6 +36,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/plan/apply-template", {"version": "2"}),
     ("GET", "/c/<slug>/activity", None),
     ("GET", "/c/<slug>/people", None),
+    ("GET", "/c/<slug>/readiness", None),
     ("POST", "/c/<slug>/people", {"email": "someone@elsewhere.example", "role": "staff"}),
     ("POST", "/c/<slug>/people/<int:user_id>/role", {"role": "auditor"}),
     ("GET", "/c/<slug>/people/<int:user_id>/remove", None),

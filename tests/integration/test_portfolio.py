@@ -67,30 +67,30 @@ def await_approval(db, client):
 
 # --- what the plan says a row shows -----------------------------------------------------------------
 
-def readiness(template: wf.Template, stage: str, done: int, required: int) -> int:
-    """The readiness score as documented (workflows/progress.py), for a client in `stage` with nothing passed
-    and no open major finding: the stage's weight (its required tasks' days over all) × 90 % × its progress."""
-    days = {s.key: sum(t.duration_days for t in s.tasks if t.required) for s in template.stages}
-    weight = days[stage] / sum(days.values())
-    return round(100 * weight * 0.9 * (done / required))
+def readiness(tasks: list, documents: list) -> int:
+    """The readiness score as documented (workflows/readiness.py), for a client with nothing passed and no
+    major finding: 1 point per required task finished and per required document approved, over those plus
+    3 points for each of the five gates and the certification decision."""
+    required_docs = [d for d in documents if d.required]
+    earned = sum(1 for t in tasks if t.required and t.status in wf.FINISHED_TASK_STATUSES) + \
+        sum(1 for d in required_docs if d.status == "approved")
+    return round(100 * earned / (sum(1 for t in tasks if t.required) + len(required_docs) + 6 * 3))
 
 
 def expected_row(db, client) -> tuple:
-    template = wf.load_template()
     today = clock.today()
     with inside(db, client):
         stage = ops.current_stage_key()
         tasks = [Plain(t.stage, t.required, t.status, t.due_on) for t in db.session.scalars(select(Task))]
+        documents = [Plain(d.stage, d.required, d.status, None) for d in db.session.scalars(select(Document))]
         pending = db.session.scalar(select(func.count()).select_from(GateReview).where(
             GateReview.stage == stage, GateReview.status == "requested"))
         target = ops.settings().target_on
     required = [t for t in tasks if t.required]
     done = [t for t in required if t.status in wf.FINISHED_TASK_STATUSES]
-    in_stage = [t for t in required if t.stage == stage]
-    done_in_stage = [t for t in in_stage if t.status in wf.FINISHED_TASK_STATUSES]
     overdue = sum(1 for t in tasks if t.status in wf.OPEN_TASK_STATUSES and t.due_on < today)
     return (client.name, stage_label(stage), f"{round(100 * len(done) / len(required))}%",
-            str(readiness(template, stage, len(done_in_stage), len(in_stage))), str(overdue),
+            str(readiness(tasks, documents)), str(overdue),
             "Awaiting approval" if pending else "—", target.strftime("%d %b %Y"))
 
 

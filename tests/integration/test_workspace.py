@@ -333,7 +333,7 @@ def test_findings_are_raised_and_closed_by_consultants(http, factory, db):
                                                         "stage": "initial_audit", "clause": "8.4.1"})
     assert resp.status_code == 303
     overview = http.get(f"/c/{w.client.slug}/").get_data(as_text=True)
-    assert "−10 for 1 open major finding" in overview  # the readiness score says why it dropped
+    assert "including 1 open major finding, any one of which would stop certification" in overview  # says why
     page = http.get(f"/c/{w.client.slug}/findings").get_data(as_text=True)
     finding_id = re.search(r"/findings/(\d+)/close", page).group(1)
     resp = http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {"note": "  "})

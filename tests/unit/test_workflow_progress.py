@@ -1,19 +1,11 @@
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from workflow_helpers import template  # noqa: F401  (fixtures)
-from workflow_helpers import client_in, finish_stage, set_task
+from workflow_helpers import client_in, set_task
 
-from workflows import (
-    ClientState,
-    FindingState,
-    approve_gate,
-    load_template,
-    new_client_state,
-    overall_progress,
-    readiness,
-    stage_progress,
-)
+from workflows import ClientState, FindingState, implementation_kpis, new_client_state, overall_progress, stage_progress
 from workflows.stages import STAGE_KEYS
 
 
@@ -30,43 +22,18 @@ def test_stage_and_overall_progress(template):
     assert stage_progress(ClientState("initial_audit"))["initial_audit"] == 1.0  # nothing required
 
 
-def test_readiness_score_bounds_and_ordering(template):
-    fresh = new_client_state(template)
-    assert readiness(template, fresh).score == 0
-    design = client_in(template, "system_design")
-    implementation = client_in(template, "implementation")
-    assert 0 < readiness(template, design).score < readiness(template, implementation).score < 100
-
-    done_not_approved = finish_stage(implementation, "implementation")
-    approved = approve_gate(template, done_not_approved, "implementation")
-    assert readiness(template, implementation).score < readiness(template, done_not_approved).score
-    assert readiness(template, done_not_approved).score < readiness(template, approved).score
-
-    last = replace(
-        finish_stage(client_in(template, "certification_audit"), "certification_audit"),
-        certification_decision="certified",
-    )
-    assert readiness(template, last).score < 100
-    assert readiness(template, approve_gate(template, last, "certification_audit")).score == 100
-
-
-def test_open_major_findings_penalise_and_score_stays_in_bounds(template):
-    state = client_in(template, "internal_audit")
-    base = readiness(template, state).score
-    one = replace(state, findings=(FindingState(1, "internal_audit", "major"),))
-    assert readiness(template, one).score == base - 10
-    minor = replace(state, findings=(FindingState(1, "internal_audit", "minor"),))
-    assert readiness(template, minor).score == base
-    many = replace(state, findings=tuple(FindingState(i, "internal_audit", "major") for i in range(50)))
-    assert readiness(template, many).score == 0
-
-
-def test_readiness_explains_itself_points_earned_minus_major_findings(template):
+def test_implementation_kpis_are_computed_from_the_state(template):
     state = client_in(template, "system_design")
-    clean = readiness(template, state)
-    assert clean.open_majors == 0 and clean.penalty == 0 and clean.score == clean.earned > 0
-    two = replace(state, findings=(FindingState(1, "initial_audit", "major"), FindingState(2, "initial_audit", "major"),
-                                   FindingState(3, "initial_audit", "minor")))
-    r = readiness(template, two)
-    assert (r.earned, r.open_majors, r.penalty) == (clean.earned, 2, 20)
-    assert r.score == max(0, clean.earned - 20)
+    state = replace(state, findings=(FindingState(1, "initial_audit", "major"), FindingState(2, "initial_audit", "minor"),
+                                     FindingState(3, "initial_audit", "minor", "closed")))
+    today = date(2026, 5, 1)
+    due = [("todo", date(2026, 4, 1)), ("in_progress", date(2026, 4, 30)), ("done", date(2026, 3, 1)),
+           ("todo", date(2026, 5, 1)), ("todo", None)]
+    k = implementation_kpis(state, today, due, date(2026, 3, 1), {"system_design": (date(2026, 2, 20), date(2026, 4, 1))})
+    assert k.per_stage["initial_audit"] == 100 and k.per_stage["system_design"] == 0
+    assert k.overall == round(100 * overall_progress(state))
+    assert (k.stage_time.days_in, k.stage_time.days_planned, k.stage_time.days_over) == (61, 40, 21)
+    assert k.overdue_tasks == 2
+    assert k.open_findings == {"major": 1, "minor": 1, "observation": 0, "opportunity": 0}
+    fresh = implementation_kpis(state, today, [], None, {})
+    assert (fresh.stage_time.days_in, fresh.stage_time.days_over) == (None, 0)

@@ -215,14 +215,23 @@ def record_measurement(kpi: Kpi, period_text: str | None, value_text: str | None
     return _store(_locked(kpi), period, value, note, actor)
 
 
-def _store(kpi: Kpi, period: wk.Period, value: float, note: str, actor: Actor) -> tuple[Measurement, float | None]:
-    existing = db.session.scalar(select(Measurement).where(Measurement.kpi_id == kpi.id,
-                                                           Measurement.period == period.key))
+def _store(kpi: Kpi, period: wk.Period, value: float, note: str, actor: Actor,
+           known: dict[str, Measurement] | None = None) -> tuple[Measurement, float | None]:
+    """`known`: the KPI's measurements by period, read once under its lock by a caller storing many (an
+    import): the rows are then written together at the next flush instead of one statement each."""
+    if known is None:
+        existing = db.session.scalar(select(Measurement).where(Measurement.kpi_id == kpi.id,
+                                                               Measurement.period == period.key))
+    else:
+        existing = known.get(period.key)
     if existing is None:
         m = Measurement(kpi_id=kpi.id, period=period.key, value=value, note=note, entered_by_id=actor.id,
                         entered_by_name=actor.name, entered_at=clock.now())
         db.session.add(m)
-        db.session.flush()
+        if known is None:
+            db.session.flush()
+        else:
+            known[period.key] = m
         log(actor, "kpi.measured", "kpi", kpi.id, f"{kpi.name}, {period.label}: {value:g} {kpi.unit}", None,
             {"period": period.key, "value": value, "note": note})
         return m, None
@@ -284,8 +293,9 @@ def import_measurements(kpi: Kpi, data: bytes | str, valid_rows_only: bool, acto
         raise Refusal(f"The file has {len(result.errors)} row(s) with errors: fix them, or choose to import "
                       f"only the {len(result.rows)} valid row(s).", 422, field="valid_rows_only")
     kpi = _locked(kpi)
+    known = {m.period: m for m in db.session.scalars(select(Measurement).where(Measurement.kpi_id == kpi.id))}
     for row in result.rows:
-        _store(kpi, row.period, row.value, row.note, actor)
+        _store(kpi, row.period, row.value, row.note, actor, known)
     log(actor, "kpi.imported", "kpi", kpi.id, f"{kpi.name}: {len(result.rows)} value(s) imported from a CSV file",
         None, {"rows": len(result.rows), "skipped": len(result.errors)})
     return len(result.rows)

@@ -38,8 +38,9 @@ def as_rule(o: Objective) -> wk.Objective:
     return wk.Objective(o.title, o.what, o.resources, o.responsible, o.due_on, o.evaluation)
 
 
-def objective_rows() -> list[ObjectiveRow]:
-    statuses = {row.kpi.id: row.position.status for row in kpi_rows()}
+def objective_rows(kpis: list | None = None) -> list[ObjectiveRow]:
+    """Every objective with its plan check and status; `kpis` are the KPI rows if the caller has them."""
+    statuses = {row.kpi.id: row.position.status for row in (kpi_rows() if kpis is None else kpis)}
     rows = []
     for o in db.session.scalars(select(Objective).order_by(Objective.due_on.nulls_last(), Objective.title)):
         linked = {k.id: statuses.get(k.id) for k in o.kpis}

@@ -8,6 +8,7 @@ import binascii
 from flask import abort, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
+import workflows as wf
 from workflows import kpi as wk
 
 from ... import clock
@@ -59,7 +60,8 @@ def sparkline(row: ops.KpiRow, width: int = 120, height: int = 32) -> dict:
 def kpis():
     rows = ops.kpi_rows()
     return render("workspace/kpis.html", client=g.client, rows=rows, people=people(), spark=sparkline,
-                  can_manage=g.client_role in CLIENT_MANAGERS, labels=_labels())
+                  can_manage=g.client_role in CLIENT_MANAGERS, labels=_labels(),
+                  implementation=ops.implementation_kpis(), severity_labels=wf.FINDING_SEVERITY_LABELS)
 
 
 def _labels() -> dict:

@@ -1,14 +1,17 @@
-"""The client's overview: stages, the current gate, overdue work, recent activity."""
+"""The client's overview: stages, the current gate, readiness and its projection, KPIs and objectives that
+need attention, overdue work, recent activity."""
 from __future__ import annotations
 
 from flask import g
 from sqlalchemy import select
 
 import workflows as wf
+from workflows import kpi as wk
 
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Task
+from ...permissions import CLIENT_MANAGERS, may_change
 from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
@@ -25,10 +28,15 @@ def overview():
     activity = db.session.scalars(select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
                                   .limit(8)).all()
     can_request = may_request()
+    kpis = ops.kpi_rows()
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
                   current=current, gate=ops.gate(current, state), review=ops.pending_review(current),
                   sent_back=ops.sent_back_review(current), can_request=can_request,
                   # Who can ask for the review is named only to those who can't.
                   requesters=[] if can_request else client_admin_names(),
                   overdue=overdue, activity=activity, summary=g.client.summary, certified=wf.is_certified(state),
-                  readiness=wf.readiness(ops.template(), state))
+                  report=ops.readiness_report(state), kpi_count=len(kpis),
+                  red_kpis=[row for row in kpis if row.position.is_red],
+                  objectives_at_risk=[row for row in ops.objective_rows(kpis)
+                                      if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
+                  can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS)
