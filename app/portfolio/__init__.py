@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portfolio", __name__)
 
-from . import views  # noqa: E402,F401
+from . import views, clients_list, kpis  # noqa: E402,F401

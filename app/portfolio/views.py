@@ -5,7 +5,6 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 import workflows as wf
@@ -18,32 +17,12 @@ from ..extensions import db
 from ..inputs import parse_id
 from ..jobs.spares import queue_top_up
 from ..library import store as library
-from ..models import AccountMember, Client, Invitation, User
-from ..permissions import ACCOUNT_MEMBERS, ACCOUNT_OWNERS, account_required, current_account, visible_clients_query
+from ..models import AccountMember, Invitation, User
+from ..permissions import ACCOUNT_MEMBERS, ACCOUNT_OWNERS, account_required
 from ..refusal import Refusal
 from ..templating import render
 from . import bp
 from .forms import NewClientForm
-
-
-@bp.get("/")
-@login_required
-def index():
-    current = current_account()
-    account = current[0] if current else None
-    q = visible_clients_query(current_user, account.id if account else None).options(selectinload(Client.summary))
-    clients = db.session.scalars(q.where(Client.status == "active")).all()
-    # Worst first: a gate waiting on the consultant, then overdue work, then least progress.
-    clients.sort(key=lambda c: (
-        not (c.summary and c.summary.gate_awaiting_approval),
-        -(c.summary.overdue_tasks if c.summary else 0),
-        c.summary.overall_progress if c.summary else 0,
-        c.name.lower(),
-    ))
-    if account is None and len(clients) == 1:
-        return redirect(url_for("workspace.overview", slug=clients[0].slug))
-    return render("portfolio/index.html", clients=clients, account=account,
-                           account_role=current[1] if current else None)
 
 
 @bp.post("/switch-account")

@@ -9,6 +9,7 @@ from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding
+from .kpi_latest import Standing, board, standings, tracked
 from .kpis import (KpiForm, KpiRow, add_from_library, change_target, define_kpi, import_measurements,
                    kpi_rows, measurements_of, parse_import, position, record_measurement, red_kpi_count,
                    settings_of)
@@ -30,4 +31,5 @@ __all__ = [
     "KpiForm", "KpiRow", "add_from_library", "change_target", "define_kpi", "import_measurements", "kpi_rows",
     "measurements_of", "parse_import", "position", "record_measurement", "red_kpi_count", "settings_of",
     "ObjectiveForm", "ObjectiveRow", "objective_rows", "save_objective",
+    "Standing", "board", "standings", "tracked",
 ]
