@@ -150,7 +150,8 @@ class Page:
     last: int
 
 
-def page_of(scope: Scope, listing: Listing, per_page: int = PER_PAGE) -> Page:
+def page_of(scope: Scope, listing: Listing, per_page: int | None = None) -> Page:
+    per_page = per_page or PER_PAGE  # read at call time: the tests page through a few clients
     total = db.session.scalar(_filtered(scope, listing, select(func.count())))
     pages = max(1, -(-total // per_page))
     page = min(listing.page, pages)
