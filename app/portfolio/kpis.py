@@ -106,5 +106,5 @@ def kpi_across(key):
               "chart": multiple(periods, latest, low, high)} for cid, slug, name, latest in shown]
     return render("portfolio/kpi_across.html", kpi=definition, cards=cards, among=len(measured), low=low, high=high,
                   periods=periods, width=WIDTH, height=HEIGHT, status_labels=wk.STATUS_LABELS,
-                  ordinal=wk.ordinal, consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
+                  ordinal=wk.ordinal, period_label=lambda key: wk.parse_period(key).label, consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
                   consultant=parse_id(request.args.get("consultant")))
