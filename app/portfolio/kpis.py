@@ -104,7 +104,8 @@ def kpi_across(key):
     shown.sort(key=lambda r: (ranks.get(r[0]) is None, ranks.get(r[0]) or 0, r[2].lower(), r[0]))
     cards = [{"id": cid, "slug": slug, "name": name, "latest": latest, "percentile": ranks.get(cid),
               "chart": multiple(periods, latest, low, high)} for cid, slug, name, latest in shown]
-    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, among=len(measured), low=low, high=high,
+    newest = max((latest.period for *_, latest in shown if latest.period), default=None)  # a later one is stale
+    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, newest=newest, among=len(measured), low=low, high=high,
                   periods=periods, width=WIDTH, height=HEIGHT, status_labels=wk.STATUS_LABELS,
                   ordinal=wk.ordinal, period_label=lambda key: wk.parse_period(key).label, consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
                   consultant=parse_id(request.args.get("consultant")))

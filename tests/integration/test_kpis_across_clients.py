@@ -101,7 +101,7 @@ def _cards(body):
     """(client slug, value text, percentile text) per small multiple, in page order."""
     found = []
     for slug, card in re.findall(r'<article class="multiple[^"]*" data-client="([^"]+)">(.*?)</article>', body, re.S):
-        value = re.search(r'<span class="value"><strong>([^<]*)</strong>', card).group(1)
+        value = re.search(r'<span class="value"[^>]*><strong>([^<]*)</strong>', card).group(1)
         pct = " ".join(unescape(re.search(r'<span class="percentile">(.*?)</span>', card, re.S).group(1)).split())
         found.append((slug, value, pct))
     return found

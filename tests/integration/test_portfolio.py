@@ -264,8 +264,11 @@ def test_owner_switches_between_consultants_portfolios(http, factory, world):
     assert http.get(f"/?consultant={two.id}").status_code == 404
     assert 'id="consultant"' not in http.get("/").get_data(as_text=True)
     http.logout()
-    http.login(outsider.email)
+    http.login(outsider.email)  # another consultancy's consultant: none of these clients, anywhere
     assert names(http, "/") == []
+    assert http.get("/portfolio.csv").get_data(as_text=True).splitlines()[1:] == []
+    assert all(client.name not in http.get(u).get_data(as_text=True) for client in world["clients"].values()
+               for u in ("/", "/?q=a", "/portfolio.csv", "/kpis", "/kpis/csat"))
     assert http.get(f"/?consultant={one.id}").status_code == 404
 
 
