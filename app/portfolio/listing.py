@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import JSON, Select, and_, case, exists, func, literal, select, type_coerce
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
 
 from workflows.stages import STAGE_KEYS
 
@@ -173,21 +172,29 @@ ATTENTION_SHOWN = 3  # clients named under each figure, soonest external audit f
 
 
 def attention(scope: Scope) -> dict[str, tuple[int, list[tuple[str, str]]]]:
-    """Per attention figure: how many of the scope's clients, and the first few (slug, name) by next audit."""
-    columns = []
+    """Per attention figure: how many of the scope's clients, and the first few (slug, name) by next audit.
+
+    One statement: the scope's clients joined to their summaries once (a CTE read four times, so PostgreSQL
+    materialises it), then per figure its first few rows (a top-N sort of the matching rows only) carrying the
+    count of all matching rows (the window is counted before the LIMIT), the four glued with UNION ALL.
+    """
+    scoped = (select(Client.id, Client.slug, Client.name, func.lower(Client.name).label("sort_name"),
+                     S.next_audit_on, *(FLAGS[f][0].label(f) for f in ATTENTION))
+              .select_from(Client).join(S, S.client_id == Client.id).where(scope.condition()).cte("scoped"))
+    parts = []
     for flag in ATTENTION:
-        cond = FLAGS[flag][0]
-        columns.append(func.count().filter(cond))
-        named = func.array_agg(aggregate_order_by(func.json_build_array(Client.slug, Client.name),
-                                                  S.next_audit_on.asc().nulls_last(), func.lower(Client.name),
-                                                  Client.id)).filter(cond)
-        columns.append(type_coerce(named, ARRAY(JSON))[1:ATTENTION_SHOWN])
-    row = db.session.execute(select(*columns).select_from(Client).join(S, S.client_id == Client.id)
-                             .where(scope.condition())).one()
-    found = {}
-    for i, flag in enumerate(ATTENTION):
-        count, named = row[2 * i], row[2 * i + 1] or []
-        found[flag] = (count, [tuple(n) for n in named])
+        order = (scoped.c.next_audit_on.asc().nulls_last(), scoped.c.sort_name, scoped.c.id)
+        first = (select(literal(flag).label("flag"), scoped.c.id, scoped.c.slug, scoped.c.name, scoped.c.sort_name,
+                        scoped.c.next_audit_on, func.count().over().label("n"))
+                 .where(scoped.c[flag]).order_by(*order).limit(ATTENTION_SHOWN).subquery())
+        # Numbered after the LIMIT: a window over three rows, not a sort of every matching client.
+        pos = func.row_number().over(order_by=(first.c.next_audit_on.asc().nulls_last(), first.c.sort_name,
+                                               first.c.id))
+        parts.append(select(first.c.flag, first.c.slug, first.c.name, first.c.n, pos.label("pos")))
+    stmt = union_all(*parts)
+    found = {flag: (0, []) for flag in ATTENTION}
+    for flag, slug, name, n, _pos in sorted(db.session.execute(stmt), key=lambda r: (r.flag, r.pos)):
+        found[flag] = (n, [*found[flag][1], (slug, name)])
     return found
 
 
