@@ -21,6 +21,7 @@ from . import listing as ls
 
 WIDTH, HEIGHT, PAD = 200, 64, 6
 RECENT = 12  # periods on the shared x axis (client_kpi_latest keeps as many)
+PER_PAGE = 60  # charts per page: percentiles and the scale still cover every client
 
 
 def _assigned_to() -> int | None:
@@ -93,19 +94,22 @@ def kpi_across(key):
     except wk.KpiError:
         abort(404)
     rows = ops.board(g.account.id, key, _assigned_to())
-    measured = {cid: latest.value for cid, _slug, _name, latest, _ in rows if latest.value is not None}
+    measured = {r.id: r.value for r in rows if r.value is not None}
     ranks = wk.percentiles(measured, definition.direction)
-    shown = [r[:4] for r in rows if r[4]]
-    periods = sorted({p for *_, latest in shown for p in latest.recent_periods})[-RECENT:]
-    values = [v for *_, latest in shown for p, v in zip(latest.recent_periods, latest.recent_values)
-              if v is not None and p in periods]
+    shown = [r for r in rows if r.shown]
+    periods = sorted({p for r in shown for p in r.recent_periods})[-RECENT:]
+    window = set(periods)
+    values = [v for r in shown for p, v in zip(r.recent_periods, r.recent_values) if v is not None and p in window]
     low, high = scale(values, definition)
-    # Worst first, by percentile (those without a value last), then by name.
-    shown.sort(key=lambda r: (ranks.get(r[0]) is None, ranks.get(r[0]) or 0, r[2].lower(), r[0]))
-    cards = [{"id": cid, "slug": slug, "name": name, "latest": latest, "percentile": ranks.get(cid),
-              "chart": multiple(periods, latest, low, high)} for cid, slug, name, latest in shown]
-    newest = max((latest.period for *_, latest in shown if latest.period), default=None)  # a later one is stale
-    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, newest=newest, among=len(measured), low=low, high=high,
+    # Worst first, by percentile (those without a value last), then by name; one page of charts at a time.
+    shown.sort(key=lambda r: (ranks.get(r.id) is None, ranks.get(r.id) or 0, r.name.lower(), r.id))
+    pages = max(1, -(-len(shown) // PER_PAGE))
+    page = min(parse_id(request.args.get("page"), hi=10**6) or 1, pages)
+    cards = [{"id": r.id, "slug": r.slug, "name": r.name, "latest": r, "percentile": ranks.get(r.id),
+              "chart": multiple(periods, r, low, high)} for r in shown[(page - 1) * PER_PAGE:page * PER_PAGE]]
+    newest = max((r.period for r in shown if r.period), default=None)  # a client whose latest is older is late
+    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, newest=newest, total=len(shown),
+                  page=page, pages=pages, first=(page - 1) * PER_PAGE + 1, among=len(measured), low=low, high=high,
                   periods=periods, width=WIDTH, height=HEIGHT, status_labels=wk.STATUS_LABELS,
                   ordinal=wk.ordinal, period_label=lambda key: wk.parse_period(key).label, consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
                   consultant=parse_id(request.args.get("consultant")))

@@ -184,3 +184,19 @@ def test_the_clients_kpi_page_shows_its_percentile_to_the_consultancy(http, fact
     http.login(staff.email)
     assert "percentile" not in http.get(f"/c/{b.slug}/kpis/{kpi_id}").get_data(as_text=True)
     assert "percentile" not in http.get(f"/c/{b.slug}/kpis").get_data(as_text=True)
+
+
+def test_the_charts_come_a_page_at_a_time_with_percentiles_over_every_client(http, db, three, monkeypatch):
+    from app.portfolio import kpis as across
+
+    _measure_three(db, three)
+    c = three["clients"]
+    monkeypatch.setattr(across, "PER_PAGE", 2)
+    http.login(three["owner"].email)
+    first = http.get("/kpis/csat").get_data(as_text=True)
+    assert _cards(first) == [(c["C"].slug, "70", "0th percentile"), (c["B"].slug, "80", "50th percentile")]
+    assert "1–2 of 3 clients shown" in first and 'rel="next" href="/kpis/csat?page=2"' in first
+    second = http.get("/kpis/csat?page=2").get_data(as_text=True)
+    assert _cards(second) == [(c["A"].slug, "95", "100th percentile")]
+    assert "3–3 of 3 clients shown" in second and "One scale for every chart: 70 – 100 %" in second
+    assert _cards(http.get("/kpis/csat?page=abc").get_data(as_text=True)) == _cards(first)

@@ -93,13 +93,16 @@ def standings(account_id: int, client_id: int) -> dict[str, Standing]:
 
 
 def board(account_id: int, key: str, assigned_to: int | None = None) -> list:
-    """Every active client of the consultancy that tracks `key`: (id, slug, name, latest row, shown), where
+    """Every active client of the consultancy that tracks `key`: (id, slug, name, period, value, status,
+    recent_periods, recent_values, shown), where
     shown says whether the client is assigned to `assigned_to` (always, without one). One query: the
     percentiles need every client, the page only the shown ones."""
     shown = (exists().where(ClientConsultant.client_id == Client.id, ClientConsultant.user_id == assigned_to)
              if assigned_to is not None else literal(True))
-    return db.session.execute(
-        select(Client.id, Client.slug, Client.name, ClientKpiLatest, shown)
+    k = ClientKpiLatest
+    return db.session.execute(  # plain rows, not ORM objects: thousands of them
+        select(Client.id, Client.slug, Client.name, k.period, k.value, k.status, k.recent_periods, k.recent_values,
+               shown.label("shown"))
         .join(ClientKpiLatest, ClientKpiLatest.client_id == Client.id)
         .where(Client.account_id == account_id, Client.status == "active", ClientKpiLatest.library_key == key)
     ).all()
