@@ -48,7 +48,7 @@ from .periods import (
     periods_between,
     weeks_in_year,
 )
-from .percentiles import ordinal, percentile_of, percentiles
+from .percentiles import from_counts, ordinal, percentile_of, percentiles
 from .status import (
     DEFAULT_GRACE_DAYS,
     IMPROVING,

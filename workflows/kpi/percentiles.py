@@ -13,15 +13,22 @@ from collections.abc import Hashable, Mapping
 from .thresholds import HIGHER, check_direction
 
 
-def percentile_of(value: float, others: list[float], direction: str) -> int | None:
-    """The percentile (0–100, rounded) of `value` among `others` (which do not include it)."""
+def from_counts(below: int, ties: int, above: int, direction: str) -> int | None:
+    """The percentile (0–100, rounded) of a value with `below` other values under it, `ties` others equal to it
+    and `above` over it: what every percentile here comes down to."""
     check_direction(direction)
+    others = below + ties + above
     if not others:
         return None
-    better = direction == HIGHER
-    beaten = sum(1 for o in others if (value > o if better else value < o))
+    beaten = below if direction == HIGHER else above
+    return round(100 * (beaten + ties / 2) / others)
+
+
+def percentile_of(value: float, others: list[float], direction: str) -> int | None:
+    """The percentile of `value` among `others` (which do not include it)."""
+    below = sum(1 for o in others if o < value)
     ties = sum(1 for o in others if o == value)
-    return round(100 * (beaten + ties / 2) / len(others))
+    return from_counts(below, ties, len(others) - below - ties, direction)
 
 
 def percentiles(values: Mapping[Hashable, float], direction: str) -> dict[Hashable, int | None]:
@@ -29,13 +36,10 @@ def percentiles(values: Mapping[Hashable, float], direction: str) -> dict[Hashab
     a consultancy's thousands of clients."""
     check_direction(direction)
     ordered = sorted(values.values())
-    others = len(ordered) - 1
     found: dict[Hashable, int | None] = {}
     for key, v in values.items():
         below, up_to = bisect_left(ordered, v), bisect_right(ordered, v)
-        ties = up_to - below - 1  # not itself
-        beaten = below if direction == HIGHER else len(ordered) - up_to
-        found[key] = round(100 * (beaten + ties / 2) / others) if others else None
+        found[key] = from_counts(below, up_to - below - 1, len(ordered) - up_to, direction)
     return found
 
 

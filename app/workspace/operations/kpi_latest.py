@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, func, literal, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert
 
 from workflows import kpi as wk
@@ -67,29 +68,23 @@ class Standing:
     among: int  # clients of the consultancy with a value of this KPI, this one included
 
 
-def _with_values(account_id: int):
-    return (select(ClientKpiLatest.library_key, ClientKpiLatest.client_id, ClientKpiLatest.value,
-                   ClientKpiLatest.direction)
-            .join(Client, Client.id == ClientKpiLatest.client_id)
-            .where(Client.account_id == account_id, Client.status == "active", ClientKpiLatest.value.is_not(None)))
-
-
 def standings(account_id: int, client_id: int) -> dict[str, Standing]:
-    """This client's percentile on each of its library KPIs among the consultancy's active clients, in one
-    query over the shared summary."""
-    mine = select(ClientKpiLatest.library_key).where(ClientKpiLatest.client_id == client_id,
-                                                     ClientKpiLatest.value.is_not(None))
-    values: dict[str, dict[int, float]] = {}
-    directions: dict[str, str] = {}
-    for key, cid, value, direction in db.session.execute(
-            _with_values(account_id).where(ClientKpiLatest.library_key.in_(mine))):
-        values.setdefault(key, {})[cid] = value
-        directions[key] = direction  # a library key has one direction at every client
-    found = {}
-    for key, by_client in values.items():
-        if client_id in by_client:
-            found[key] = Standing(wk.percentiles(by_client, directions[key])[client_id], len(by_client))
-    return found
+    """This client's percentile on each of its library KPIs among the consultancy's active clients: one
+    aggregate query counting, per KPI, the other clients' values under, equal to and over this one's."""
+    mine = aliased(ClientKpiLatest)
+    other = (select(ClientKpiLatest.client_id, ClientKpiLatest.library_key, ClientKpiLatest.value)
+             .join(Client, Client.id == ClientKpiLatest.client_id)
+             .where(Client.account_id == account_id, Client.status == "active", ClientKpiLatest.value.is_not(None),
+                    ClientKpiLatest.client_id != client_id).subquery())
+    rows = db.session.execute(
+        select(mine.library_key, mine.direction,
+               func.count().filter(other.c.value < mine.value), func.count().filter(other.c.value == mine.value),
+               func.count().filter(other.c.value > mine.value))
+        .outerjoin(other, other.c.library_key == mine.library_key)
+        .where(mine.client_id == client_id, mine.value.is_not(None))
+        .group_by(mine.library_key, mine.direction))
+    return {key: Standing(wk.from_counts(below, ties, above, direction), below + ties + above + 1)
+            for key, direction, below, ties, above in rows}
 
 
 def board(account_id: int, key: str, assigned_to: int | None = None) -> list:
