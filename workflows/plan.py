@@ -331,3 +331,11 @@ def check_plan_date(value: dt.date, start_on: dt.date | None, target_on: dt.date
                         f"(within {PLAN_DATE_MARGIN_YEARS} years of this client's plan); "
                         f"{value.isoformat()} is outside.")
     return value
+
+
+def days_behind_plan(planned_end: dt.date | None, today: dt.date, finished: bool = False) -> int:
+    """How many days the current stage has run past its planned end (0 while on plan, when it has no
+    planned end, or when every stage is passed): the portfolio's "slipping against plan"."""
+    if finished or planned_end is None:
+        return 0
+    return max(0, (today - _as_date(planned_end, "planned_end")).days)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.base import SharedModel
@@ -161,6 +162,9 @@ class ClientSummary(SharedModel):
     open_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     gate_awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     red_kpis: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stale_kpis: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a due period with no value
+    # Days past the planned end of the current stage (0: on plan); "slipping" is above 0.
+    days_behind_plan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_audit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     target_certification_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -193,6 +197,24 @@ class WorkItem(SharedModel):
     client: Mapped[Client] = relationship()
 
     __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task')", name="kind_valid"),)
+
+
+class ClientKpiLatest(SharedModel):
+    """A client's latest value and status of one library KPI, with its recent periods: what the cross-client
+    views read. Written with the client's summary row, in the same transaction as the measurement."""
+
+    __tablename__ = "client_kpi_latest"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    library_key: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str | None] = mapped_column(String(10), nullable=True)  # of the latest value
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the KPI's current status (missing too)
+    recent_periods: Mapped[list[str]] = mapped_column(ARRAY(String(10)))
+    recent_values: Mapped[list[float | None]] = mapped_column(ARRAY(Float))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Invitation(SharedModel):
@@ -277,6 +299,6 @@ class AccountTemplate(SharedModel):
 
 __all__ = [
     "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
-    "ClientConsultant", "ClientMember", "ClientSummary", "Invitation", "Notification", "RemindersSent",
-    "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
+    "ClientConsultant", "ClientMember", "ClientSummary", "ClientKpiLatest", "Invitation", "Notification",
+    "RemindersSent", "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
 ]

@@ -4,8 +4,7 @@ from datetime import timedelta
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 import workflows as wf
@@ -16,39 +15,13 @@ from ..extensions import db
 from ..inputs import parse_id
 from ..jobs.spares import queue_top_up
 from ..library import store as library
-from ..models import AccountMember, Client, User
-from ..permissions import ACCOUNT_MEMBERS, account_required, current_account, visible_clients_query
+from ..models import AccountMember, User
+from ..permissions import ACCOUNT_MEMBERS, account_required
 from ..refusal import Refusal
 from ..templating import render
 from ..workspace import operations as ops
 from . import bp
 from .forms import NewClientForm
-
-
-@bp.get("/")
-@login_required
-def index():
-    current = current_account()
-    account = current[0] if current else None
-    q = visible_clients_query(current_user, account.id if account else None).options(selectinload(Client.summary))
-    # A consultancy's portfolio hides archived clients unless asked (?archived=1); client staff see their company.
-    show_archived, archived = account is not None and request.args.get("archived") == "1", 0
-    if account is not None:
-        archived = db.session.scalar(select(func.count()).select_from(
-            q.where(Client.status == "archived").subquery()))
-        q = q.where(Client.status == ("archived" if show_archived else "active"))
-    clients = db.session.scalars(q).all()
-    # Worst first: a gate waiting on the consultant, then overdue work, then least progress (archived: by name).
-    clients.sort(key=lambda c: (c.name.lower(),) if show_archived else (
-        not (c.summary and c.summary.gate_awaiting_approval),
-        -(c.summary.overdue_tasks if c.summary else 0),
-        c.summary.overall_progress if c.summary else 0,
-        c.name.lower(),
-    ))
-    if account is None and len(clients) == 1:
-        return redirect(url_for("workspace.overview", slug=clients[0].slug))
-    return render("portfolio/index.html", clients=clients, account=account, show_archived=show_archived,
-                  archived=archived, account_role=current[1] if current else None)
 
 
 @bp.post("/switch-account")

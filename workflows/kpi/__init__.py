@@ -8,7 +8,8 @@ import — plain Python, like the rest of `workflows`.
 - `targets`: target history (never overwritten) and the setting in force;
 - `status`: per-period status, trend, a KPI's current position;
 - `objectives`: the 6.2.2 plan check and an objective's status;
-- `csv_import`: measurements from a CSV file, with row-level errors.
+- `csv_import`: measurements from a CSV file, with row-level errors;
+- `percentiles`: where a client stands among the consultancy's clients on one KPI.
 
 Import from here (``from workflows import kpi``).
 """
@@ -47,6 +48,7 @@ from .periods import (
     periods_between,
     weeks_in_year,
 )
+from .percentiles import from_counts, ordinal, percentile_of, percentiles
 from .status import (
     DEFAULT_GRACE_DAYS,
     IMPROVING,

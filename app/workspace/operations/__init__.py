@@ -17,6 +17,7 @@ from .gates import (
     approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate,
     set_staff_review_requests,
 )
+from .kpi_latest import Standing, board, standings, tracked
 from .kpis import (
     KpiForm, KpiRow, add_from_library, change_target, define_kpi, import_measurements, kpi_rows,
     measurements_of, parse_import, position, record_measurement, red_kpi_count, settings_of,
@@ -33,7 +34,7 @@ from .work_items import refresh_work_items, reviewers
 __all__ = [
     "Actor", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",
-    "attachment_path", "change_dates", "change_each", "change_target", "client_name", "client_state",
+    "attachment_path", "board", "change_dates", "change_each", "change_target", "client_name", "client_state",
     "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
     "ensure_workable", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
     "log", "measurements_of", "objective_rows", "ObjectiveForm", "ObjectiveRow", "parse_import",
@@ -42,6 +43,6 @@ __all__ = [
     "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "sent_back_review", "set_document_status", "set_due_date", "set_staff_review_requests",
-    "set_task_status", "settings", "settings_of", "shift_plan", "stages", "start_workspace", "template",
-    "unarchive_client",
+    "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
+    "start_workspace", "template", "tracked", "unarchive_client",
 ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import workflows as wf
+from workflows import kpi as wk
 
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
-from .kpis import red_kpi_count
-from .state import client_state, pending_review, settings, template
+from .kpi_latest import write_latest
+from .kpis import kpi_rows
+from .state import client_state, pending_review, settings, stages, template
 from .work_items import refresh_work_items
 
 
@@ -37,7 +39,13 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
     summary.target_certification_on = settings().target_on
     summary.last_activity_at = last
-    summary.red_kpis = red_kpi_count()
+    kpis = kpi_rows()
+    summary.red_kpis = sum(1 for row in kpis if row.position.is_red)
+    summary.stale_kpis = sum(1 for row in kpis if row.position.status == wk.MISSING)
+    current = next((st for st in stages() if st.status == "current"), None)
+    summary.days_behind_plan = wf.days_behind_plan(current.planned_end if current else None, today,
+                                                   finished=current is None)
+    write_latest(client, kpis)
     db.session.add(summary)
     return summary
 

@@ -14,7 +14,7 @@ from workflows import kpi as wk
 from ... import clock
 from ...extensions import db
 from ...models import Kpi
-from ...permissions import CLIENT_MANAGERS, WRITER_ROLES, requires
+from ...permissions import CLIENT_MANAGERS, CONSULTANT_ROLES, WRITER_ROLES, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -60,8 +60,15 @@ def sparkline(row: ops.KpiRow, width: int = 120, height: int = 32) -> dict:
 def kpis():
     rows = ops.kpi_rows()
     return render("workspace/kpis.html", client=g.client, rows=rows, people=people(), spark=sparkline,
-                  can_manage=g.client_role in CLIENT_MANAGERS, labels=_labels(),
-                  implementation=ops.implementation_kpis(), severity_labels=wf.FINDING_SEVERITY_LABELS)
+                  can_manage=g.client_role in CLIENT_MANAGERS, labels=_labels(), standings=_standings(),
+                  ordinal=wk.ordinal, implementation=ops.implementation_kpis(),
+                  severity_labels=wf.FINDING_SEVERITY_LABELS)
+
+
+def _standings() -> dict:
+    """The client's percentile per library KPI among the consultancy's clients, for the consultancy's eyes only
+    (it is drawn from other clients' figures)."""
+    return ops.standings(g.client.account_id, g.client.id) if g.client_role in CONSULTANT_ROLES else {}
 
 
 def _labels() -> dict:
@@ -139,7 +146,8 @@ def _detail(kpi: Kpi, status: int = 200, error: Refusal | None = None, form=None
                   history=sorted(ops.settings_of(kpi), key=lambda s: s.sequence, reverse=True),
                   in_force=wk.target_for(ops.settings_of(kpi), current), people=people(), labels=_labels(),
                   can_write=g.client_role in WRITER_ROLES, can_manage=g.client_role in CLIENT_MANAGERS,
-                  error=error, form=form or {}, preview=preview, today=clock.today()), status
+                  error=error, form=form or {}, preview=preview, today=clock.today(), standings=_standings(),
+                  ordinal=wk.ordinal), status
 
 
 def _kpi_or_404(kpi_id: int) -> Kpi:
