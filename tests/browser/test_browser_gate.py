@@ -45,7 +45,7 @@ def test_staff_completes_task_with_evidence_and_consultant_approves_gate(page, a
     page.wait_for_url(f"**/c/{c['slug']}/")
     page.click("text=Tasks")
     page.click("text=Mine")
-    page.click(f"text={c['task_title']}")
+    page.get_by_role("link", name=c["task_title"], exact=True).click()
     page.wait_for_url(f"**/tasks/{c['task_id']}")
     page.set_input_files("input[type=file]", str(evidence))
     page.click("#evidence button[type=submit]")
