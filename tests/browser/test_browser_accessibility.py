@@ -16,7 +16,7 @@ from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-NOT_PAGES = {"auth.logout", "workspace.task_download", "static"}
+NOT_PAGES = {"auth.logout", "workspace.task_download", "portfolio.portfolio_csv", "static"}  # not pages: downloads
 MAX_PAGES = 40
 
 
