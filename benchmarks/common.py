@@ -53,6 +53,18 @@ def prepare_database(args):
     return url, admin, parsed.database, services, version
 
 
+def redis_for(services):
+    """(REDIS_URL, services): the configured Redis, else the embedded one under instance/ (started if need be)."""
+    redis_url = os.environ.get("REDIS_URL") or (services.redis_url() if services else "")
+    if not redis_url:
+        from app.config import INSTANCE
+        from app.embedded import Services
+
+        services = Services(INSTANCE)
+        redis_url = services.redis_url()
+    return redis_url, services
+
+
 def drop_database(admin, name):
     from sqlalchemy import text
 

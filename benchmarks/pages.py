@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import drop_database, line, ms, pct, prepare_database  # noqa: E402  (benchmarks/ is on sys.path)
+from common import drop_database, line, ms, pct, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
 
 LOGIN = ("owner@northwind.example", "demo-pass-2026")
 CLIENT = "acme-logistics"
@@ -210,13 +210,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     url, admin, name, services, version = prepare_database(args)
-    redis_url = os.environ.get("REDIS_URL") or (services.redis_url() if services else "")
-    if not redis_url:
-        from app.config import INSTANCE
-        from app.embedded import Services
-
-        services = Services(INSTANCE)
-        redis_url = services.redis_url()
+    redis_url, services = redis_for(services)
     server = None
     try:
         line("machine", f"{os.cpu_count()} cores, PostgreSQL {version}, Python {sys.version.split()[0]}, "

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import drop_database, line, ms, pct, prepare_database  # noqa: E402  (benchmarks/ is on sys.path)
+from common import drop_database, line, ms, pct, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
 from pages import Browser, free_port, start_gunicorn, stop  # noqa: E402
 
 OWNER = ("owner@bench.example", "bench-pass-2026")
@@ -226,13 +226,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     url, admin, name, services, version = prepare_database(args)
-    redis_url = os.environ.get("REDIS_URL") or (services.redis_url() if services else "")
-    if not redis_url:
-        from app.config import INSTANCE
-        from app.embedded import Services
-
-        services = Services(INSTANCE)
-        redis_url = services.redis_url()
+    redis_url, services = redis_for(services)
     server = None
     try:
         line("machine", f"{os.cpu_count()} cores, PostgreSQL {version}, Python {sys.version.split()[0]}, "
