@@ -204,6 +204,16 @@ def report(port: int, label: str, requests: int) -> None:
                  f"{server}; round trip p50 {ms(pct(walls, 50))}, p95 {ms(pct(walls, 95))}; {rate:.0f} req/s")
 
 
+def shut_down(server, keep: bool, admin, name: str, services) -> None:
+    """Everything a run started, stopped; its database dropped unless asked to keep it."""
+    if server is not None:
+        stop(server)
+    if not keep:
+        drop_database(admin, name)
+    if services is not None:
+        services.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per page and concurrency")
@@ -225,12 +235,7 @@ def main() -> None:
         report(port, f"{TASKS_PER_CLIENT} tasks per client", args.requests)
         line("load average at end", f"{os.getloadavg()[0]:.2f}")
     finally:
-        if server is not None:
-            stop(server)
-        if not args.keep:
-            drop_database(admin, name)
-        if services is not None:
-            services.stop()
+        shut_down(server, args.keep, admin, name, services)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import drop_database, line, ms, pct, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
-from pages import Browser, free_port, start_gunicorn, stop  # noqa: E402
+from pages import Browser, free_port, shut_down, start_gunicorn  # noqa: E402
 
 OWNER = ("owner@bench.example", "bench-pass-2026")
 KPI_KEYS = ("csat", "on_time_delivery", "complaints_per_100_jobs", "right_first_time", "corrective_actions_on_time",
@@ -126,9 +126,11 @@ def fill_schema(session, rng: random.Random, today) -> None:
     findings = [{"stage": STAGE_KEYS[rng.randint(0, stage)], "severity": rng.choice(("major", "minor", "observation")),
                  "status": rng.choice(("open", "closed")), "title": f"Finding {n}", "description": ""}
                 for n in range(rng.randint(0, 4))]
+    for f in findings:  # a closed finding carries its closing note (a check constraint)
+        f["closing_note"] = "Remedied and verified." if f["status"] == "closed" else None
     if findings:
-        session.execute(text("INSERT INTO findings (stage, severity, status, title, description) "
-                             "VALUES (:stage, :severity, :status, :title, :description)"), findings)
+        session.execute(text("INSERT INTO findings (stage, severity, status, title, description, closing_note) "
+                             "VALUES (:stage, :severity, :status, :title, :description, :closing_note)"), findings)
     library = wk.load_kpi_library()
     current = {}
     for key in KPI_KEYS:
@@ -255,12 +257,7 @@ def main() -> None:
         line("fan-out ÷ portfolio page (p50)", f"{statistics.median(fan) / first:,.0f}×")
         line("load average at end", f"{os.getloadavg()[0]:.2f}")
     finally:
-        if server is not None:
-            stop(server)
-        if not args.keep:
-            drop_database(admin, name)
-        if services is not None:
-            services.stop()
+        shut_down(server, args.keep, admin, name, services)
 
 
 if __name__ == "__main__":
