@@ -26,7 +26,7 @@ from .objectives import ObjectiveForm, ObjectiveRow, objective_rows, save_object
 from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .readiness import ReadinessReport, implementation_kpis, projection, readiness, readiness_report
 from .start import start_workspace
-from .state import client_state, current_stage_key, gate, pending_review, sent_back_review, settings, stages, template
+from .state import client_state, current_stage_key, gate, pending_review, review_state, settings, stages, template
 from .summary import refresh_indexes, refresh_summary, save
 from .tasks import add_comment, assign_task, change_each, ensure_workable, set_due_date, set_task_status
 from .work_items import refresh_work_items, reviewers
@@ -38,11 +38,11 @@ __all__ = [
     "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
     "ensure_workable", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
     "log", "measurements_of", "objective_rows", "ObjectiveForm", "ObjectiveRow", "parse_import",
-    "pending_review", "position", "preview_dates", "preview_template", "projection", "raise_finding",
+    "pending_review", "review_state", "position", "preview_dates", "preview_template", "projection", "raise_finding",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
     "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
-    "send_back_gate", "sent_back_review", "set_document_status", "set_due_date", "set_staff_review_requests",
+    "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
     "start_workspace", "template", "tracked", "unarchive_client",
 ]
