@@ -5,6 +5,10 @@ or `tenant_scope`), records what it changed in the activity log, raises
 `Refusal` for a change it will not make, and never commits: the view or job
 ends its unit of work with `save()`.
 """
+from .certification import (
+    ApplicationForm, AuditForm, client_cycle, external_audits, next_external_audit, record,
+    save_application, save_audit, save_certificate,
+)
 from .client import (
     ArchiveRecord, archive_client, archive_record, assign_consultants, client_name, consultancy_members,
     rename_client, unarchive_client,
@@ -32,7 +36,8 @@ from .tasks import add_comment, assign_task, change_each, ensure_workable, set_d
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "Actor", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
+    "Actor", "ApplicationForm", "AuditForm", "client_cycle", "external_audits", "next_external_audit", "record",
+    "save_application", "save_audit", "save_certificate", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",
     "attachment_path", "board", "change_dates", "change_each", "change_target", "client_name", "client_state",
     "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",

@@ -40,4 +40,5 @@ def overview():
                   red_kpis=[row for row in kpis if row.position.is_red],
                   objectives_at_risk=[row for row in ops.objective_rows(kpis)
                                       if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
-                  can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS)
+                  can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS,
+                  today=clock.today())
