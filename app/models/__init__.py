@@ -1,4 +1,5 @@
 """All models, so that importing `app.models` registers every table on its metadata."""
+from .billing import BillingSubscription, CheckoutIntent
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
@@ -19,5 +20,5 @@ from .tenant import (
     WorkspaceSettings,
 )
 
-__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Kpi", "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
+__all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Kpi", "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]
