@@ -43,7 +43,13 @@ def webhook():
                                                tolerance=TOLERANCE_SECONDS)
     except (ValueError, stripe.SignatureVerificationError):
         return {"error": "invalid signature or payload"}, 400
-    applied = apply_event(event.to_dict())
+    try:
+        applied = apply_event(event.to_dict())
+    except stripe.StripeError:
+        # Nothing was recorded (the transaction rolled back): answering non-2xx makes Stripe send it again.
+        db.session.rollback()
+        log.warning("Stripe unreachable while applying event %s; Stripe will retry it", event.id, exc_info=True)
+        return {"error": "could not sync from Stripe now; retry"}, 503
     return {"received": True, "applied": applied}, 200
 
 
