@@ -26,6 +26,8 @@ def new_id(prefix: str) -> str:
 
 
 class StripeStandIn:
+    running: list["StripeStandIn"] = []  # the one the test session started (tests/conftest.py)
+
     def __init__(self):
         self.lock = threading.Lock()
         self.customers: dict[str, dict] = {}

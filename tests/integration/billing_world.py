@@ -13,32 +13,15 @@ from sqlalchemy import select
 from app.extensions import db as _db
 from app.jobs import queue
 from app.models import Account, BillingSubscription
-from conftest import Factory, HttpClient, make_config
+from conftest import BILLING_WEBHOOK_SECRET, Factory, HttpClient
 from stripe_standin import StripeStandIn
 
-SECRET = "whsec_test_isopath_billing"
-PRICES = {("solo", "month"): 1900, ("solo", "year"): 19000, ("practice", "month"): 4900,
-          ("practice", "year"): 49000, ("firm", "month"): 14900, ("firm", "year"): 149000,
-          ("enterprise", "month"): 39900, ("enterprise", "year"): 399000}
+SECRET = BILLING_WEBHOOK_SECRET  # the `billing_app` and `standin` fixtures are tests/conftest.py's, one per process
 
 
-@pytest.fixture(scope="module")
-def standin():
-    server = StripeStandIn().start()
-    for (plan, interval), amount in PRICES.items():
-        server.price(plan, interval, amount)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def billing_app(service_urls, smtp_server, standin, app):  # `app` first: it brings the database to head
-    from app import create_app
-
-    controller, _ = smtp_server
-    prices = ",".join(f"{plan}:{interval}=price_{plan}_{interval}" for plan, interval in PRICES)
-    return create_app(make_config(service_urls, controller.port, STRIPE_API_KEY="sk_test_isopath",
-                                  STRIPE_API_BASE=standin.base, STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_PRICES=prices))
+def running_standin() -> StripeStandIn:
+    """The stand-in of this test process (the role and CSRF tables check their billing cases against it)."""
+    return StripeStandIn.running[0]
 
 
 @pytest.fixture()
@@ -93,5 +76,5 @@ def subscribe(http: HttpClient, standin: StripeStandIn, account_id: int, plan: s
     return standin.subscriptions[session["subscription"]]
 
 
-__all__ = ["standin", "billing_app", "bdb", "bfactory", "bhttp", "SECRET", "deliver", "run_jobs", "fresh_account",
+__all__ = ["running_standin", "bdb", "bfactory", "bhttp", "SECRET", "deliver", "run_jobs", "fresh_account",
            "subscriptions_of", "subscribe"]
