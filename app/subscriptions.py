@@ -94,6 +94,8 @@ def _request_cache() -> dict:
 
 def read_only_reason(account_id: int) -> str | None:
     """Why the consultancy's clients may not change now (None: they may). Never deletes, never hides."""
+    if not billing_enabled():
+        return None  # asked on every change and by every form: no query at all while billing is off
     account = db.session.get(Account, account_id)
     if account is None:
         return None

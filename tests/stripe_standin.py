@@ -37,6 +37,7 @@ class StripeStandIn:
         self.invoices: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, idempotency key)
+        self.versions: set[str | None] = set()  # the Stripe-Version headers seen
         self.fail_next = 0  # answer the next N requests with Stripe's 500 api_error
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -58,6 +59,7 @@ class StripeStandIn:
             for store in (self.customers, self.sessions, self.subscriptions, self.invoices, self.idempotent):
                 store.clear()
             self.requests.clear()
+            self.versions.clear()
             self.fail_next = 0
 
     # --- what Stripe's side does -----------------------------------------------------------
@@ -191,6 +193,7 @@ class StripeStandIn:
                 key = self.headers.get("Idempotency-Key")
                 with standin.lock:
                     standin.requests.append((method, url.path, key))
+                    standin.versions.add(self.headers.get("Stripe-Version"))
                     if standin.fail_next:
                         standin.fail_next -= 1
                         status, answer = 500, _error("api_error", "Something went wrong on Stripe's end.")

@@ -156,6 +156,11 @@ def checkout():
         session = _create_session(lock_account(account.id), intent, price)
     except stripe.StripeError:
         log.exception("Checkout session for account %s failed", account.id)
+        # Stripe keeps a failed call's answer under its key for 24 h: the next try needs an intent of its own.
+        db.session.rollback()
+        failed = db.session.get(CheckoutIntent, intent.id)
+        failed.closed_at = clock.now()
+        db.session.commit()
         return _back("Stripe could not be reached just now. Nothing was charged; try again in a minute.", 503)
     intent = db.session.get(CheckoutIntent, intent.id)
     intent.stripe_session_id, intent.url = session["id"], session["url"]
@@ -168,7 +173,7 @@ def _create_session(account, intent: CheckoutIntent, price: str) -> dict:
     if not account.stripe_customer_id:
         customer = client.customers.create(
             params={"name": account.name, "email": current_user.email, "metadata": {"account_id": str(account.id)}},
-            options={"idempotency_key": f"customer-{account.id}"})
+            options={"idempotency_key": f"customer-{intent.idempotency_key}"})
         account.stripe_customer_id = customer.id
         db.session.commit()
     session = client.checkout.sessions.create(params={

@@ -107,7 +107,7 @@ def _mail(account: Account, event: dict, changes: list[str]) -> None:
                          f"on the Billing page within {grace_days()} days of the first failure to keep changing "
                          "your clients' systems. After that your consultancy becomes read-only: nothing is deleted, "
                          "and reading and export keep working.\n")
-    elif kind.startswith("customer.subscription.") and changes:
+    elif changes:  # a subscription started, changed plan or status, or ended
         sync.mail_owners(account, "ISOpath: your subscription changed",
                          f"The subscription of {account.name} changed on {clock.now():%d %B %Y}:\n\n"
                          + "\n".join(f"- {c}" for c in changes) + "\n")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 import tenants
 from app import clock
+from app.billing.stripe_api import STRIPE_API_VERSION
 from app.models import Account, CheckoutIntent, Client, Task
 from billing_world import *  # noqa: F401,F403
 from billing_world import deliver, fresh_account, run_jobs, subscribe, subscriptions_of
@@ -72,7 +73,8 @@ def test_a_new_consultancy_is_on_a_fourteen_day_trial_with_practice_limits(bhttp
     assert 'href="/billing"' not in bhttp.get("/").get_data(as_text=True)
 
 
-def test_double_click_on_subscribe_makes_one_checkout_session_and_waits_for_the_webhook(bhttp, bfactory, bdb, standin):
+def test_double_click_on_subscribe_makes_one_checkout_session_and_waits_for_the_webhook(bhttp, bfactory, bdb, standin,
+                                                                                       mailbox):
     w = bfactory.world()
     bhttp.login(w.owner.email)
     first = bhttp.submit("/billing/checkout", {"plan": "practice", "interval": "year"}, form_url="/billing")
@@ -87,7 +89,13 @@ def test_double_click_on_subscribe_makes_one_checkout_session_and_waits_for_the_
     assert "Waiting for payment confirmation" in bhttp.get("/billing").get_data(as_text=True)
 
     session = standin.pay_checkout(intents[0].stripe_session_id)
+    mailbox.deliver()
+    assert mailbox.to(w.owner.email) == []  # nothing is mailed before Stripe confirms
     assert deliver(bhttp, standin.event("checkout.session.completed", session)).status_code == 200
+    mailbox.deliver()
+    started = mailbox.last_to(w.owner.email)
+    assert started["Subject"] == "ISOpath: your subscription changed"
+    assert "status: Free trial → Active" in started.get_payload(decode=True).decode() and "Practice (yearly)" in started.get_payload(decode=True).decode()
     body = bhttp.get("/billing").get_data(as_text=True)
     assert "Waiting for payment confirmation" not in body
     assert 'id="plan-name">Practice<' in body and 'id="status">Active<' in body and "Open the Customer Portal" in body
@@ -100,6 +108,24 @@ def test_double_click_on_subscribe_makes_one_checkout_session_and_waits_for_the_
     assert again.status_code == 409 and "Customer Portal" in again.get_data(as_text=True)
     portal = bhttp.submit("/billing/portal", {}, form_url="/billing")
     assert portal.status_code == 303 and portal.headers["Location"].startswith("https://billing.stripe.com/p/session/")
+
+
+def test_stripe_down_at_checkout_charges_nothing_and_the_retry_reuses_the_key(bhttp, bfactory, bdb, standin):
+    w = bfactory.world()
+    bhttp.login(w.owner.email)
+    standin.fail_next = 3  # the first call (creating the customer) and the library's two retries
+    down = bhttp.submit("/billing/checkout", {"plan": "solo", "interval": "month"}, form_url="/billing")
+    assert down.status_code == 503 and "Nothing was charged" in down.get_data(as_text=True)
+    assert standin.sessions == {}
+    retry = bhttp.submit("/billing/checkout", {"plan": "solo", "interval": "month"}, form_url="/billing")
+    assert retry.status_code == 303
+    keys = [k for m, p, k in standin.requests if p == "/v1/checkout/sessions"]
+    intents = bdb.session.scalars(select(CheckoutIntent).where(CheckoutIntent.account_id == w.account.id)
+                                  .order_by(CheckoutIntent.id)).all()
+    # The failed attempt's intent is closed (Stripe would replay its failure under that key); the retry has its own.
+    assert [(i.closed_at is not None, i.stripe_session_id is not None) for i in intents] == [(True, False), (False, True)]
+    assert keys == [intents[1].idempotency_key] and len(standin.sessions) == 1 and len(standin.customers) == 1
+    assert standin.versions == {STRIPE_API_VERSION}  # the one pinned version, on every call
 
 
 def test_an_unknown_plan_is_refused_with_the_page_kept(bhttp, bfactory, bdb, standin):
@@ -201,7 +227,7 @@ def test_cancel_is_read_only_with_export_and_resubscribing_restores_everything(b
     standin.set(sub["id"], status="canceled")
     assert deliver(bhttp, standin.event("customer.subscription.deleted", sub)).status_code == 200
     mailbox.deliver()
-    assert "Canceled" in mailbox.last_to(w.owner.email).get_payload()
+    assert "Canceled" in mailbox.last_to(w.owner.email).get_payload(decode=True).decode()
     refused = bhttp.submit(f"/c/{w.client.slug}/settings/name", {"name": "Nope"},
                            form_url=f"/c/{w.client.slug}/settings")
     assert refused.status_code == 409 and "Your subscription has ended" in refused.get_data(as_text=True)
