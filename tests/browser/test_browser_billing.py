@@ -47,7 +47,7 @@ def test_the_owner_reads_the_billing_page_on_trial_and_subscribed(browser, billi
         quiet = factory.client(_db.session.get(Account, w.account.id), name="Harbour Joinery Ltd")
         quiet.summary.last_activity_at = clock.now() - timedelta(days=75)
         _db.session.commit()
-        owner_email, account_id = w.owner.email, w.account.id
+        owner_email, account_id, quiet_id = w.owner.email, w.account.id, quiet.id
     context = browser.new_context(base_url=billing_server, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -55,7 +55,7 @@ def test_the_owner_reads_the_billing_page_on_trial_and_subscribed(browser, billi
     page.goto("/billing")
     assert page.locator("#plan-name").inner_text() == "Practice"
     assert page.locator("#trial-left").inner_text() == "14"
-    assert page.locator(f"#meter-{quiet.id} .badge").inner_text() == "Dormant"
+    assert page.locator(f"#meter-{quiet_id} .badge").inner_text() == "Dormant"
     assert _serious(page) == []
     _shot(page, "billing-trial")
 
