@@ -9,6 +9,8 @@ from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import workflows.billing as wb
+
 from . import clock
 from .extensions import db
 from .mail import queue_mail
@@ -45,7 +47,8 @@ def sign_up(consultancy: str, name: str, email: str, password: str) -> User:
     if not consultancy.strip():
         raise Refusal("Enter your consultancy's name.", field="consultancy")
     user = create_user(email, name, password)
-    account = Account(name=consultancy.strip())
+    # The free trial (Practice limits, no card) starts now; app/subscriptions.py reads it when billing is on.
+    account = Account(name=consultancy.strip(), trial_ends_at=wb.trial_end_for(clock.now()))
     db.session.add(account)
     db.session.add(AccountMember(account=account, user=user, role="owner"))
     return user

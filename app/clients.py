@@ -14,7 +14,9 @@ from workflows.stages import STAGE_KEYS
 from . import clock
 from .extensions import db
 from .models import Account, Client, ClientConsultant, ClientSummary, User, slugify, valid_slug
+from .billing.sync import quantity_follows
 from .refusal import Refusal
+from .subscriptions import check_room_for_client, forget
 from .workspace import operations as ops
 
 DEFAULT_PLAN_DAYS = 180  # a typical small-business path to certification
@@ -29,6 +31,7 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
     rollback). On any failure nothing is left: no registry row, no schema (PostgreSQL DDL is
     transactional).
     """
+    check_room_for_client(account)  # beyond the plan's active clients, or read-only: 409 with the upgrade link
     start_on = start_on or clock.today()
     target_on = target_on or start_on + timedelta(days=DEFAULT_PLAN_DAYS)
     if target_on <= start_on + timedelta(days=wf.MIN_PLAN_DAYS):
@@ -61,10 +64,12 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
     token = tenants.bind_tenant(db.session, schema)
     try:
         ops.start_workspace(template, start_on, target_on, ops.Actor.of(created_by))
+        quantity_follows(account.id)  # Stripe bills per active client
         ops.save(client)
     except BaseException:
         db.session.rollback()
         raise
     finally:
         tenants.unbind_tenant(db.session, token)
+    forget(account.id)
     return client

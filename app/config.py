@@ -120,6 +120,11 @@ class Config:
         self.STRIPE_API_KEY = env.get("STRIPE_API_KEY", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
+        # Billing (app/subscriptions.py, app/billing/): off while STRIPE_API_KEY is empty. The Stripe price of
+        # each plan and interval, as "solo:month=price_…,solo:year=price_…,practice:month=…".
+        self.STRIPE_PRICES = env.get("STRIPE_PRICES", "")
+        # Days a past-due consultancy stays writable (Stripe's Smart Retries try for 2 weeks by default).
+        self.BILLING_GRACE_DAYS = _count("BILLING_GRACE_DAYS", env.get("BILLING_GRACE_DAYS") or "14")
         for key, value in overrides.items():
             setattr(self, key, value)
 

@@ -15,6 +15,8 @@ import tenants
 
 from . import models  # noqa: F401  (every table on the metadata)
 from .auth import bp as auth_bp
+from .billing import webhook as _billing_webhook  # noqa: F401  (adds the webhook route to the blueprint)
+from .billing.views import bp as billing_bp
 from .config import Config
 from .extensions import csrf, db, htmx, login_manager
 from .health import bp as health_bp
@@ -58,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(mywork_bp)
     app.register_blueprint(workspace_bp)
+    app.register_blueprint(billing_bp)
 
     _register_web_conventions(app)
     _time_requests(app)

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, exists, select
 
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientConsultant, ClientMember
+from .subscriptions import read_only_reason
 
 ACCOUNT_ROLES = ("owner", "consultant")
 CLIENT_ROLES = ("client_admin", "staff", "auditor")
@@ -129,7 +130,14 @@ def may_change(*roles) -> bool:
     client is archived, when its workspace is read-only (the workspace blueprint refuses the POSTs; pages ask
     this to leave their forms out)."""
     client = g.get("client")
-    return client is not None and client.archived_at is None and g.get("client_role") in roles
+    return (client is not None and client.archived_at is None and g.get("client_role") in roles
+            and consultancy_read_only(client.account_id) is None)
+
+
+def consultancy_read_only(account_id: int) -> str | None:
+    """Why nothing of the consultancy's clients may change now (its subscription ended or is overdue past
+    its grace), or None. Reading and export go on; nothing is deleted."""
+    return read_only_reason(account_id)
 
 
 # --- decorators ----------------------------------------------------------------------------

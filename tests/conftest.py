@@ -245,6 +245,38 @@ def app(service_urls, smtp_server):
     return application
 
 
+# --- an app with billing on, talking to the loopback Stripe stand-in (tests/stripe_standin.py) ---------------
+
+BILLING_WEBHOOK_SECRET = "whsec_test_isopath_billing"
+BILLING_PRICES = {("solo", "month"): 1900, ("solo", "year"): 19000, ("practice", "month"): 4900,
+                  ("practice", "year"): 49000, ("firm", "month"): 14900, ("firm", "year"): 149000,
+                  ("enterprise", "month"): 39900, ("enterprise", "year"): 399000}
+
+
+@pytest.fixture(scope="session")
+def standin():
+    from stripe_standin import StripeStandIn
+
+    server = StripeStandIn().start()
+    for (plan, interval), amount in BILLING_PRICES.items():
+        server.price(plan, interval, amount)
+    StripeStandIn.running.append(server)
+    yield server
+    StripeStandIn.running.remove(server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def billing_app(service_urls, smtp_server, standin, app):  # `app` first: it brings the database to head
+    from app import create_app
+
+    controller, _ = smtp_server
+    prices = ",".join(f"{plan}:{interval}=price_{plan}_{interval}" for plan, interval in BILLING_PRICES)
+    return create_app(make_config(service_urls, controller.port, STRIPE_API_KEY="sk_test_isopath",
+                                  STRIPE_API_BASE=standin.base, STRIPE_WEBHOOK_SECRET=BILLING_WEBHOOK_SECRET,
+                                  STRIPE_PRICES=prices))
+
+
 @pytest.fixture()
 def ctx(app):
     with app.app_context():

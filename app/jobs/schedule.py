@@ -4,6 +4,7 @@ Cron strings, not intervals: an interval job fires again at every scheduler
 start, a cron string only at its time. Run exactly one scheduler process.
 """
 from . import QUEUE_NAME
+from .billing import reconcile_billing
 from .spares import top_up_spares
 from .summaries import refresh_all_summaries
 
@@ -11,6 +12,8 @@ SCHEDULE = [
     # (function, cron string, why)
     (refresh_all_summaries, "5 0 * * *", "tasks fall overdue at midnight without any write"),
     (top_up_spares, "*/15 * * * *", "a top-up queued after a client creation may have been lost"),
+    (reconcile_billing, "40 2 * * *", "a lost webhook or a change in Stripe's dashboard leaves a consultancy's "
+                                      "subscription out of step with Stripe"),
 ]
 
 

@@ -57,6 +57,11 @@ class Account(SharedModel):
     client_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
     subscription_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Billing (app/subscriptions.py): the free trial's end (None: created_at + the trial's length), when the
+    # first unpaid invoice failed (the grace period counts from it), the billing interval chosen.
+    trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    billing_interval: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
     members: Mapped[list[AccountMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
     clients: Mapped[list[Client]] = relationship(back_populates="account")
@@ -268,6 +273,10 @@ class BillingEvent(SharedModel):
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True,
+                                                   index=True)
+    # What the event (or a reconciliation, event id "reconcile-…") changed, for the owner and for support.
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AccountTemplate(SharedModel):

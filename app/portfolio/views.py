@@ -16,12 +16,26 @@ from ..inputs import parse_id
 from ..jobs.spares import queue_top_up
 from ..library import store as library
 from ..models import AccountMember, User
-from ..permissions import ACCOUNT_MEMBERS, account_required
+from ..permissions import ACCOUNT_MEMBERS, account_required, consultancy_read_only, current_account
 from ..refusal import Refusal
 from ..templating import render
 from ..workspace import operations as ops
 from . import bp
 from .forms import NewClientForm
+
+
+@bp.before_request
+def _read_only_by_subscription():
+    """A read-only consultancy (subscription ended, or overdue past its grace) changes nothing from its portfolio
+    either; switching to another consultancy still works, and so does every page and export."""
+    if (request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint == "portfolio.switch_account"
+            or not current_user.is_authenticated):
+        return None
+    current = current_account()
+    message = consultancy_read_only(current[0].id) if current is not None else None
+    if message is None:
+        return None
+    return render("errors/error.html", code=409, title="This consultancy is read-only", message=message), 409
 
 
 @bp.post("/switch-account")
@@ -74,7 +88,8 @@ def new_client():
             fields = {"slug": form.slug, "name": form.name, "start_on": form.start_on, "target_on": form.target_on}
             target = fields.get(err.field, form.name)
             target.errors = list(target.errors) + [str(err)]
-            return render("portfolio/new_client.html", form=form), 422
+            # A field's input that cannot be used is 422; no room on the plan (no field) is a state: 409.
+            return render("portfolio/new_client.html", form=form), 422 if err.field else err.status
         queue_top_up()  # the client took a spare schema: build its replacement off the request path
         flash(f"{client.name} is ready. Invite their staff from the People page.", "success")
         return redirect(url_for("workspace.overview", slug=client.slug))

@@ -3,7 +3,7 @@ from flask import Blueprint, g, request
 from markupsafe import escape
 
 from ..extensions import htmx
-from ..permissions import CLIENT_SETTINGS_ROLES
+from ..permissions import CLIENT_SETTINGS_ROLES, consultancy_read_only
 from ..templating import render
 from ..tenancy import bind_request_client, release_request_client
 from .operations import archive_record
@@ -44,7 +44,7 @@ def _add_slug(endpoint, values):
 
 @bp.before_request
 def _bind():
-    return bind_request_client(g.slug) or _read_only_when_archived()
+    return bind_request_client(g.slug) or _read_only_when_archived() or _read_only_by_subscription()
 
 
 def _read_only_when_archived():
@@ -54,10 +54,22 @@ def _read_only_when_archived():
         return None
     message = (f"{g.client.name} is archived, so nothing in its workspace can be changed. "
                "Unarchive it on its Settings page first.")
+    return _refuse(message, "This client is archived")
+
+
+def _read_only_by_subscription():
+    """A consultancy whose subscription ended (or is overdue past its grace) is read-only, here in one place."""
+    if request.method in _READING:
+        return None
+    message = consultancy_read_only(g.client.account_id)
+    return None if message is None else _refuse(message, "This consultancy is read-only")
+
+
+def _refuse(message: str, title: str):
     if htmx:  # the message goes above the page, which stays as it was
         return (f'<ul class="flashes" role="alert"><li class="flash error">{escape(message)}</li></ul>', 409,
                 {"HX-Retarget": "main.page", "HX-Reswap": "afterbegin"})
-    return render("errors/error.html", code=409, title="This client is archived", message=message), 409
+    return render("errors/error.html", code=409, title=title, message=message), 409
 
 
 bp.teardown_request(release_request_client)

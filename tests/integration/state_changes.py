@@ -26,15 +26,18 @@ from werkzeug.datastructures import FileStorage
 
 import tenants
 import workflows as wf
+from app import clock
 from app.accounts import invite
+from app.billing.stripe_api import stripe_client
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import store
-from app.models import (Account, AccountMember, AccountTemplate, Attachment, Client, ClientConsultant, ClientMember,
-                        Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement, Objective, Stage,
+from app.models import (Account, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client, ClientConsultant,
+                        ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement, Objective, Stage,
                         Task, User)
 from app.security import make_reset_token
 from app.workspace import operations as ops
+from billing_world import running_standin
 from conftest import PASSWORD, Factory, HttpClient, _hashed
 
 # --- who: the expected permissions, written out ---------------------------------------------------
@@ -99,8 +102,9 @@ class Case:
         return self.rule + (f" ({self.label})" if self.label else "")
 
     def denied_status(self, role: str) -> int:
-        """Members without the right get 403; client staff have no consultancy pages at all (404)."""
-        if self.area == "account" and role in CLIENT_SIDE:
+        """Members without the right get 403; client staff have no consultancy pages at all (404); billing is the
+        owners' alone, and anyone else does not learn it exists (404)."""
+        if (self.area == "account" and role in CLIENT_SIDE) or self.area == "billing":
             return 404
         return 403
 
@@ -805,6 +809,43 @@ ACCOUNT = [
 ]
 
 ROLE_CASES = WORKSPACE + ACCOUNT
+
+
+# --- billing: checked on an app with billing on (billing_world.py), as the billing is off by default -------
+
+def _open_intents(s: Setting) -> list:
+    s.db.session.rollback()
+    return s.db.session.scalars(select(CheckoutIntent).where(CheckoutIntent.account_id == s.account_id,
+                                                             CheckoutIntent.completed_at.is_(None),
+                                                             CheckoutIntent.closed_at.is_(None))).all()
+
+
+def billing_checkout(s):
+    for intent in _open_intents(s):  # each attempt starts with no Checkout under way
+        intent.closed_at = clock.now()
+    s.db.session.commit()
+    return Request("/billing/checkout", {"plan": "solo", "interval": "month"}, 303,
+                   lambda: any(i.stripe_session_id for i in _open_intents(s)))
+
+
+def billing_portal(s):
+    account = s.db.session.get(Account, s.account_id)
+    if account.stripe_customer_id not in running_standin().customers:  # a customer at Stripe to manage
+        account.stripe_customer_id = stripe_client().v1.customers.create(params={"name": account.name}).id
+        s.db.session.commit()
+    seen = len(running_standin().requests)
+    return Request("/billing/portal", {}, 303, lambda: any(
+        path == "/v1/billing_portal/sessions" for _, path, _ in running_standin().requests[seen:]))
+
+
+BILLING = [
+    Case("/billing/checkout", ACCOUNT_OWNERS, billing_checkout, "billing"),
+    Case("/billing/portal", ACCOUNT_OWNERS, billing_portal, "billing"),
+]
+
+# POSTs that authenticate by a signature instead of a session and its CSRF token, each with where that is tested.
+SIGNED = {"/billing/webhook": "Stripe signs each event; the v1 HMAC of the raw body is verified with the endpoint "
+                              "secret (tests/integration/test_billing_webhooks.py)"}
 
 
 # --- public forms (no role to check; the CSRF meta-test covers them) --------------------------------

@@ -13,17 +13,17 @@ import pytest
 
 from conftest import Factory, HttpClient
 from app.extensions import db as _db
-from state_changes import (PUBLIC, ROLE_CASES, Outside, build_team, changed_tables, send, setting_for,
+from state_changes import (BILLING, PUBLIC, ROLE_CASES, SIGNED, Outside, build_team, changed_tables, send, setting_for,
                            state_changing_rules)
 
-# Routes that may take a POST without the token, each with the reason. None today. A payment provider's
-# webhook, say, authenticates by its signature instead: it goes here, with a test of that signature check.
-CSRF_EXEMPT: dict[str, str] = {}
+# Routes that may take a POST without the token, each with the reason: Stripe's webhook authenticates by its
+# signature instead (state_changes.SIGNED says where that check is tested).
+CSRF_EXEMPT: dict[str, str] = dict(SIGNED)
 
 
 def _one_case_per_route():
     seen, cases = set(), []
-    for case in ROLE_CASES + PUBLIC:
+    for case in ROLE_CASES + BILLING + PUBLIC:
         if case.rule not in seen and case.rule not in CSRF_EXEMPT:
             seen.add(case.rule)
             cases.append(case)
@@ -64,8 +64,32 @@ def _browser_for(case, team, outside):
     return browser, browser.csrf("/login" if case.rule != "/logout" else "/")
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+@pytest.fixture(scope="module")
+def billing_team(billing_app):
+    keys = ("WTF_CSRF_ENABLED", "WTF_CSRF_CHECK_DEFAULT")
+    saved = {k: billing_app.config.get(k) for k in keys}
+    billing_app.config.update({k: True for k in keys})
+    yield build_team(billing_app)
+    billing_app.config.update(saved)
+
+
+def test_the_signed_webhook_is_exempt_and_nothing_else(billing_app):
+    exempt = billing_app.extensions["csrf"]._exempt_views
+    assert exempt == {"app.billing.webhook.webhook"}
+    assert set(CSRF_EXEMPT) == {"/billing/webhook"}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.area != "billing"], ids=lambda case: case.id)
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(app, team, mailbox, case):
+    _refused_without_token(app, team, mailbox, case)
+
+
+@pytest.mark.parametrize("case", BILLING, ids=lambda case: case.id)
+def test_a_billing_post_without_the_csrf_token_is_refused(billing_app, billing_team, mailbox, case):
+    _refused_without_token(billing_app, billing_team, mailbox, case)
+
+
+def _refused_without_token(app, team, mailbox, case):
     outside = Outside(app)
     browser, token = _browser_for(case, team, outside)
     s = replace(outside(setting_for, case, team, mailbox), http=browser)

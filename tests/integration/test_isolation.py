@@ -273,3 +273,14 @@ def test_new_client_form_errors_keep_input(http, factory):
     assert resp.status_code == 422 and b"already taken" in resp.data
     resp = http.submit("/clients/new", {"name": "!!!", "slug": ""})
     assert resp.status_code == 422 and b"at least one letter" in resp.data
+
+
+def test_billing_is_the_owners_and_no_one_elses(http, factory):
+    mine, theirs = factory.world(), factory.world()
+    for user in (mine.consultant, mine.client_admin, mine.staff, mine.auditor):
+        http.login(user.email)
+        assert http.get("/billing").status_code == 404, user.name
+        http.logout()
+    http.login(theirs.owner.email)
+    body = http.get("/billing").get_data(as_text=True)
+    assert mine.client.name not in body and mine.account.name not in body

@@ -14,8 +14,9 @@ from dataclasses import replace
 import pytest
 
 from app import permissions
-from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES, SETTINGS,
-                           WRITERS, Outside, build_team, changed_tables, send, setting_for, state_changing_rules)
+from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, BILLING, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES,
+                           SETTINGS, SIGNED, WRITERS, Outside, build_team, changed_tables, send, setting_for,
+                           state_changing_rules)
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,11 @@ def team(app):
 
 
 def test_every_state_changing_route_has_an_entry(app):
-    listed = {case.rule for case in ROLE_CASES} | {case.rule for case in PUBLIC}
+    listed = {case.rule for case in ROLE_CASES + BILLING + PUBLIC} | set(SIGNED)
     routes = state_changing_rules(app)
     assert sorted(routes - listed) == [], "state-changing routes without an entry in state_changes.py"
     assert sorted(listed - routes) == [], "entries in state_changes.py for routes that no longer exist"
-    for case in ROLE_CASES:
+    for case in ROLE_CASES + BILLING:
         assert case.allowed and case.allowed <= set(ROLES), case.id
 
 
@@ -42,8 +43,22 @@ def test_the_role_sets_are_the_ones_the_table_expects():
     assert set(permissions.ACCOUNT_OWNERS) == ACCOUNT_OWNERS
 
 
+@pytest.fixture(scope="module")
+def billing_team(billing_app):
+    return build_team(billing_app)
+
+
 @pytest.mark.parametrize("case", ROLE_CASES, ids=lambda case: case.id)
 def test_exactly_the_allowed_roles_change_anything(app, team, case):
+    _exactly_the_allowed_roles(app, team, case)
+
+
+@pytest.mark.parametrize("case", BILLING, ids=lambda case: case.id)
+def test_exactly_the_owners_use_billing(billing_app, billing_team, case):
+    _exactly_the_allowed_roles(billing_app, billing_team, case)
+
+
+def _exactly_the_allowed_roles(app, team, case):
     outside = Outside(app)
     setting = outside(setting_for, case, team)
     # The refused first, each on a request that would succeed; then every allowed role, one after the other.

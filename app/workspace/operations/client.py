@@ -13,7 +13,9 @@ from sqlalchemy import delete, func, select
 from ... import clock
 from ...extensions import db
 from ...models import AccountMember, ActivityEntry, Client, ClientConsultant, User
+from ...billing.sync import quantity_follows
 from ...refusal import Refusal
+from ...subscriptions import check_room_for_client
 from .common import Actor, log
 
 NAME_MAX = Client.name.type.length
@@ -86,13 +88,16 @@ def archive_client(client: Client, actor: Actor) -> None:
     if client.archived_at is not None:
         raise Refusal(f"{client.name} is archived already.", 409)
     client.status, client.archived_at = "archived", clock.now()
+    quantity_follows(client.account_id)  # archiving frees a slot: the next invoice counts one client fewer
     log(actor, "client.archived", "client", client.id, "Client archived: read-only until it is unarchived")
 
 
 def unarchive_client(client: Client, actor: Actor) -> None:
     if client.archived_at is None:
         raise Refusal(f"{client.name} is not archived.", 409)
+    check_room_for_client(client.account)  # re-activating takes an active-client slot of the plan
     client.status, client.archived_at = "active", None
+    quantity_follows(client.account_id)
     log(actor, "client.unarchived", "client", client.id, "Client unarchived: open for changes again")
 
 
