@@ -3,6 +3,7 @@
 Cron strings, not intervals: an interval job fires again at every scheduler
 start, a cron string only at its time. Run exactly one scheduler process.
 """
+from ..notify.sweep import sweep_reminders
 from . import QUEUE_NAME
 from .spares import top_up_spares
 from .summaries import refresh_all_summaries
@@ -11,6 +12,8 @@ SCHEDULE = [
     # (function, cron string, why)
     (refresh_all_summaries, "5 0 * * *", "tasks fall overdue at midnight without any write"),
     (top_up_spares, "*/15 * * * *", "a top-up queued after a client creation may have been lost"),
+    (sweep_reminders, "*/15 * * * *", "reminders fall due as days pass; morning briefs go out at each "
+                                      "consultant's local hour; a lost send job is queued again"),
 ]
 
 

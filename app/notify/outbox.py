@@ -34,6 +34,7 @@ from ..transaction import after_commit
 
 log = logging.getLogger("isopath.notify")
 STALE_AFTER = timedelta(minutes=15)  # a claim this old and never sent lost its job
+MAX_ATTEMPTS = 6  # a message the mail server keeps refusing is left to an operator (RQ's failed jobs)
 RETRY_INTERVALS = [30, 120, 600]  # seconds: a mail server restarting
 # Headers up to RFC 5322's hard limit: folded at 78, a long List-Unsubscribe URL came out as encoded words
 # that no mail client reads as a link.
@@ -172,7 +173,8 @@ def resend_stale(older_than: timedelta = STALE_AFTER) -> int:
     re-checks under the row lock, so a job that was only slow still sends once."""
     cutoff = clock.now() - older_than
     keys = db.session.scalars(select(RemindersSent.key).where(
-        RemindersSent.sent_at.is_(None), RemindersSent.failed_at.is_(None), RemindersSent.claimed_at < cutoff)
+        RemindersSent.sent_at.is_(None), RemindersSent.failed_at.is_(None), RemindersSent.claimed_at < cutoff,
+        RemindersSent.attempts < MAX_ATTEMPTS)
         .order_by(RemindersSent.claimed_at)).all()
     db.session.rollback()
     for key in keys:

@@ -4,6 +4,7 @@ transaction and sent after its commit; the notifications page; preferences; the 
 from __future__ import annotations
 
 import re
+from email.header import decode_header, make_header
 
 from sqlalchemy import select
 
@@ -25,7 +26,9 @@ def notices(db, user_id) -> list[tuple[str, str]]:
 def header(message, name: str) -> str | None:
     """A header unfolded (a long one is folded over lines in the mail)."""
     value = message[name]
-    return None if value is None else re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
+    if value is None:
+        return None
+    return str(make_header(decode_header(re.sub(r"\r?\n[ \t]+", " ", str(value)).strip())))
 
 
 def subject(message) -> str:
