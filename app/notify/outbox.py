@@ -19,7 +19,7 @@ from email.utils import make_msgid
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Queue, Retry
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -89,19 +89,42 @@ def _bodies(message: Message, unsubscribe: str | None) -> tuple[str, str]:
 def claim(message: Message) -> bool:
     """Record the message under its key in the current transaction; False if the key was already claimed.
     The send job is queued once the transaction commits (a rolled-back change sends nothing)."""
-    kind = rules.kind(message.kind)
-    unsubscribe = None if kind.mandatory else mailed_link("notify.unsubscribe",
-                                                          token=unsubscribe_token(message.user_id, kind.key))
-    text, html = _bodies(message, unsubscribe)
-    row = dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
-               to_email=message.email, subject=message.subject[:300], body_text=text, body_html=html,
-               unsubscribe_url=unsubscribe, claimed_at=clock.now())
-    stmt = insert(RemindersSent).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(
+    return message.key in claim_many([message])
+
+
+def claim_many(messages: list[Message]) -> set[str]:
+    """`claim` for many messages in one statement (the sweep's batches); returns the keys this call claimed."""
+    rows = []
+    for message in messages:
+        kind = rules.kind(message.kind)
+        unsubscribe = None if kind.mandatory else mailed_link(
+            "notify.unsubscribe", token=unsubscribe_token(message.user_id, kind.key))
+        text, html = _bodies(message, unsubscribe)
+        rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
+                         to_email=message.email, subject=message.subject[:300], body_text=text, body_html=html,
+                         unsubscribe_url=unsubscribe, claimed_at=clock.now()))
+    if not rows:
+        return set()
+    stmt = insert(RemindersSent).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(
         RemindersSent.key)
-    claimed = db.session.execute(stmt).scalar() is not None
+    claimed = set(db.session.execute(stmt).scalars())
     if claimed:
-        after_commit(enqueue_send, message.key)
+        after_commit(enqueue_all, [m.key for m in messages if m.key in claimed])
     return claimed
+
+
+def enqueue_all(keys: list[str]) -> None:
+    """One job per message, queued in one pipelined round trip per chunk (a sweep queues thousands)."""
+    intervals = current_app.config.get("MAIL_RETRY_INTERVALS", RETRY_INTERVALS)
+    queue = mail_queue()
+    try:
+        for i in range(0, len(keys), 1000):
+            queue.enqueue_many([Queue.prepare_data(send_message, (key,), job_id=job_id(key), timeout=120,
+                                                   result_ttl=0, failure_ttl=7 * 86400,
+                                                   retry=Retry(max=len(intervals), interval=intervals))
+                                for key in keys[i:i + 1000]])
+    except RedisError:  # the claims stay unsent: the next sweep finds them stale and queues them again
+        log.warning("could not queue %d messages (Redis unreachable)", len(keys), exc_info=True)
 
 
 def job_id(key: str) -> str:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 
 from workflows import reminders as rules
 from workflows.stages import stage_label
@@ -22,7 +22,7 @@ from ..accounts import mailed_link
 from ..extensions import db
 from ..models import Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
 from .events import path_of, preferences
-from .outbox import Message, claim, resend_stale
+from .outbox import Message, claim_many, resend_stale
 
 log = logging.getLogger("isopath.notify")
 BATCH = 500  # claims per transaction: a crash loses at most this many enqueues, which the next sweep heals
@@ -156,12 +156,11 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
     users = {}
     ids = sorted({c.user_id for c in candidates})
     for i in range(0, len(ids), 5000):
-        users.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids[i:i + 5000])))})
+        users.update({u.id: (u.email, u.id) for u in db.session.scalars(select(User).where(User.id.in_(ids[i:i + 5000])))})
     prefs = preferences(ids) if ids else {}
-    pending = 0
+    batch = []
     for c in candidates:
-        user = users.get(c.user_id)
-        if user is None:
+        if c.user_id not in users:
             continue
         if rules.delivery(c.kind, prefs.get((c.user_id, c.kind))) != rules.IMMEDIATELY:
             result.skipped_by_preference += 1
@@ -173,18 +172,23 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
         if client and endpoint.startswith("workspace."):
             values = {"slug": client[1], **values}
         link = mailed_link(endpoint, **values) + (f"#{fragment}" if fragment else "")
-        message = Message(c.key, c.kind, user.id, user.email, c.client_id or None, subject, line, link,
-                          "Open your portfolio" if c.kind == "morning_brief" else "Open in ISOpath", rows=c.rows)
-        if claim(message):
-            # The same notice in the app, in the claim's transaction: one per message, never twice.
-            db.session.add(Notification(user_id=user.id, client_id=c.client_id or None, kind=c.kind, message=line,
-                                        link=path_of(link)[:500], created_at=clock.now()))
-            result.claimed += 1
-            result.briefs += c.kind == "morning_brief"
-            pending += 1
-            if pending >= BATCH:
-                db.session.commit()
-                pending = 0
+        batch.append(Message(c.key, c.kind, c.user_id, users[c.user_id][0], c.client_id or None, subject, line, link,
+                             "Open your portfolio" if c.kind == "morning_brief" else "Open in ISOpath", rows=c.rows))
+        if len(batch) >= BATCH:
+            _claim_batch(batch, result)
+            batch = []
+    _claim_batch(batch, result)
+
+
+def _claim_batch(batch: list[Message], result: SweepResult) -> None:
+    """Claim a batch in one statement and write the app's notice of each message claimed, then commit."""
+    claimed = claim_many(batch)
+    notices = [dict(user_id=m.user_id, client_id=m.client_id, kind=m.kind, message=m.line,
+                    link=path_of(m.link)[:500], created_at=clock.now()) for m in batch if m.key in claimed]
+    if notices:  # the same notice in the app, in the claim's transaction: one per message, never twice
+        db.session.execute(insert(Notification), notices)
+    result.claimed += len(claimed)
+    result.briefs += sum(1 for m in batch if m.key in claimed and m.kind == "morning_brief")
     db.session.commit()
 
 
