@@ -23,6 +23,8 @@ from .health import bp as health_bp
 from .inputs import install as install_input_checks
 from .library import bp as library_bp
 from .mywork import bp as mywork_bp
+from .notify import events as notify_events
+from .notify.views import bp as notify_bp
 from .portfolio import bp as portfolio_bp
 from .templating import register_template_helpers, render
 from .transaction import install as install_after_commit
@@ -59,6 +61,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(library_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(mywork_bp)
+    app.register_blueprint(notify_bp)
     app.register_blueprint(workspace_bp)
     app.register_blueprint(billing_bp)
 
@@ -124,6 +127,7 @@ def _time_requests(app: Flask) -> None:
 def _register_web_conventions(app: Flask) -> None:
     register_template_helpers(app)
     install_after_commit()
+    notify_events.install()
 
     @app.after_request
     def headers(response):

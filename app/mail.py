@@ -26,9 +26,15 @@ def send_mail(to: str, subject: str, body: str) -> None:
     msg["To"] = to
     msg["Subject"] = subject
     msg.set_content(body)
+    deliver(msg)
+
+
+def deliver(msg: EmailMessage) -> None:
+    """Hand one message to the SMTP server; SMTP errors propagate (the job decides on a retry)."""
     url = current_app.config["SMTP_URL"]
     if not url:
-        log.info("mail (no SMTP_URL set, not sent)\nTo: %s\nSubject: %s\n\n%s", to, subject, body)
+        log.info("mail (no SMTP_URL set, not sent)\nTo: %s\nSubject: %s\n\n%s", msg["To"], msg["Subject"],
+                 msg.get_body(("plain",)).get_content() if msg.is_multipart() else msg.get_content())
         return
     parts = urlparse(url)
     smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP

@@ -79,6 +79,7 @@ class User(UserMixin, SharedModel):
     login_token: Mapped[str] = mapped_column(String(64), unique=True, default=_new_login_token)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA name; None: UTC
 
     account_memberships: Mapped[list[AccountMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
     client_memberships: Mapped[list[ClientMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -248,22 +249,55 @@ class Invitation(SharedModel):
 
 
 class Notification(SharedModel):
+    """One notice in a person's in-app list (the bell); written in the transaction of the change it tells of."""
+
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(40), default="event", server_default="event")
     message: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")),)
+
 
 class RemindersSent(SharedModel):
-    """Idempotency keys of everything a job has sent (kind, object, due window, recipient)."""
+    """The outbox: one row per message, claimed by its idempotency key (kind, object, due window, recipient)
+    in the transaction that decides to send it, with what to send; `sent_at` once the mail server took it.
+    A second sweep or a retry finds the key taken and sends nothing."""
 
     __tablename__ = "reminders_sent"
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True)
+    to_email: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # refused for good
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (Index("ix_reminders_sent_unsent", "claimed_at",
+                            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),)
+
+
+class NotificationPreference(SharedModel):
+    """How one person wants one kind of message: at once, in the morning brief, or not at all."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivery: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (CheckConstraint("delivery IN ('immediately', 'digest', 'off')", name="delivery_valid"),)
 
 
 class BillingEvent(SharedModel):
@@ -309,5 +343,5 @@ class AccountTemplate(SharedModel):
 __all__ = [
     "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "ClientKpiLatest", "Invitation", "Notification",
-    "RemindersSent", "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
+    "NotificationPreference", "RemindersSent", "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
 ]

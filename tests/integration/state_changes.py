@@ -21,20 +21,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from werkzeug.datastructures import FileStorage
 
 import tenants
 import workflows as wf
 from app import clock
+from workflows import reminders as reminder_rules
 from app.accounts import invite
 from app.billing.stripe_api import stripe_client
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import store
 from app.models import (Account, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client, ClientConsultant,
-                        ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement, Objective, Stage,
-                        Task, User)
+                        ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement,
+                        Notification, NotificationPreference, Objective, Stage, Task, User)
+from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from billing_world import running_standin
@@ -919,6 +921,51 @@ def accept_invitation(s):
                                                 "confirm": NEW_PASSWORD}, 302, accepted)
 
 
+def _notification_for(s) -> int:
+    note = Notification(user_id=s.user_ids["owner"], kind="task_assigned", message=unique("Something happened"),
+                        link="/my-work")
+    s.db.session.add(note)
+    s.db.session.commit()
+    return note.id
+
+
+def _read(s, note_id: int) -> bool:
+    s.db.session.rollback()
+    return s.db.session.get(Notification, note_id).read_at is not None
+
+
+def notification_read(s):
+    note_id = _notification_for(s)
+    return Request(f"/notifications/{note_id}/read", {}, 303, lambda: _read(s, note_id))
+
+
+def notifications_read_all(s):
+    note_id = _notification_for(s)
+    return Request("/notifications/read-all", {}, 303, lambda: _read(s, note_id))
+
+
+def _preference(s, kind: str) -> str | None:
+    s.db.session.rollback()
+    return s.db.session.scalar(select(NotificationPreference.delivery).where(
+        NotificationPreference.user_id == s.user_ids["owner"], NotificationPreference.kind == kind))
+
+
+def notification_settings(s):
+    s.db.session.execute(delete(NotificationPreference).where(NotificationPreference.user_id == s.user_ids["owner"]))
+    s.db.session.commit()
+    data = {k.key: "immediately" for k in reminder_rules.PREFERENCE_KINDS}
+    return Request("/settings/notifications", {**data, "task_due": "off", "time_zone": ""}, 303,
+                   lambda: _preference(s, "task_due") == "off")
+
+
+def unsubscribe(s):
+    s.db.session.execute(delete(NotificationPreference).where(NotificationPreference.user_id == s.user_ids["owner"]))
+    s.db.session.commit()
+    token = unsubscribe_token(s.user_ids["owner"], "gate_waiting")
+    return Request(f"/unsubscribe/{token}", {"List-Unsubscribe": "One-Click"}, 200,
+                   lambda: _preference(s, "gate_waiting") == "off")
+
+
 PUBLIC = [
     Case("/login", ANYONE, login, "public"),
     Case("/logout", LOGGED_IN, logout, "public"),
@@ -926,6 +973,12 @@ PUBLIC = [
     Case("/forgot", ANYONE, forgot, "public"),
     Case("/reset/<token>", ANYONE, reset, "public"),
     Case("/invite/<token>", ANYONE, accept_invitation, "public"),
+    # Any logged-in person, about their own notifications and settings (the CSRF test logs in as the owner).
+    Case("/notifications/<int:notification_id>/read", LOGGED_IN, notification_read, "public"),
+    Case("/notifications/read-all", LOGGED_IN, notifications_read_all, "public"),
+    Case("/settings/notifications", LOGGED_IN, notification_settings, "public"),
+    # No login: RFC 8058 one-click from the mail client, with the signed token (CSRF-exempt in test_csrf.py).
+    Case("/unsubscribe/<token>", ANYONE, unsubscribe, "public"),
 ]
 
 STATE_CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -13,12 +13,17 @@ import pytest
 
 from conftest import Factory, HttpClient
 from app.extensions import db as _db
-from state_changes import (BILLING, PUBLIC, ROLE_CASES, SIGNED, Outside, build_team, changed_tables, send, setting_for,
-                           state_changing_rules)
+from state_changes import (BILLING, LOGGED_IN, PUBLIC, ROLE_CASES, SIGNED, Outside, build_team, changed_tables, send,
+                           setting_for, state_changing_rules)
 
 # Routes that may take a POST without the token, each with the reason: Stripe's webhook authenticates by its
 # signature instead (state_changes.SIGNED says where that check is tested).
-CSRF_EXEMPT: dict[str, str] = dict(SIGNED)
+CSRF_EXEMPT: dict[str, str] = {
+    **SIGNED,
+    # RFC 8058 one-click: the mail client POSTs with no session; a signed token for one user and one kind is
+    # the proof (tampered and foreign tokens refused: test_notifications.py::test_unsubscribe_works_without_…).
+    "/unsubscribe/<token>": "one-click unsubscribe from a mail, signed per user and kind",
+}
 
 
 def _one_case_per_route():
@@ -61,7 +66,9 @@ def _browser_for(case, team, outside):
     browser = HttpClient(outside.app.test_client())
     if case.rule == "/logout":  # someone of their own: logging out must not end a session the module shares
         browser.login(outside(lambda: Factory(_db).user("Leaving Soon").email))
-    return browser, browser.csrf("/login" if case.rule != "/logout" else "/")
+    elif case.allowed == LOGGED_IN:  # a logged-in person's own things: the team's owner, in a session of its own
+        browser.login(team.emails["owner"])
+    return browser, browser.csrf("/login" if case.allowed != LOGGED_IN else "/")
 
 
 @pytest.fixture(scope="module")

@@ -35,10 +35,14 @@ def test_summary_repair_job_catches_tasks_that_fell_overdue(factory, db):
 
 
 # The schedule as the README describes it, written out: the nightly repair of the portfolio's summary rows just
-# after midnight (tasks fall overdue without any write), and a quarter-hourly top-up of spare client schemas.
+# after midnight (tasks fall overdue without any write), a quarter-hourly top-up of spare client schemas, and
+# the quarter-hourly reminder sweep (ladder, gate waits, morning briefs, lost send jobs), and the nightly
+# reconciliation of every consultancy's subscription with Stripe.
 EXPECTED_SCHEDULE = {
     "refresh_all_summaries": ("app.jobs.summaries.refresh_all_summaries", "5 0 * * *"),
     "top_up_spares": ("app.jobs.spares.top_up_spares", "*/15 * * * *"),
+    "sweep_reminders": ("app.notify.sweep.sweep_reminders", "*/15 * * * *"),
+    "reconcile_billing": ("app.jobs.billing.reconcile_billing", "40 2 * * *"),
 }
 
 

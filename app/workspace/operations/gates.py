@@ -13,6 +13,7 @@ from workflows.stages import next_stage, stage_label
 from ... import clock
 from ...extensions import db
 from ...models import ONE_PENDING_REVIEW, GateReview, Stage, WorkspaceSettings
+from ...notify.events import announce
 from ...refusal import Refusal
 from .common import Actor, check_length, log
 from .state import client_state, lock_gate_state, pending_review, template
@@ -38,6 +39,8 @@ def request_gate_review(stage_key: str, note: str, actor: Actor) -> GateReview:
         raise Refusal(ALREADY_REQUESTED, 409) from err
     log(actor, "gate.requested", "gate", stage_key, f"Gate review requested for {stage_label(stage_key)}",
         None, {"review_id": review.id})
+    announce("gate_review_requested", f"gate/{stage_key}", "workspace.gates", actor_id=actor.id,
+             fragment=f"gate-{stage_key}", stage=stage_label(stage_key))
     return review
 
 
@@ -66,6 +69,8 @@ def approve_gate(stage_key: str, comment: str, actor: Actor) -> None:
     review.status, review.decided_by_id, review.decided_by_name = "approved", actor.id, actor.name
     review.decided_at, review.decision_comment = now, (comment or "").strip()
     db.session.add(review)
+    announce("gate_approved", f"gate/{stage_key}", "workspace.gates", actor_id=actor.id,
+             to=(review.requested_by_id,), fragment=f"gate-{stage_key}", stage=stage_label(stage_key))
     target = f"the client enters {stage_label(following)}" if following else "the client is certified"
     log(actor, "gate.approved", "gate", stage_key,
         f"{stage_label(stage_key)} gate approved: {target}"
@@ -92,6 +97,9 @@ def send_back_gate(stage_key: str, reasons: str, actor: Actor) -> None:
         raise Refusal("There is no pending review of this gate to send back.", 409)
     review.status, review.decided_by_id, review.decided_by_name = "sent_back", actor.id, actor.name
     review.decided_at, review.decision_comment = clock.now(), reasons
+    announce("gate_sent_back", f"gate/{stage_key}", "workspace.gates", actor_id=actor.id,
+             to=(review.requested_by_id,), fragment=f"gate-{stage_key}", stage=stage_label(stage_key),
+             reasons=reasons)
     log(actor, "gate.sent_back", "gate", stage_key, f"{stage_label(stage_key)} gate sent back: {reasons}",
         {"status": "requested"}, {"status": "sent_back"})
 

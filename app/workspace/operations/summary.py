@@ -15,11 +15,12 @@ from workflows import kpi as wk
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
+from ...notify.events import record_announced
 from .certification import next_external_audit
 from .kpi_latest import write_latest
 from .kpis import kpi_rows
 from .state import client_state, pending_review, settings, stages, template
-from .work_items import refresh_work_items
+from .work_items import refresh_work_items, reviewers
 
 
 def refresh_summary(client: Client) -> ClientSummary:
@@ -62,4 +63,5 @@ def save(client: Client) -> None:
     """Commit the change together with up-to-date shared rows (views and jobs only)."""
     db.session.flush()
     refresh_indexes(client)
+    record_announced(client, reviewers)  # the notices of the change, in its transaction
     db.session.commit()

@@ -9,6 +9,7 @@ from workflows.stages import stage_label
 from ... import clock
 from ...extensions import db
 from ...models import Stage, Task, TaskComment, User
+from ...notify.events import announce
 from ...refusal import Refusal
 from .common import Actor, log
 from .state import client_state, current_stage_key, lock_gate_state, settings, template
@@ -69,6 +70,9 @@ def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:
     log(actor, "task.assigned", "task", task.id,
         f"“{task.title}” assigned to {assignee.name}" if assignee else f"“{task.title}” unassigned",
         before, {"assignee_id": new_id})
+    if assignee is not None:
+        announce("task_assigned", f"task/{task.id}", "workspace.task", actor_id=actor.id, to=(assignee.id,),
+                 link_values={"task_id": task.id}, title=task.title)
 
 
 def set_due_date(task: Task, due_on: date | None, actor: Actor) -> None:

@@ -1,0 +1,208 @@
+"""The reminder sweep (every quarter hour, app/jobs/schedule.py): what is due, overdue, waiting, and the
+consultants' morning briefs — derived afresh from the shared tables each time, so a lost job heals at the
+next sweep, and claimed under each message's key, so a second (or a parallel) sweep sends nothing new.
+
+It reads `work_items` (open tasks with their assignee and due date, gate reviews waiting with their
+reviewers) and `client_summaries`, never a client's schema: 2,000 clients cost a handful of queries.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import and_, func, insert, select
+
+from workflows import reminders as rules
+from workflows.stages import stage_label
+
+from .. import clock
+from ..accounts import mailed_link
+from ..extensions import db
+from ..models import Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
+from .events import path_of, preferences
+from .outbox import Message, claim_many, resend_stale
+
+log = logging.getLogger("isopath.notify")
+BATCH = 500  # claims per transaction: a crash loses at most this many enqueues, which the next sweep heals
+
+
+@dataclass
+class Candidate:
+    key: str
+    kind: str
+    user_id: int
+    client_id: int
+    fields: dict
+    link: tuple  # (endpoint, values, fragment)
+    rows: tuple = field(default=())
+
+
+@dataclass
+class SweepResult:
+    candidates: int = 0
+    claimed: int = 0
+    skipped_by_preference: int = 0
+    requeued: int = 0
+    briefs: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _active_clients() -> dict[int, tuple[str, str]]:
+    return {cid: (name, slug) for cid, name, slug in db.session.execute(
+        select(Client.id, Client.name, Client.slug).where(Client.status == "active"))}
+
+
+def _task_candidates(today: date, clients: dict) -> list[Candidate]:
+    horizon = today + timedelta(days=max(rules.LEAD_DAYS))
+    rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.title,
+                                     WorkItem.due_on)
+                              .where(WorkItem.kind == "task", WorkItem.due_on <= horizon)).all()
+    escalate = {r.client_id for r in rows if (today - r.due_on).days >= rules.ESCALATE_AFTER}
+    admins = defaultdict(list)
+    if escalate:
+        for cid, uid in db.session.execute(select(ClientMember.client_id, ClientMember.user_id).where(
+                ClientMember.client_id.in_(escalate), ClientMember.role == "client_admin")):
+            admins[cid].append(uid)
+    out = []
+    for r in rows:
+        if r.client_id not in clients:
+            continue
+        for step in rules.due_steps(r.due_on, today):
+            people = admins[r.client_id] if step.kind == "task_escalated" else [r.user_id]
+            fields = {"title": r.title, "days": step.days, "when": rules.when_due(step.days)}
+            for uid in people:
+                key = rules.idempotency_key(step.kind, f"c{r.client_id}/task/{r.ref_id}", step.window, uid)
+                out.append(Candidate(key, step.kind, uid, r.client_id, fields,
+                                     ("workspace.task", {"task_id": r.ref_id}, "")))
+    return out
+
+
+def _gate_candidates(today: date, clients: dict) -> list[Candidate]:
+    rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.stage,
+                                     WorkItem.waiting_since)
+                              .where(WorkItem.kind == "gate_review", WorkItem.waiting_since.is_not(None))).all()
+    out = []
+    for r in rows:
+        step = rules.gate_wait_step(r.waiting_since.date(), today) if r.client_id in clients else None
+        if step is None:
+            continue
+        key = rules.idempotency_key(step.kind, f"c{r.client_id}/gate/{r.ref_id}", step.window, r.user_id)
+        out.append(Candidate(key, step.kind, r.user_id, r.client_id, {"stage": stage_label(r.stage), "days": step.days},
+                             ("workspace.gates", {}, f"gate-{r.stage}")))
+    return out
+
+
+def _brief_candidates(now, clients: dict) -> list[Candidate]:
+    """One morning brief per consultant whose local send time has passed today (a working day)."""
+    consultants = db.session.execute(select(User.id, User.time_zone).where(User.id.in_(
+        select(ClientConsultant.user_id).where(ClientConsultant.client_id.in_(list(clients)))))).all()
+    due = {}
+    for uid, tz in consultants:
+        day = rules.digest_due(now, tz or "UTC", f"brief-{uid}")
+        if day is not None and rules.is_working_day(day):
+            due[uid] = day
+    if not due:
+        return []
+    keys = {uid: rules.idempotency_key("morning_brief", f"u{uid}", day.isoformat(), uid) for uid, day in due.items()}
+    taken = set(db.session.scalars(select(RemindersSent.key).where(RemindersSent.key.in_(list(keys.values())))))
+    wanted = [uid for uid, key in keys.items() if key not in taken]
+    if not wanted:
+        return []
+    gates = defaultdict(int)
+    for uid, cid, n in db.session.execute(select(WorkItem.user_id, WorkItem.client_id, func.count())
+                                          .where(WorkItem.kind == "gate_review", WorkItem.user_id.in_(wanted))
+                                          .group_by(WorkItem.user_id, WorkItem.client_id)):
+        gates[(uid, cid)] = n
+    summaries = db.session.execute(
+        select(ClientConsultant.user_id, ClientSummary, Client.created_at)
+        .join(ClientSummary, ClientSummary.client_id == ClientConsultant.client_id)
+        .join(Client, and_(Client.id == ClientConsultant.client_id, Client.status == "active"))
+        .where(ClientConsultant.user_id.in_(wanted))).all()
+    per_user = defaultdict(list)
+    for uid, summary, created_at in summaries:
+        name, slug = clients[summary.client_id]
+        since = summary.last_activity_at or created_at
+        per_user[uid].append(rules.BriefClient(
+            name, slug, gates_waiting=gates[(uid, summary.client_id)], overdue_tasks=summary.overdue_tasks,
+            red_kpis=summary.red_kpis, missing_kpis=summary.stale_kpis,
+            days_quiet=(now - since).days if since else None))
+    out = []
+    for uid in wanted:
+        rows = rules.brief_rows(per_user[uid])
+        if not rows:  # nothing to say, nothing sent
+            continue
+        brief = tuple((r.client.name, mailed_link("workspace.overview", slug=r.client.slug), list(r.reasons))
+                      for r in rows)
+        out.append(Candidate(keys[uid], "morning_brief", uid, 0, {"count": len(rows)},
+                             ("portfolio.index", {}, ""), rows=brief))
+    return out
+
+
+def _new_only(candidates: list[Candidate]) -> list[Candidate]:
+    """Those whose key nobody claimed yet: a sweep with nothing new composes no mail at all."""
+    fresh = []
+    for i in range(0, len(candidates), 5000):
+        chunk = candidates[i:i + 5000]
+        taken = set(db.session.scalars(select(RemindersSent.key).where(RemindersSent.key.in_([c.key for c in chunk]))))
+        fresh += [c for c in chunk if c.key not in taken]
+    return fresh
+
+
+def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) -> None:
+    users = {}
+    ids = sorted({c.user_id for c in candidates})
+    for i in range(0, len(ids), 5000):
+        users.update({u.id: (u.email, u.id) for u in db.session.scalars(select(User).where(User.id.in_(ids[i:i + 5000])))})
+    prefs = preferences(ids) if ids else {}
+    batch = []
+    for c in candidates:
+        if c.user_id not in users:
+            continue
+        if rules.delivery(c.kind, prefs.get((c.user_id, c.kind))) != rules.IMMEDIATELY:
+            result.skipped_by_preference += 1
+            continue
+        client = clients.get(c.client_id)
+        fields = {"client": client[0] if client else "", **c.fields}
+        subject, line = rules.wording(c.kind, **fields)
+        endpoint, values, fragment = c.link
+        if client and endpoint.startswith("workspace."):
+            values = {"slug": client[1], **values}
+        link = mailed_link(endpoint, **values) + (f"#{fragment}" if fragment else "")
+        batch.append(Message(c.key, c.kind, c.user_id, users[c.user_id][0], c.client_id or None, subject, line, link,
+                             "Open your portfolio" if c.kind == "morning_brief" else "Open in ISOpath", rows=c.rows))
+        if len(batch) >= BATCH:
+            _claim_batch(batch, result)
+            batch = []
+    _claim_batch(batch, result)
+
+
+def _claim_batch(batch: list[Message], result: SweepResult) -> None:
+    """Claim a batch in one statement and write the app's notice of each message claimed, then commit."""
+    claimed = claim_many(batch)
+    notices = [dict(user_id=m.user_id, client_id=m.client_id, kind=m.kind, message=m.line,
+                    link=path_of(m.link)[:500], created_at=clock.now()) for m in batch if m.key in claimed]
+    if notices:  # the same notice in the app, in the claim's transaction: one per message, never twice
+        db.session.execute(insert(Notification), notices)
+    result.claimed += len(claimed)
+    result.briefs += sum(1 for m in batch if m.key in claimed and m.kind == "morning_brief")
+    db.session.commit()
+
+
+def sweep_reminders() -> dict:
+    """The periodic job: claim and queue every message due now; queue again claims whose job was lost."""
+    now = clock.now()
+    today = now.date()
+    result = SweepResult()
+    clients = _active_clients()
+    candidates = _task_candidates(today, clients) + _gate_candidates(today, clients) + _brief_candidates(now, clients)
+    result.candidates = len(candidates)
+    fresh = _new_only(candidates)
+    db.session.rollback()  # end the read transaction: the claims commit in batches of their own
+    _claim_all(fresh, clients, result)
+    result.requeued = resend_stale()
+    log.info("reminder sweep: %s", result.as_dict())
+    return result.as_dict()
