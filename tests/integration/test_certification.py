@@ -80,6 +80,7 @@ def test_a_consultant_records_the_application(db, http, factory):
     ("headcount", "0", "The headcount is a whole number from 1 to 1,000,000."),
     ("headcount", "99999999999999999999", "The headcount is a whole number from 1 to 1,000,000."),
     ("sites", "two", "The number of sites is a whole number from 1 to 10,000."),
+    ("sites", "²", "The number of sites is a whole number from 1 to 10,000."),
     ("body", "B" * 201, "The certification body can be at most 200 characters long (201 given)."),
 ])
 def test_bad_application_data_is_refused_and_what_was_typed_stays(db, http, factory, field, value, message):

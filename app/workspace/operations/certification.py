@@ -89,7 +89,7 @@ def _count(text: str | None, field: str, what: str, top: int) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text[:8]) <= top:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:8]) <= top:  # "²" is a digit to Python
         raise Refusal(f"{what} is a whole number from 1 to {top:,}.", 422, field=field)
     return int(text)
 
