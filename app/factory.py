@@ -20,6 +20,7 @@ from .extensions import csrf, db, htmx, login_manager
 from .health import bp as health_bp
 from .inputs import install as install_input_checks
 from .library import bp as library_bp
+from .library import kpi_bp as kpi_library_bp
 from .mywork import bp as mywork_bp
 from .portfolio import bp as portfolio_bp
 from .templating import register_template_helpers, render
@@ -55,6 +56,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(library_bp)
+    app.register_blueprint(kpi_library_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(mywork_bp)
     app.register_blueprint(workspace_bp)
