@@ -101,7 +101,7 @@ def library_of(account_id: int) -> wk.KpiLibrary:
     rows = _rows(account_id)
     if not rows:
         return shipped
-    return wk.KpiLibrary("own", 1, "Your KPI library", shipped.template,
+    return wk.KpiLibrary("own", 1, "Consultancy KPI library", shipped.template,
                          tuple(_definition(r) for r in rows if r.archived_at is None))
 
 
