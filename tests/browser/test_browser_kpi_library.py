@@ -42,7 +42,7 @@ def test_a_consultant_edits_the_kpi_library(page, consultant):
     page.fill("input[name=amber]", "95")
     page.click("button:has-text('Save')")
     page.wait_for_load_state()
-    assert "Higher is better, so the target must be at least the amber threshold" in page.inner_text("form")
+    assert "Higher is better, so the target must be at least the amber threshold" in page.inner_text("form.stack")
     assert page.input_value("input[name=name]") == "Client satisfaction"  # what was typed is kept
     assert page.input_value("input[name=amber]") == "95"
     assert _serious(page) == []
@@ -50,7 +50,7 @@ def test_a_consultant_edits_the_kpi_library(page, consultant):
     page.screenshot(path=os.path.join(SCREENSHOTS, "kpi_library_edit_refused.png"), full_page=True)
     page.fill("input[name=amber]", "86")
     page.click("button:has-text('Save')")
-    page.wait_for_url("**/library/kpis/")
+    page.wait_for_url("**/library/kpis/#kpi-csat")
     assert "Client satisfaction saved." in page.inner_text(".flashes")
     assert "Amber threshold: 85 → 86" in page.inner_text("#differences")
     assert _serious(page) == []
