@@ -22,6 +22,7 @@ from .extensions import csrf, db, htmx, login_manager
 from .health import bp as health_bp
 from .inputs import install as install_input_checks
 from .library import bp as library_bp
+from .library import kpi_bp as kpi_library_bp
 from .mywork import bp as mywork_bp
 from .notify import events as notify_events
 from .notify.views import bp as notify_bp
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(library_bp)
+    app.register_blueprint(kpi_library_bp)
     app.register_blueprint(portfolio_bp)
     app.register_blueprint(mywork_bp)
     app.register_blueprint(notify_bp)

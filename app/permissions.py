@@ -47,6 +47,8 @@ def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
 # Within a consultancy (the role `current_account` returns):
 ACCOUNT_MEMBERS = ACCOUNT_ROLES  # the portfolio, the template library, the team page
 ACCOUNT_OWNERS = ("owner",)  # invite consultants and owners
+# Edit the consultancy's KPI library (change, add, archive definitions): the people who set clients' KPIs up.
+KPI_LIBRARY_EDITORS = ACCOUNT_ROLES
 
 
 # --- who belongs where ---------------------------------------------------------------------

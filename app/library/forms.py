@@ -3,6 +3,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectChoice, Selec
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 import workflows as wf
+from workflows import kpi as wk
 
 from ..permissions import ROLE_LABELS
 
@@ -72,3 +73,45 @@ class NewTaskForm(TaskForm):
         Optional(), Length(max=60),
         Regexp(r"^[a-z0-9][a-z0-9_.-]*$", message="Use lowercase letters, digits, “_”, “.” or “-” only.")],
         description="A short id that stays the same across versions. Leave empty to make one from the title.")
+
+
+class KpiDefinitionForm(FlaskForm):
+    """A definition of the consultancy's KPI library. Only holds and renders what was typed: every check is
+    `workflows.kpi.definition_from_form`'s, the rules the standard library itself passes."""
+
+    class Meta:
+        csrf = False  # CSRFProtect checks every POST app-wide; the page renders the token itself
+
+    name = StringField("Name", description="As clients and consultants see it, e.g. “Invoices sent within 5 days”.")
+    area = SelectField("Area", choices=[SelectChoice(a, wk.AREA_LABELS[a]) for a in wk.AREAS])
+    numerator = StringField("What is counted (numerator)")
+    denominator = StringField("Out of (denominator)", description="Leave empty for a plain count, time or score.")
+    unit = StringField("Unit", description="%, days, count, score …")
+    direction = SelectField("Direction", choices=[SelectChoice(d, wk.DIRECTION_LABELS[d]) for d in wk.DIRECTIONS])
+    frequency = SelectField("Measured", choices=[SelectChoice(f, wk.FREQUENCY_LABELS[f]) for f in wk.FREQUENCIES])
+    target = StringField("Suggested target", render_kw={"inputmode": "decimal"})
+    amber = StringField("At risk beyond", render_kw={"inputmode": "decimal"}, description="Amber threshold")
+    red = StringField("Off track beyond", render_kw={"inputmode": "decimal"}, description="Red threshold")
+    minimum = StringField("Lowest possible value", render_kw={"inputmode": "decimal"},
+                          description="Optional, e.g. 0 for a percentage.")
+    maximum = StringField("Highest possible value", render_kw={"inputmode": "decimal"},
+                          description="Optional, e.g. 100 for a percentage.")
+    clauses = StringField("ISO clauses", description="Clause numbers the KPI serves, separated by commas, "
+                                                     "e.g. 9.1.2, 8.2.1")
+    note = TextAreaField("Note for consultants", render_kw={"rows": 3},
+                         description="Shown beside the KPI when a client picks it: how to set its target, "
+                                     "what to watch for.")
+
+    @classmethod
+    def for_definition(cls, definition: wk.KpiDefinition, **kw):
+        return cls(formdata=None, data=wk.form_values(definition), **kw)
+
+    def read(self, key: str, clauses, *, never_zero_target: bool = False, taken_names=()) -> wk.KpiDefinition | None:
+        """The definition typed, or None with each problem on its field."""
+        definition, errors = wk.definition_from_form({name: self[name].data for name in wk.FORM_FIELDS}, key,
+                                                     clauses, never_zero_target=never_zero_target,
+                                                     taken_names=taken_names)
+        for name, messages in errors.items():
+            target = self[name] if name in wk.FORM_FIELDS else self.name
+            target.errors = [*target.errors, *messages]
+        return definition

@@ -340,8 +340,52 @@ class AccountTemplate(SharedModel):
     )
 
 
+class AccountKpi(SharedModel):
+    """One KPI definition of a consultancy's own library: a copy of a standard definition (`based_on_key`) or
+    one of its own (NULL). A consultancy without rows reads the standard library (see app/library/kpi_store).
+
+    Rows are edited in place: a client's KPI is a copy made when it was added, so an edit changes what the
+    next client gets and no running client. Archived rows stay, for the client KPIs made from them.
+    """
+
+    __tablename__ = "account_kpis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)  # the library's order: standard ones first, own ones after
+    name: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(20))
+    numerator: Mapped[str] = mapped_column(String(300))
+    denominator: Mapped[str] = mapped_column(String(300), default="")
+    unit: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(10))
+    frequency: Mapped[str] = mapped_column(String(10))
+    target: Mapped[float] = mapped_column(Float)
+    amber: Mapped[float] = mapped_column(Float)
+    red: Mapped[float] = mapped_column(Float)
+    clauses: Mapped[list[str]] = mapped_column(ARRAY(String(12)))
+    minimum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    maximum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    never_zero_target: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    based_on_key: Mapped[str | None] = mapped_column(String(80), nullable=True)  # NULL: the consultancy's own
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    updated_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "key"),
+        Index("uq_account_kpis_name", "account_id", text("lower(name)"), unique=True),
+        CheckConstraint("direction IN ('higher', 'lower')", name="direction_valid"),
+        CheckConstraint("frequency IN ('weekly', 'monthly', 'quarterly', 'yearly')", name="frequency_valid"),
+    )
+
+
 __all__ = [
     "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "ClientKpiLatest", "Invitation", "Notification",
-    "NotificationPreference", "RemindersSent", "BillingEvent", "AccountTemplate", "WORK_KINDS", "WorkItem",
+    "NotificationPreference", "RemindersSent", "BillingEvent", "AccountTemplate", "AccountKpi", "WORK_KINDS",
+    "WorkItem",
 ]

@@ -13,6 +13,7 @@ from flask_login import current_user
 from workflows import kpi as wk
 
 from ..inputs import parse_id
+from ..library import kpi_store
 from ..permissions import ACCOUNT_MEMBERS, account_required
 from ..templating import render
 from ..workspace import operations as ops
@@ -42,7 +43,7 @@ def _assigned_to() -> int | None:
 @bp.get("/kpis")
 @account_required(*ACCOUNT_MEMBERS)
 def kpi_index():
-    library = wk.load_kpi_library()
+    library = kpi_store.library_of(g.account.id)  # names and units as the consultancy edited them
     counts = ops.tracked(g.account.id)
     return render("portfolio/kpis.html", library=library, counts=counts, labels=wk.AREA_LABELS,
                   frequency=wk.FREQUENCY_LABELS)
@@ -88,10 +89,8 @@ def multiple(periods: list[str], row, low: float, high: float) -> dict:
 @bp.get("/kpis/<key>")
 @account_required(*ACCOUNT_MEMBERS)
 def kpi_across(key):
-    library = wk.load_kpi_library()
-    try:
-        definition = library.get(key)
-    except wk.KpiError:
+    definition = kpi_store.definitions_by_key(g.account.id).get(key)  # archived ones too: clients still track them
+    if definition is None:
         abort(404)
     rows = ops.board(g.account.id, key, _assigned_to())
     measured = {r.id: r.value for r in rows if r.value is not None}

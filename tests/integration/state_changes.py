@@ -28,14 +28,15 @@ import tenants
 import workflows as wf
 from app import clock
 from workflows import reminders as reminder_rules
+from workflows import kpi as wk
 from app.accounts import invite
 from app.billing.stripe_api import stripe_client
 from app.clients import create_client
 from app.extensions import db as _db
-from app.library import store
-from app.models import (Account, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client, ClientConsultant,
-                        ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget, Measurement,
-                        Notification, NotificationPreference, Objective, Stage, Task, User)
+from app.library import kpi_store, store
+from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client,
+                        ClientConsultant, ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget,
+                        Measurement, Notification, NotificationPreference, Objective, Stage, Task, User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
@@ -793,6 +794,49 @@ def remove_template_task(s):
                    lambda: _latest(s).find_task(key) is None)
 
 
+def _library_kpi(s, key):
+    s.db.session.rollback()
+    return s.db.session.scalar(select(AccountKpi).where(AccountKpi.account_id == s.account_id, AccountKpi.key == key))
+
+
+def _set_library_archived(s, key, archived):
+    row = _library_kpi(s, key)
+    if row is None or (row.archived_at is not None) != archived:
+        kpi_store.set_archived(s.account_id, key, archived, None)
+        s.db.session.commit()
+
+
+def edit_library_kpi(s):
+    target = 80 + next(_seq) % 10  # a new target each attempt: `done` sees only this attempt's change
+    data = {**wk.form_values(wk.load_kpi_library().get("csat")), "target": str(target), "amber": str(target - 5),
+            "red": str(target - 10)}
+    return Request("/library/kpis/csat", data, 303, lambda: (_library_kpi(s, "csat") or AccountKpi()).target == target)
+
+
+def add_library_kpi(s):
+    name = unique("Invoices sent on time")
+    data = {"name": name, "area": "delivery", "numerator": "Invoices sent within 5 days", "denominator": "All invoices",
+            "unit": "%", "direction": "higher", "frequency": "monthly", "target": "95", "amber": "90", "red": "80",
+            "minimum": "", "maximum": "", "clauses": "8.5.1", "note": ""}
+
+    def added():
+        s.db.session.rollback()
+        return s.db.session.scalar(select(func.count()).select_from(AccountKpi).where(
+            AccountKpi.account_id == s.account_id, AccountKpi.name == name)) == 1
+
+    return Request("/library/kpis/new", data, 303, added)
+
+
+def archive_library_kpi(s):
+    _set_library_archived(s, "nps", False)
+    return Request("/library/kpis/nps/archive", {}, 303, lambda: _library_kpi(s, "nps").archived_at is not None)
+
+
+def restore_library_kpi(s):
+    _set_library_archived(s, "nps", True)
+    return Request("/library/kpis/nps/restore", {}, 303, lambda: _library_kpi(s, "nps").archived_at is None)
+
+
 ACCOUNT = [
     Case("/clients/new", ACCOUNT_MEMBERS, new_client, "account"),
     Case("/team", ACCOUNT_OWNERS, invite_consultant, "account"),
@@ -808,6 +852,10 @@ ACCOUNT = [
     Case("/templates/<key>/tasks/<task_key>", ACCOUNT_MEMBERS, update_template_task, "account"),
     Case("/templates/<key>/tasks/<task_key>/required", ACCOUNT_MEMBERS, set_template_task_required, "account"),
     Case("/templates/<key>/tasks/<task_key>/remove", ACCOUNT_MEMBERS, remove_template_task, "account"),
+    Case("/library/kpis/<key>", ACCOUNT_MEMBERS, edit_library_kpi, "account"),  # KPI_LIBRARY_EDITORS
+    Case("/library/kpis/new", ACCOUNT_MEMBERS, add_library_kpi, "account"),
+    Case("/library/kpis/<key>/archive", ACCOUNT_MEMBERS, archive_library_kpi, "account"),
+    Case("/library/kpis/<key>/restore", ACCOUNT_MEMBERS, restore_library_kpi, "account"),
 ]
 
 ROLE_CASES = WORKSPACE + ACCOUNT

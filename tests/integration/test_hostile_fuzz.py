@@ -23,10 +23,11 @@ from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 import tenants
 from app import clock
 from app.clients import DEFAULT_PLAN_DAYS
-from app.library import store
+from app.library import kpi_store, store
 from app.models import Attachment, Document, Task
 from app.workspace import operations as ops
 from conftest import PASSWORD, HttpClient, unique
+from workflows import kpi as wk
 
 HOSTILE = [
     str(2**31),                    # one past a PostgreSQL integer
@@ -46,6 +47,10 @@ HOSTILE = [
 # Path segments: every value above except the empty one (which routes elsewhere).
 HOSTILE_IN_PATH = [v for v in HOSTILE if v]
 
+KPI_DEFINITION = {"name": "Quotes answered in 2 days", "area": "customer", "numerator": "Quotes answered in 2 days",
+                  "denominator": "All quotes", "unit": "%", "direction": "higher", "frequency": "monthly",
+                  "target": "90", "amber": "85", "red": "75", "minimum": "0", "maximum": "100", "clauses": "8.2.1",
+                  "note": ""}
 # Values that work, so that a hostile value in one field meets the code behind the others' checks.
 BASELINE = {
     "workspace.task_status": {"status": "in_progress", "reason": ""},
@@ -74,6 +79,8 @@ BASELINE = {
     "library.add_task": {"new-stage": "initial_audit", "new-title": "Task", "new-guidance": "", "new-clauses": "4.1",
                          "new-role": "staff", "new-duration_days": "3", "new-key": ""},
     "library.set_required": {"required": "1"},
+    "kpi_library.update": KPI_DEFINITION,
+    "kpi_library.add": {**KPI_DEFINITION, "name": "Fuzzed KPI"},
     "auth.forgot": {"email": "nobody@elsewhere.example"},
 }
 # Routes that change who is logged in get a fresh anonymous session for every request.
@@ -140,6 +147,9 @@ def fuzz_world(factory, db, app):
     db.session.commit()
     template = store.resolve(w.account.id, f"{store.OWN}:{copy.key}")
     ids["key"], ids["task_key"] = copy.key, next(t.key for _, t in template.iter_tasks())
+    # A KPI definition of the consultancy's own under the same key, so /library/kpis/<key> reaches its form.
+    kpi_store.add(w.account.id, wk.definition_from_form(KPI_DEFINITION, copy.key, None)[0], w.consultant)
+    db.session.commit()
     today = clock.today()
     target = today + timedelta(days=DEFAULT_PLAN_DAYS)  # factory clients start today, on the default plan
     baseline = {**BASELINE, "portfolio.switch_account": {"account_id": str(w.account.id)},

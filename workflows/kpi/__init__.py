@@ -5,6 +5,7 @@ import — plain Python, like the rest of `workflows`.
 - `periods`: period keys (2026-03, 2026-Q1, 2026-W14, 2026) and sequences;
 - `thresholds`: directions, a target with its amber/red thresholds, statuses;
 - `library`: the standard library shipped in ``data/`` and its checks;
+- `editing`: a consultancy's edits of its copy: definitions from forms, differences from the standard;
 - `targets`: target history (never overwritten) and the setting in force;
 - `status`: per-period status, trend, a KPI's current position;
 - `objectives`: the 6.2.2 plan check and an objective's status;
@@ -16,12 +17,27 @@ Import from here (``from workflows import kpi``).
 
 from ..errors import KpiError
 from .csv_import import ImportResult, ImportRow, RowError, parse_measurements_csv, parse_number, parse_period_cell
+from .editing import (
+    FIELD_LABELS,
+    FORM_FIELDS,
+    Difference,
+    clause_list,
+    definition_from_form,
+    differences,
+    form_values,
+    new_key,
+)
 from .library import (
     AREA_LABELS,
     AREAS,
     DEFAULT_LIBRARY,
     KpiDefinition,
+    FORMULA_MAX,
     KpiLibrary,
+    NAME_MAX,
+    NOTE_MAX,
+    UNIT_MAX,
+    check_definition,
     load_kpi_library,
     read_kpi_library,
 )

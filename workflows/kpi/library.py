@@ -88,60 +88,66 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _read_definition(entry: Any, where: str, clauses: set[str] | None, problems: list[str]) -> KpiDefinition | None:
-    if not isinstance(entry, Mapping):
-        problems.append(f"{where}: expected a table")
-        return None
-    missing = sorted(_REQUIRED - set(entry))
-    unknown = sorted(set(entry) - _REQUIRED - _OPTIONAL)
-    problems.extend(f"{where}: missing {name!r}" for name in missing)
-    problems.extend(f"{where}: unknown field {name!r}" for name in unknown)
-    if missing or unknown:
-        return None
-    where = f"KPI {entry['key']!r}"
-    found: list[str] = []
+# Longest texts a definition may carry (the columns of a consultancy's library hold as much).
+NAME_MAX, UNIT_MAX, FORMULA_MAX, NOTE_MAX = 200, 40, 300, 1000
+_LENGTHS = {"name": NAME_MAX, "unit": UNIT_MAX, "numerator": FORMULA_MAX, "denominator": FORMULA_MAX,
+            "note": NOTE_MAX}
+
+
+def check_definition(entry: Mapping[str, Any], clauses: Iterable[str] | None = None
+                     ) -> tuple[KpiDefinition | None, dict[str, list[str]]]:
+    """A definition from its fields (every required one present), or None with the problems by field:
+    the one set of rules for the shipped library, a consultancy's edits and its own KPIs.
+    `clauses` are the clause numbers a definition may cite (None: any)."""
+    found: dict[str, list[str]] = {}
+
+    def problem(name: str, message: str) -> None:
+        found.setdefault(name, []).append(message)
+
     if not is_valid_key(entry["key"]):
-        found.append("its key must be lowercase letters, digits, '.', '_' or '-'")
+        problem("key", "its key must be lowercase letters, digits, '.', '_' or '-'")
     for name in ("name", "numerator", "unit"):
         if not isinstance(entry[name], str) or not entry[name].strip():
-            found.append(f"{name} must be a non-empty string")
+            problem(name, f"{name} must be a non-empty string")
+    for name, limit in _LENGTHS.items():
+        if isinstance(entry.get(name), str) and len(entry[name].strip()) > limit:
+            problem(name, f"{name} must be at most {limit} characters")
     for name in ("target", "amber", "red", "minimum", "maximum"):
-        if name in entry and not _number(entry[name]):
-            found.append(f"{name} must be a number")
+        if entry.get(name) is not None and not _number(entry[name]):
+            problem(name, f"{name} must be a number")
     if entry["area"] not in AREAS:
-        found.append(f"area must be one of {', '.join(AREAS)}")
+        problem("area", f"area must be one of {', '.join(AREAS)}")
     refs = entry["clauses"]
-    if not isinstance(refs, list) or not refs or not all(isinstance(c, str) for c in refs):
-        found.append("clauses must be a non-empty list of clause numbers")
+    if not isinstance(refs, (list, tuple)) or not refs or not all(isinstance(c, str) for c in refs):
+        problem("clauses", "clauses must be a non-empty list of clause numbers")
     elif clauses is not None:
-        found.extend(f"clause {c} is not in the template" for c in refs if c not in clauses)
+        known = set(clauses)
+        for c in refs:
+            if c not in known:
+                problem("clauses", f"clause {c} is not in the template")
     for check in (check_direction, check_frequency):
+        name = check.__name__.removeprefix("check_")
         try:
-            check(entry[check.__name__.removeprefix("check_")])
+            check(entry[name])
         except KpiError as exc:
-            found.append(str(exc))
+            problem(name, str(exc))
+    minimum, maximum = entry.get("minimum"), entry.get("maximum")
+    if not found and minimum is not None and maximum is not None and minimum >= maximum:
+        problem("maximum", "the highest possible value must be above the lowest")
     if not found:
         try:
-            check_thresholds(
-                entry["direction"],
-                entry["target"],
-                entry["amber"],
-                entry["red"],
-                minimum=entry.get("minimum"),
-                maximum=entry.get("maximum"),
-                never_zero_target=bool(entry.get("never_zero_target", False)),
-            )
+            check_thresholds(entry["direction"], entry["target"], entry["amber"], entry["red"], minimum=minimum,
+                             maximum=maximum, never_zero_target=bool(entry.get("never_zero_target", False)))
         except KpiError as exc:
-            found.append(str(exc))
+            problem("target", str(exc))
     if found:
-        problems.extend(f"{where}: {message}" for message in found)
-        return None
+        return None, found
     return KpiDefinition(
         key=entry["key"],
         name=entry["name"].strip(),
         area=entry["area"],
         numerator=entry["numerator"].strip(),
-        denominator=str(entry.get("denominator", "")).strip(),
+        denominator=str(entry.get("denominator") or "").strip(),
         unit=entry["unit"].strip(),
         direction=entry["direction"],
         frequency=entry["frequency"],
@@ -149,11 +155,26 @@ def _read_definition(entry: Any, where: str, clauses: set[str] | None, problems:
         amber=float(entry["amber"]),
         red=float(entry["red"]),
         clauses=tuple(refs),
-        minimum=float(entry["minimum"]) if "minimum" in entry else None,
-        maximum=float(entry["maximum"]) if "maximum" in entry else None,
+        minimum=float(minimum) if minimum is not None else None,
+        maximum=float(maximum) if maximum is not None else None,
         never_zero_target=bool(entry.get("never_zero_target", False)),
-        note=str(entry.get("note", "")).strip(),
-    )
+        note=str(entry.get("note") or "").strip(),
+    ), {}
+
+
+def _read_definition(entry: Any, where: str, clauses: set[str] | None, problems: list[str]) -> KpiDefinition | None:
+    if not isinstance(entry, Mapping):
+        problems.append(f"{where}: expected a table")
+        return None
+    missing = sorted(_REQUIRED - set(entry))
+    unknown = sorted(set(entry) - _REQUIRED - _OPTIONAL)
+    problems.extend(f"{where}: {'missing' if name in missing else 'unknown field'} {name!r}"
+                    for name in [*missing, *unknown])
+    if missing or unknown:
+        return None
+    definition, found = check_definition(entry, clauses)
+    problems.extend(f"KPI {entry['key']!r}: {message}" for messages in found.values() for message in messages)
+    return definition
 
 
 def read_kpi_library(data: Mapping[str, Any], clauses: Iterable[str] | None = None) -> KpiLibrary:

@@ -25,6 +25,7 @@ GRACE_DAYS = wk.DEFAULT_GRACE_DAYS
 
 
 def library() -> wk.KpiLibrary:
+    """The standard library (a consultancy's own is `app.library.kpi_store.library_of`)."""
     return wk.load_kpi_library()
 
 
@@ -113,9 +114,12 @@ def _check_owner(owner_id: int | None, allowed: set[int]) -> int | None:
     return owner_id
 
 
-def add_from_library(key: str, owner_id: int | None, allowed_owners: set[int], actor: Actor) -> Kpi:
+def add_from_library(key: str, owner_id: int | None, allowed_owners: set[int], actor: Actor,
+                     source: wk.KpiLibrary | None = None) -> Kpi:
+    """A copy of a definition of `source` (the client's consultancy's library, as the view reads it; the
+    standard library when None): later edits of the library leave this KPI as it is."""
     try:
-        d = library().get(key)
+        d = (source or library()).get(key)
     except wk.KpiError as err:
         raise Refusal(str(err), 422, field="key") from err
     if db.session.scalar(select(Kpi.id).where((Kpi.library_key == key) | (Kpi.name == d.name))):

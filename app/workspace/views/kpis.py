@@ -13,6 +13,7 @@ from workflows import kpi as wk
 
 from ... import clock
 from ...extensions import db
+from ...library import kpi_store
 from ...models import Kpi
 from ...permissions import CLIENT_MANAGERS, CONSULTANT_ROLES, WRITER_ROLES, requires
 from ...refusal import Refusal
@@ -78,7 +79,8 @@ def _labels() -> dict:
 
 def _new_page(form=None, error: Refusal | None = None, status: int = 200):
     taken = set(db.session.scalars(select(Kpi.library_key)))
-    return render("workspace/kpi_new.html", client=g.client, library=ops.kpis.library(), taken=taken,
+    return render("workspace/kpi_new.html", client=g.client, library=kpi_store.library_of(g.client.account_id),
+                  taken=taken,
                   people=people(), form=form or {}, error=error, labels=_labels(),
                   frequencies=wk.FREQUENCIES, directions=wk.DIRECTIONS), status
 
@@ -94,7 +96,8 @@ def new_kpi():
 def add_library_kpi():
     form = request.form
     try:
-        kpi = ops.add_from_library(form.get("key", ""), _owner(form.get("owner_id")), set(people()), actor())
+        kpi = ops.add_from_library(form.get("key", ""), _owner(form.get("owner_id")), set(people()), actor(),
+                                   kpi_store.library_of(g.client.account_id))
     except Refusal as err:
         db.session.rollback()
         return _new_page(form, err, err.status)
