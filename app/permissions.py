@@ -34,6 +34,10 @@ CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the pla
 WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
 CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
+# The gap analysis is rated by the consultant with the client's admin, who knows how the firm works; staff and
+# the auditor read it. A finding from a gap is raised as any finding is (CONSULTANT_ROLES); a task from a gap
+# by whoever may rate.
+GAP_ANALYSTS = CLIENT_MANAGERS
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -7,6 +7,7 @@ from .tenant import (
     Attachment,
     Document,
     Finding,
+    GapRating,
     GateReview,
     Kpi,
     KpiTarget,
@@ -19,5 +20,5 @@ from .tenant import (
     WorkspaceSettings,
 )
 
-__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Kpi", "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
+__all__ = [*_shared_all, "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GapRating", "GateReview", "Kpi", "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]
