@@ -14,9 +14,9 @@ from workflows import gap_analysis as gap
 from ... import clock
 from ...extensions import db, htmx
 from ...permissions import CONSULTANT_ROLES, GAP_ANALYSTS, may_change, requires
-from ...portfolio.clients_list import safe_cell
 from ...refusal import Refusal
 from ...templating import render
+from ...text import safe_cell
 from ..blueprint import bp
 from .. import operations as ops
 from .common import actor
