@@ -241,8 +241,8 @@ def test_the_report_as_pdf(http, db, world):
     assert "Gap analysis" in words and world.client.name in words
     assert "3 of 65 items rated" in words
     assert "50% overall score" in words  # (1 + ½ + 0) / 3
-    assert "Complies, needs documenting (1) Requirement Notes Follow-up 7.5.2 Creating and updating Files named final_v3" \
-        in words
+    assert ("Complies, needs documenting (1) Requirement Notes Follow-up "
+            "7.5.2 Creating and updating Files named final_v3") in words
     assert "Missing (1) Requirement Notes Follow-up 6.1.1 Determining risks and opportunities No risk register at all" \
         in words
     assert "Must be redesigned (0) Nothing." in words

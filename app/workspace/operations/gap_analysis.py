@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from workflows import gap_analysis as gap
 from workflows import GapAnalysisError
@@ -26,7 +27,8 @@ def gap_checklist() -> gap.Checklist:
 
 def gap_ratings() -> dict[str, GapRating]:
     """The client's ratings by clause."""
-    return {r.clause: r for r in db.session.scalars(select(GapRating).where(GapRating.checklist == gap_checklist().key))}
+    rows = db.session.scalars(select(GapRating).where(GapRating.checklist == gap_checklist().key))
+    return {r.clause: r for r in rows}
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,18 @@ def rate_gap_item(clause: str, rating: str | None, outcome: str | None, notes: s
                                    f"({len(evidence):,} given).", field="evidence")
     except GapAnalysisError as err:
         raise Refusal(str(err), err.status, field=err.field) from err
-    row = db.session.scalar(select(GapRating).where(GapRating.checklist == c.key, GapRating.clause == clause)
-                            .with_for_update())
+    row = _locked_row(c.key, clause)
     before = None if row is None else {"rating": row.rating, "outcome": row.outcome}
     if row is None:
-        row = GapRating(checklist=c.key, clause=clause)
-        db.session.add(row)
+        try:
+            with db.session.begin_nested():  # two people rating a new item at once: the second updates
+                row = GapRating(checklist=c.key, clause=clause, rating=checked.rating, outcome=checked.outcome,
+                                justification=checked.justification or None, rated_by_name=actor.name,
+                                rated_at=clock.now())
+                db.session.add(row)
+        except IntegrityError:
+            row = _locked_row(c.key, clause)
+            before = {"rating": row.rating, "outcome": row.outcome}
     row.rating, row.outcome = checked.rating, checked.outcome
     row.justification = checked.justification or None
     row.notes, row.evidence = (notes or "").strip(), (evidence or "").strip()
@@ -76,13 +84,17 @@ def rate_gap_item(clause: str, rating: str | None, outcome: str | None, notes: s
     return row
 
 
+def _locked_row(checklist_key: str, clause: str) -> GapRating | None:
+    return db.session.scalar(select(GapRating).where(GapRating.checklist == checklist_key, GapRating.clause == clause)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
 def _gap(clause: str) -> tuple[gap.Requirement, GapRating]:
     """The rated gap on `clause`: 404 for a clause the checklist does not rate, 409 unless it is a gap."""
     item = gap_checklist().item(clause)
     if item is None:
         raise Refusal(f"The checklist has no item {clause}.", 404)
-    row = db.session.scalar(select(GapRating).where(GapRating.checklist == gap_checklist().key,
-                                                    GapRating.clause == clause).with_for_update())
+    row = _locked_row(gap_checklist().key, clause)
     if row is None or row.rating not in gap.GAP_RATINGS:
         raise Refusal(f"{item.label} is not rated as a gap (partly or not conforming).", 409)
     return item, row
