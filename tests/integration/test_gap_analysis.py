@@ -131,7 +131,10 @@ def test_a_gap_becomes_a_finding_with_its_clause(http, db, world):
     url = URL.format(slug=world.client.slug)
     token = http.csrf(url)
     resp = http.client.post(f"{url}/7.1.6/finding", data={"csrf_token": token, "severity": ""})
-    assert resp.status_code == 422 and "Choose a severity." in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Choose a severity." in body
+    assert '<input type="radio" name="rating" value="not_conforming" checked>' in body  # the rating as stored
+    assert "Only Ann knows the payroll set-up</textarea>" in body
     resp = http.client.post(f"{url}/7.1.6/finding", data={"csrf_token": token, "severity": "major"})
     assert resp.status_code == 303
     with inside(db, world.client):
