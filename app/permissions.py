@@ -33,6 +33,7 @@ ROLE_LABELS = {
 CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the plan
 WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
+CERTIFICATION_ROLES = CLIENT_MANAGERS  # the certification body's data, its audits and the certificate
 CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
 # The gap analysis is rated by the consultant with the client's admin, who knows how the firm works; staff and
 # the auditor read it. A finding from a gap is raised as any finding is (CONSULTANT_ROLES); a task from a gap

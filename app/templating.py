@@ -9,6 +9,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
+from workflows.cycle import countdown
 from workflows.stages import stage_label
 
 from . import clock
@@ -71,6 +72,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["moment"] = moment_text
     app.jinja_env.filters["num"] = _num
+    app.jinja_env.filters["countdown"] = countdown  # {{ due|countdown(today) }}: "in 12 days", "3 days overdue"
     app.jinja_env.globals["counted"] = counted
     app.jinja_env.globals["role_label"] = lambda r: ROLE_LABELS.get(r, r)
     app.jinja_env.globals["stage_label"] = stage_label

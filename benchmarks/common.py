@@ -25,7 +25,7 @@ def p50_p95(samples) -> str:
 
 # --- database ---------------------------------------------------------------------------------------
 
-def prepare_database(args):
+def prepare_database(args, reuse: bool = False):
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
@@ -47,8 +47,9 @@ def prepare_database(args):
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        if not reuse:  # reuse: measure what an earlier run seeded and kept
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
         version = conn.execute(text("SHOW server_version")).scalar()
     return url, admin, parsed.database, services, version
 

@@ -218,6 +218,20 @@ def measure(port: int, path: str, requests: int) -> list[float]:
     return servers
 
 
+def first_slug(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            slug = conn.execute(text("SELECT slug FROM clients ORDER BY id LIMIT 1")).scalar()
+    finally:
+        engine.dispose()
+    if slug is None:
+        sys.exit("--reuse: the database holds no clients; seed it first with --seed-only")
+    return slug
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=2000)
@@ -225,15 +239,27 @@ def main() -> None:
     parser.add_argument("--fan-out-runs", type=int, default=3, help="times the naive fan-out is computed")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed, keep the database and stop (seeding 2,000 clients takes a while; measure later "
+                             "on a quiet machine with --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --seed-only run left")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    url, admin, name, services, version = prepare_database(args)
+    url, admin, name, services, version = prepare_database(args, reuse=args.reuse)
     redis_url, services = redis_for(services)
     server = None
+    keep = args.keep or args.seed_only or args.reuse
     try:
         line("machine", f"{os.cpu_count()} cores, PostgreSQL {version}, Python {sys.version.split()[0]}, "
                         f"load average {os.getloadavg()[0]:.2f} at start")
-        seeded = seed(url, redis_url, args.clients, rng)
+        if args.reuse:
+            seeded = {"slug": first_slug(url)}
+        else:
+            started = time.perf_counter()
+            seeded = seed(url, redis_url, args.clients, rng)
+            line(f"seeding {args.clients:,} clients", f"{time.perf_counter() - started:,.0f} s")
+        if args.seed_only:
+            return
         port = free_port()
         server = start_gunicorn(url, redis_url, port)
         pages = {
@@ -257,7 +283,7 @@ def main() -> None:
         line("fan-out ÷ portfolio page (p50)", f"{statistics.median(fan) / first:,.0f}×")
         line("load average at end", f"{os.getloadavg()[0]:.2f}")
     finally:
-        shut_down(server, args.keep, admin, name, services)
+        shut_down(server, keep, admin, name, services)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ NAV = [
     ("workspace.documents", "Documents", None),
     ("workspace.findings", "Findings", None),
     ("workspace.gates", "Gates", None),
+    ("workspace.certification", "Certification", None),
     ("workspace.kpis", "KPIs", None),
     ("workspace.objectives", "Objectives", None),
     ("workspace.plan", "Plan", None),

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -656,6 +656,36 @@ def objective_edit(s):
                    lambda: _objective_titles(s).get(title) == objective_id)
 
 
+def _certification(s) -> tuple:
+    with inside(s):
+        found = ops.record()
+        audit = ops.external_audits().get("stage_1")
+        return found.accreditation, found.certificate_number, audit.planned_on.isoformat() if audit else None
+
+
+def certification_application(s):
+    accreditation = unique("UKAS")[:60]
+    return Request(_c(s, "/certification/application"), {"body": "BSI", "accreditation": accreditation,
+                                                         "headcount": "12", "sites": "1"}, 303,
+                   lambda: _certification(s)[0] == accreditation)
+
+
+def certification_audit(s):
+    day = (date.today() + timedelta(days=next(_seq) % 300 + 10)).isoformat()
+    return Request(_c(s, "/certification/audits/stage_1"), {"planned_on": day}, 303,
+                   lambda: _certification(s)[2] == day)
+
+
+def certification_certificate(s):
+    with inside(s):
+        settings = ops.settings()
+        settings.certification_decision, settings.certification_decided_on = "certified", date(2026, 11, 20)
+        _save(s)
+    number = unique("Q")[:60]
+    return Request(_c(s, "/certification/certificate"), {"certificate_number": number}, 303,
+                   lambda: _certification(s)[1] == number)
+
+
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
@@ -699,6 +729,9 @@ WORKSPACE = [
     Case("/c/<slug>/kpis/<int:kpi_id>/import", WRITERS, kpi_import, "workspace"),
     Case("/c/<slug>/objectives", MANAGERS, objective_add, "workspace"),
     Case("/c/<slug>/objectives/<int:objective_id>", MANAGERS, objective_edit, "workspace"),
+    Case("/c/<slug>/certification/application", MANAGERS, certification_application, "workspace"),
+    Case("/c/<slug>/certification/audits/<kind>", MANAGERS, certification_audit, "workspace"),
+    Case("/c/<slug>/certification/certificate", MANAGERS, certification_certificate, "workspace"),
 ]
 
 

@@ -36,6 +36,10 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/gates/<stage>/send-back", {"reasons": "More evidence"}),
     ("POST", "/c/<slug>/stages/<stage>/reopen", {"reason": "Redo"}),
     ("POST", "/c/<slug>/certification", {"decision": "pending"}),
+    ("GET", "/c/<slug>/certification", None),
+    ("POST", "/c/<slug>/certification/application", {"body": "Sneaky body"}),
+    ("POST", "/c/<slug>/certification/audits/<kind>", {"planned_on": "2027-01-15"}),
+    ("POST", "/c/<slug>/certification/certificate", {"certificate_number": "SNEAKY"}),
     ("POST", "/c/<slug>/gates/review-requests", {"staff_may_request": "1"}),
     ("GET", "/c/<slug>/plan", None),
     ("POST", "/c/<slug>/plan/shift", {"days": "7"}),
@@ -107,7 +111,8 @@ def _client_objects(db, client, member, inviter):
         ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
         db.session.flush()
         ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
-               "kpi_id": kpi.id, "objective_id": objective.id, "clause": "7.1.6",
+               "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
+               "clause": "7.1.6",
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first()}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",

@@ -5,6 +5,10 @@ or `tenant_scope`), records what it changed in the activity log, raises
 `Refusal` for a change it will not make, and never commits: the view or job
 ends its unit of work with `save()`.
 """
+from .certification import (
+    ApplicationForm, AuditForm, client_cycle, external_audits, next_external_audit, record,
+    save_application, save_audit, save_certificate,
+)
 from .client import (
     ArchiveRecord, archive_client, archive_record, assign_consultants, client_name, consultancy_members,
     rename_client, unarchive_client,
@@ -29,24 +33,26 @@ from .objectives import ObjectiveForm, ObjectiveRow, objective_rows, save_object
 from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .readiness import ReadinessReport, implementation_kpis, projection, readiness, readiness_report
 from .start import start_workspace
-from .state import client_state, current_stage_key, gate, pending_review, sent_back_review, settings, stages, template
+from .state import client_state, current_stage_key, gate, pending_review, review_state, settings, stages, template
 from .summary import refresh_indexes, refresh_summary, save
 from .tasks import add_comment, assign_task, change_each, ensure_workable, set_due_date, set_task_status
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
-    "Actor", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
+    "Actor", "ApplicationForm", "AuditForm", "client_cycle", "external_audits", "next_external_audit", "record",
+    "save_application", "save_audit", "save_certificate", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",
     "attachment_path", "board", "change_dates", "change_each", "change_target", "client_name", "client_state",
     "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
     "ensure_workable", "finding_from_gap", "gap_checklist", "gap_ratings", "gap_remedy_stage", "gap_report",
     "GapReport", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
     "log", "measurements_of", "objective_rows", "ObjectiveForm", "ObjectiveRow", "parse_import",
-    "pending_review", "position", "preview_dates", "preview_template", "projection", "raise_finding", "rate_gap_item",
+    "pending_review", "review_state", "position", "preview_dates", "preview_template", "projection", "raise_finding",
+    "rate_gap_item",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
     "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
-    "send_back_gate", "sent_back_review", "set_document_status", "set_due_date", "set_staff_review_requests",
+    "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
     "start_workspace", "task_from_gap", "template", "tracked", "unarchive_client",
 ]

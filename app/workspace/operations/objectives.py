@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload, selectinload
 
 from workflows import kpi as wk
 
@@ -42,7 +43,10 @@ def objective_rows(kpis: list | None = None) -> list[ObjectiveRow]:
     """Every objective with its plan check and status; `kpis` are the KPI rows if the caller has them."""
     statuses = {row.kpi.id: row.position.status for row in (kpi_rows() if kpis is None else kpis)}
     rows = []
-    for o in db.session.scalars(select(Objective).order_by(Objective.due_on.nulls_last(), Objective.title)):
+    # The KPIs' targets are not read again: the rows above hold them.
+    query = (select(Objective).options(selectinload(Objective.kpis).options(lazyload(Kpi.targets)))
+             .order_by(Objective.due_on.nulls_last(), Objective.title))
+    for o in db.session.scalars(query):
         linked = {k.id: statuses.get(k.id) for k in o.kpis}
         rows.append(ObjectiveRow(o, wk.check_objective(as_rule(o), linked_kpis=len(linked)),
                                  wk.objective_status(linked.values()), linked))

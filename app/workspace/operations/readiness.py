@@ -50,11 +50,12 @@ def projection(ready: wf.Readiness) -> wf.Projection | None:
     return wf.project_certification(len(ready.missing), _completed_since(since), today, s.target_on, s.start_on)
 
 
-def readiness_report(state: wf.ClientState | None = None) -> ReadinessReport:
+def readiness_report(state: wf.ClientState | None = None, links: bool = True) -> ReadinessReport:
+    """The readiness items and the projection; with `links`, the row ids the item-by-item page links to."""
     ready = readiness(state)
     ids: dict[str, dict[str, int]] = {"task": {}, "document": {}}
     rows = union_all(select(literal("task"), Task.key, Task.id), select(literal("document"), Document.key, Document.id))
-    for kind, key, row_id in db.session.execute(rows):  # the links of both kinds in one round trip
+    for kind, key, row_id in db.session.execute(rows) if links else ():  # both kinds in one round trip
         ids[kind][key] = row_id
     return ReadinessReport(readiness=ready, projection=projection(ready), task_ids=ids["task"],
                            document_ids=ids["document"])

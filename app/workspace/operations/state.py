@@ -107,9 +107,16 @@ def pending_review(stage_key: str) -> GateReview | None:
                                                       GateReview.status == "requested"))
 
 
-def sent_back_review(stage_key: str) -> GateReview | None:
-    """The stage's latest review if the consultant sent it back, until the client asks again (a new request
-    is then the latest)."""
-    latest = db.session.scalar(select(GateReview).where(GateReview.stage == stage_key)
-                               .order_by(GateReview.requested_at.desc(), GateReview.id.desc()).limit(1))
-    return latest if latest is not None and latest.status == "sent_back" else None
+def review_state(stage_key: str, reviews: list[GateReview] | None = None
+                 ) -> tuple[GateReview | None, GateReview | None]:
+    """The stage's pending review and, if the consultant sent its latest back, that one — in one read (none
+    if the caller has every review, newest first).
+
+    A sent-back review shows until the client asks again (a new request is then the latest)."""
+    if reviews is None:
+        reviews = db.session.scalars(select(GateReview).where(GateReview.stage == stage_key)
+                                     .order_by(GateReview.requested_at.desc(), GateReview.id.desc())).all()
+    reviews = [r for r in reviews if r.stage == stage_key]
+    pending = next((r for r in reviews if r.status == "requested"), None)
+    sent_back = reviews[0] if reviews and reviews[0].status == "sent_back" else None
+    return pending, sent_back

@@ -15,6 +15,7 @@ from workflows import kpi as wk
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
+from .certification import next_external_audit
 from .kpi_latest import write_latest
 from .kpis import kpi_rows
 from .state import client_state, pending_review, settings, stages, template
@@ -38,6 +39,7 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.open_tasks = open_tasks
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
     summary.target_certification_on = settings().target_on
+    summary.next_audit_on = next_external_audit()
     summary.last_activity_at = last
     kpis = kpi_rows()
     summary.red_kpis = sum(1 for row in kpis if row.position.is_red)

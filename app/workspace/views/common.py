@@ -11,7 +11,7 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db, htmx
-from ...models import AccountMember, ClientConsultant, ClientMember, Stage, Task, User
+from ...models import AccountMember, ClientConsultant, ClientMember, Task, User
 from ...permissions import CONSULTANT_ROLES, WRITER_ROLES, may_change, may_request_gate_review
 from ...refusal import Refusal
 from ...templating import render
@@ -69,7 +69,7 @@ def client_admin_names() -> list[str]:
 
 def task_page(task: Task, status: int = 200, error: str | None = None, block: str | None = None, **extra):
     # A task of a passed stage is signed off as it is: read-only (comments apart) until the stage is reopened.
-    stage = db.session.get(Stage, task.stage)
+    stage = next(st for st in ops.stages() if st.key == task.stage)  # the five are held for the request
     can_write = may_change(*WRITER_ROLES)
     return render("workspace/task.html", block, client=g.client, task=task, people=people(),
                   statuses=wf.TASK_STATUS_LABELS, locked=not wf.stage_unlocked(ops.current_stage_key(), task.stage),

@@ -41,10 +41,11 @@ def gates():
     state = ops.client_state()
     stages = ops.stages()
     results = {st.key: ops.gate(st.key, state) for st in stages if st.status != "upcoming"}
-    reviews = db.session.scalars(select(GateReview).order_by(GateReview.requested_at.desc())).all()
+    reviews = db.session.scalars(select(GateReview).order_by(GateReview.requested_at.desc(),
+                                                             GateReview.id.desc())).all()
+    pending, sent_back = ops.review_state(state.current_stage, reviews)
     return render("workspace/gates.html", client=g.client, stages=stages, results=results, reviews=reviews,
-                  current=state.current_stage, pending=ops.pending_review(state.current_stage),
-                  sent_back=ops.sent_back_review(state.current_stage), settings=ops.settings(),
+                  current=state.current_stage, pending=pending, sent_back=sent_back, settings=ops.settings(),
                   is_consultant=may_change(*CONSULTANT_ROLES), can_request=may_request(),
                   requesters=client_admin_names(), typed=_typed() or {}, error=None)
 

@@ -29,14 +29,16 @@ def overview():
                                   .limit(8)).all()
     can_request = may_request()
     kpis = ops.kpi_rows()
+    review, sent_back = ops.review_state(current)
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
-                  current=current, gate=ops.gate(current, state), review=ops.pending_review(current),
-                  sent_back=ops.sent_back_review(current), can_request=can_request,
+                  current=current, gate=ops.gate(current, state), review=review,
+                  sent_back=sent_back, can_request=can_request,
                   # Who can ask for the review is named only to those who can't.
                   requesters=[] if can_request else client_admin_names(),
                   overdue=overdue, activity=activity, summary=g.client.summary, certified=wf.is_certified(state),
-                  report=ops.readiness_report(state), kpi_count=len(kpis),
+                  report=ops.readiness_report(state, links=False), kpi_count=len(kpis),
                   red_kpis=[row for row in kpis if row.position.is_red],
                   objectives_at_risk=[row for row in ops.objective_rows(kpis)
                                       if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
-                  can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS)
+                  can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS,
+                  today=clock.today())

@@ -1,14 +1,14 @@
 """gap_ratings: the gap analysis of the initial audit, one rated checklist item per clause
 
 Revision ID: a7d3c9e15b42
-Revises: 52b7eb00bb48
+Revises: 7d3e9a1c5b42
 Create Date: 2026-12-02 06:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'a7d3c9e15b42'
-down_revision = '52b7eb00bb48'
+down_revision = '7d3e9a1c5b42'
 branch_labels = None
 depends_on = None
 
