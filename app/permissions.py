@@ -36,6 +36,10 @@ WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the 
 CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
 CERTIFICATION_ROLES = CLIENT_MANAGERS  # the certification body's data, its audits and the certificate
 CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
+# The gap analysis is rated by the consultant with the client's admin, who knows how the firm works; staff and
+# the auditor read it. A finding from a gap is raised as any finding is (CONSULTANT_ROLES); a task from a gap
+# by whoever may rate.
+GAP_ANALYSTS = CLIENT_MANAGERS
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -20,7 +20,7 @@ anything else of ours, so the app, jobs and tests all share one set of rules.
 The app imports everything from here (``import workflows as wf``).
 """
 
-from .errors import PlanError, TemplateError, TransitionError, WorkflowError
+from .errors import GapAnalysisError, PlanError, TemplateError, TransitionError, WorkflowError
 from .gates import (
     CERTIFICATION_DECISION_MISSING,
     DOCUMENT_NOT_APPROVED,
@@ -228,6 +228,7 @@ __all__ = [
     "plan_upgrade",
     "Replan",
     "replan",
+    "GapAnalysisError",
     "PlanError",
     "PlannedTask",
     "PlanShift",

@@ -60,3 +60,13 @@ class KpiError(WorkflowError):
     """A KPI, period, target, measurement or objective the rules do not accept."""
 
     status = INVALID_INPUT
+
+
+class GapAnalysisError(WorkflowError):
+    """A gap-analysis rating, or checklist data, the rules do not accept; `field` names the input at fault."""
+
+    status = INVALID_INPUT
+
+    def __init__(self, message: str, *, field: str | None = None, status: int | None = None):
+        super().__init__(message, status=status)
+        self.field = field

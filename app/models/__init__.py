@@ -9,6 +9,7 @@ from .tenant import (
     Attachment,
     Document,
     Finding,
+    GapRating,
     GateReview,
     Kpi,
     KpiTarget,
@@ -22,6 +23,6 @@ from .tenant import (
 )
 
 __all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
-           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GateReview", "Kpi", "KpiTarget",
-           "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
+           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GapRating", "GateReview", "Kpi",
+           "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]

@@ -330,3 +330,31 @@ class ObjectiveKpi(TenantModel):
     __tablename__ = "objective_kpis"
     objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True)
     kpi_id: Mapped[int] = mapped_column(ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class GapRating(TenantModel):
+    """The gap analysis: one rated item of the checklist (workflows/gap_analysis.py), keyed by its clause."""
+
+    __tablename__ = "gap_ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checklist: Mapped[str] = mapped_column(String(80))  # "iso9001-2015"
+    clause: Mapped[str] = mapped_column(String(12))
+    rating: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)  # None: not applicable
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")  # what was seen: documents, people
+    justification: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it does not apply
+    rated_by_id: Mapped[int | None] = user_ref()
+    rated_by_name: Mapped[str] = mapped_column(String(200))
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"), nullable=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("checklist", "clause"),
+        CheckConstraint("rating IN ('conforming', 'partly', 'not_conforming', 'not_applicable')",
+                        name="rating_valid"),
+        CheckConstraint("outcome IN ('documented', 'needs_documenting', 'redesign', 'missing')", name="outcome_valid"),
+        CheckConstraint("(rating = 'not_applicable') = (outcome IS NULL)", name="outcome_unless_na"),
+        CheckConstraint("rating <> 'not_applicable' OR justification IS NOT NULL", name="na_needs_justification"),
+    )

@@ -13,10 +13,9 @@ from workflows.stages import STAGE_KEYS, stage_label
 from .. import clock
 from ..permissions import current_account
 from ..templating import render
+from ..text import safe_cell
 from . import bp
 from . import listing as ls
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _scope_and_listing():
@@ -58,12 +57,6 @@ def index():
 CSV_HEADER = ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",
               "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
               "Target certification", "Next external audit", "Last activity"]
-
-
-def safe_cell(value) -> str:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_row(r) -> list[str]:

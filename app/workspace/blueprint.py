@@ -13,6 +13,7 @@ bp = Blueprint("workspace", __name__, url_prefix="/c/<slug>")
 # (endpoint, label, roles that see the tab; None: every member)
 NAV = [
     ("workspace.overview", "Overview", None),
+    ("workspace.gap_analysis", "Gap analysis", None),
     ("workspace.tasks", "Tasks", None),
     ("workspace.documents", "Documents", None),
     ("workspace.findings", "Findings", None),

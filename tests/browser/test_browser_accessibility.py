@@ -16,7 +16,8 @@ from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-NOT_PAGES = {"auth.logout", "workspace.task_download", "portfolio.portfolio_csv", "static"}  # not pages: downloads
+NOT_PAGES = {"auth.logout", "workspace.task_download", "portfolio.portfolio_csv", "workspace.gap_analysis_csv",
+             "workspace.gap_analysis_pdf", "static"}  # not pages: downloads
 MAX_PAGES = 40
 
 
@@ -79,7 +80,7 @@ def test_every_page_of_a_consultant_has_no_serious_accessibility_violation(app, 
     seen, found = _check_every_page(app, page, ["/", "/c/acme-logistics/", "/c/acme-logistics/tasks"])
     assert {"portfolio.index", "portfolio.team", "portfolio.new_client", "library.index", "workspace.overview",
             "workspace.tasks", "workspace.task", "workspace.documents", "workspace.findings", "workspace.gates",
-            "workspace.plan", "workspace.activity", "workspace.people"} <= seen
+            "workspace.plan", "workspace.activity", "workspace.people", "workspace.gap_analysis"} <= seen
     assert found == {}
 
 

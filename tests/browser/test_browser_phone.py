@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 CLIENT = "/c/acme-logistics"
-WORKSPACE = ["/", "/tasks", "/documents", "/findings", "/gates", "/plan", "/activity", "/people"]
+WORKSPACE = ["/", "/gap-analysis", "/tasks", "/documents", "/findings", "/gates", "/plan", "/activity", "/people"]
 CONSULTANT_PAGES = ["/", "/templates/", "/team", "/clients/new"] + [CLIENT + p for p in WORKSPACE]
 
 

@@ -35,8 +35,8 @@ from app.clients import create_client
 from app.extensions import db as _db
 from app.library import kpi_store, store
 from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client,
-                        ClientConsultant, ClientMember, Document, Finding, GateReview, Invitation, Kpi, KpiTarget,
-                        Measurement, Notification, NotificationPreference, Objective, Stage, Task, User)
+                        ClientConsultant, ClientMember, Document, Finding, GapRating, GateReview, Invitation, Kpi,
+                        KpiTarget, Measurement, Notification, NotificationPreference, Objective, Stage, Task, User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
@@ -298,6 +298,42 @@ def reopen_finding(s):
     finding_id, title = _new_finding(s, closed=True)
     return Request(_c(s, f"/findings/{finding_id}/reopen"), {"reason": "Seen again in the audit"}, 303,
                    lambda: _finding_titles(s).get(title) == "open")
+
+
+def _gap_row(s, clause: str, read: Callable):
+    with inside(s):
+        row = s.db.session.scalar(select(GapRating).where(GapRating.clause == clause))
+        return None if row is None else read(row)
+
+
+def gap_rate(s):
+    notes = unique("Scope statement seen")
+    return Request(_c(s, "/gap-analysis/4.3"), {"rating": "partly", "notes": notes}, 303,
+                   lambda: _gap_row(s, "4.3", lambda r: (r.rating, r.notes)) == ("partly", notes))
+
+
+def _rated_gap(s, clause: str) -> None:
+    """`clause` rated as a gap, with no finding or task made from it yet (an earlier attempt's task removed)."""
+    with inside(s):
+        row = ops.rate_gap_item(clause, "not_conforming", None, "", "", None, _setup_actor())
+        row.finding_id = None
+        task = s.db.session.scalar(select(Task).where(Task.key == "gap_" + clause.replace(".", "_")))
+        if task is not None:
+            row.task_id = None
+            s.db.session.delete(task)
+        _save(s)
+
+
+def gap_finding(s):
+    _rated_gap(s, "7.1.6")
+    return Request(_c(s, "/gap-analysis/7.1.6/finding"), {"severity": "minor"}, 303,
+                   lambda: _gap_row(s, "7.1.6", lambda r: r.finding_id) is not None)
+
+
+def gap_task(s):
+    _rated_gap(s, "9.2.2")
+    return Request(_c(s, "/gap-analysis/9.2.2/task"), {}, 303,
+                   lambda: _gap_row(s, "9.2.2", lambda r: r.task_id) is not None)
 
 
 def _staff_may_request(s, allowed: bool) -> None:
@@ -671,6 +707,9 @@ WORKSPACE = [
     Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),
+    Case("/c/<slug>/gap-analysis/<clause>", MANAGERS, gap_rate, "workspace"),  # GAP_ANALYSTS
+    Case("/c/<slug>/gap-analysis/<clause>/finding", CONSULTANTS, gap_finding, "workspace"),
+    Case("/c/<slug>/gap-analysis/<clause>/task", MANAGERS, gap_task, "workspace"),  # GAP_ANALYSTS
     Case("/c/<slug>/gates/<stage>/request", MANAGERS, gate_request, "workspace"),
     Case("/c/<slug>/gates/<stage>/request", WRITERS, gate_request_by_staff, "workspace", "staff allowed"),
     Case("/c/<slug>/gates/review-requests", CONSULTANTS, review_requests, "workspace"),

@@ -60,6 +60,8 @@ BASELINE = {
     "workspace.document_status": {"status": "in_review"},
     "workspace.raise_finding": {"title": "Gap", "severity": "minor", "stage": "initial_audit", "clause": "8.4.1",
                                 "description": "Seen in the audit"},
+    "workspace.gap_rate": {"rating": "partly", "outcome": "", "notes": "Seen", "evidence": "", "justification": ""},
+    "workspace.gap_finding": {"severity": "minor"},
     "workspace.gate_request": {"note": "Please review"},
     "workspace.gate_approve": {"comment": "Checked"},
     "workspace.gate_send_back": {"reasons": "More evidence"},
@@ -137,7 +139,8 @@ def fuzz_world(factory, db, app):
         ops.add_attachment(task, _file(b"evidence", "evidence.txt"), ops.Actor(None, "test"),
                            app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000)
         finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
-        ids = {"slug": w.client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+        ops.rate_gap_item("7.1.6", "partly", None, "", "", None, ops.Actor(None, "test"))
+        ids = {"slug": w.client.slug, "clause": "7.1.6", "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first(), "token": "no-such-token",
                "filename": "css/app.css"}

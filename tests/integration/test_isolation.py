@@ -24,6 +24,12 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/findings", {"title": "Gap", "severity": "minor", "stage": "initial_audit"}),
     ("POST", "/c/<slug>/findings/<int:finding_id>/close", {"note": "Remedied"}),
     ("POST", "/c/<slug>/findings/<int:finding_id>/reopen", {"reason": "Seen again"}),
+    ("GET", "/c/<slug>/gap-analysis", None),
+    ("POST", "/c/<slug>/gap-analysis/<clause>", {"rating": "conforming"}),
+    ("POST", "/c/<slug>/gap-analysis/<clause>/finding", {"severity": "minor"}),
+    ("POST", "/c/<slug>/gap-analysis/<clause>/task", {}),
+    ("GET", "/c/<slug>/gap-analysis.csv", None),
+    ("GET", "/c/<slug>/gap-analysis.pdf", None),
     ("GET", "/c/<slug>/gates", None),
     ("POST", "/c/<slug>/gates/<stage>/request", {"note": ""}),
     ("POST", "/c/<slug>/gates/<stage>/approve", {"comment": ""}),
@@ -102,9 +108,11 @@ def _client_objects(db, client, member, inviter):
         finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
         kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
         objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
+        ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
         db.session.flush()
         ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
+               "clause": "7.1.6",
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": db.session.scalars(select(Document.id)).first()}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
@@ -178,7 +186,8 @@ def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data)
     http.login(two_worlds[0].owner.email)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
                                              "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "user_id": 1,
-                                             "invitation_id": 1, "kpi_id": 1, "objective_id": 1}), data,
+                                             "invitation_id": 1, "kpi_id": 1, "objective_id": 1,
+                                             "clause": "7.1.6"}), data,
                     token_from="/")
     assert resp.status_code == 404
 

@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.datastructures import FileStorage
 
 import tenants
-from app.models import ActivityEntry, Attachment, Document, GateReview, Stage, Task
+from app.models import ActivityEntry, Attachment, Document, Finding, GapRating, GateReview, Stage, Task
 from app.workspace import operations as ops
 from conftest import HttpClient
 
@@ -301,3 +301,23 @@ def test_gate_changes_wait_for_the_settings_row_lock(factory, db):
     finally:
         other.dispose()
     assert _count(db, w.client, GateReview) == 0 and _entries(db, w.client, "gate.requested") == 0
+
+
+def test_parallel_ratings_of_a_new_gap_item_keep_one_row(app, factory, db):
+    w = factory.world()
+    sessions = _sessions(app, w.consultant.email)
+    responses = _fire(sessions, f"/c/{w.client.slug}/gap-analysis/4.1", {"rating": "partly", "notes": "Seen"})
+    assert [r.status_code for r in responses] == [303] * PARALLEL
+    assert _count(db, w.client, GapRating) == 1
+    assert _entries(db, w.client, "gap.rated") == PARALLEL
+
+
+def test_parallel_findings_from_one_gap_make_one(app, factory, db):
+    w = factory.world()
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        ops.rate_gap_item("7.1.6", "not_conforming", None, "", "", None, ops.Actor(None, "setup"))
+        ops.save(w.client)
+    sessions = _sessions(app, w.consultant.email)
+    responses = _fire(sessions, f"/c/{w.client.slug}/gap-analysis/7.1.6/finding", {"severity": "minor"})
+    assert sorted(r.status_code for r in responses) == [303] + [409] * (PARALLEL - 1)
+    assert _count(db, w.client, Finding) == 1

@@ -17,6 +17,9 @@ from .common import Actor, log
 from .documents import set_document_status
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding, reopen_finding
+from .gap_analysis import (
+    GapReport, finding_from_gap, gap_checklist, gap_ratings, gap_remedy_stage, gap_report, rate_gap_item, task_from_gap,
+)
 from .gates import (
     approve_gate, record_certification_decision, reopen_stage, request_gate_review, send_back_gate,
     set_staff_review_requests,
@@ -41,13 +44,15 @@ __all__ = [
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",
     "attachment_path", "board", "change_dates", "change_each", "change_target", "client_name", "client_state",
     "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
-    "ensure_workable", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
+    "ensure_workable", "finding_from_gap", "gap_checklist", "gap_ratings", "gap_remedy_stage", "gap_report",
+    "GapReport", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
     "log", "measurements_of", "objective_rows", "ObjectiveForm", "ObjectiveRow", "parse_import",
     "pending_review", "review_state", "position", "preview_dates", "preview_template", "projection", "raise_finding",
+    "rate_gap_item",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
     "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
-    "start_workspace", "template", "tracked", "unarchive_client",
+    "start_workspace", "task_from_gap", "template", "tracked", "unarchive_client",
 ]
