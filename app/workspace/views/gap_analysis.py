@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 
 import workflows as wf
 from workflows import gap_analysis as gap
@@ -23,6 +24,9 @@ from .common import actor
 
 CSV_HEADER = ["Clause", "Requirement", "Clause group", "Rating", "Outcome", "Notes", "Evidence",
               "Justification (not applicable)", "Rated by", "Rated at", "Finding", "Task"]
+
+# The PDF's own print styles (page size, running footer): a file, as every style is (the CSP forbids inline ones).
+PDF_STYLES = Path(__file__).resolve().parents[2] / "static" / "css" / "gap-analysis-pdf.css"
 
 
 def _anchor(clause: str) -> str:
@@ -137,6 +141,6 @@ def _no_fetching(url: str, *args, **kwargs):
 @bp.get("/gap-analysis.pdf")
 def gap_analysis_pdf():
     html = render_template("workspace/gap_analysis_pdf.html", printed_at=clock.now(), **_context(ops.gap_report()))
-    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=PDF_STYLES)])
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{_filename("pdf")}"'})
