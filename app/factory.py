@@ -28,6 +28,7 @@ from .notify import events as notify_events
 from .notify.views import bp as notify_bp
 from .portfolio import bp as portfolio_bp
 from .templating import register_template_helpers, render
+from .topbar import install as install_top_bar
 from .transaction import install as install_after_commit
 from .workspace import bp as workspace_bp
 
@@ -128,6 +129,7 @@ def _time_requests(app: Flask) -> None:
 
 def _register_web_conventions(app: Flask) -> None:
     register_template_helpers(app)
+    install_top_bar(app)
     install_after_commit()
     notify_events.install()
 

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, nulls_last, select
 
 from .. import clock
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import WORK_KINDS, Client, WorkItem
 from ..permissions import current_account, visible_clients_query
 from ..templating import render
@@ -58,11 +58,7 @@ def _link(item: WorkItem, slug: str) -> str:
     return url_for("workspace.gates", slug=slug) + f"#gate-{item.stage}"
 
 
-@bp.app_context_processor
-def _my_work_count():
-    """The number in the top bar's "My work (7)"; not for htmx partials, which have no top bar."""
-    if not current_user.is_authenticated or htmx:
-        return {}
-    count = db.session.scalar(select(func.count()).select_from(WorkItem).join(Client, Client.id == WorkItem.client_id)
-                              .where(*_mine(_account_id())))
-    return {"my_work_count": count}
+def count_query():
+    """The number in the top bar's "My work (7)", as a scalar subquery (app/topbar.py reads it with the bell's)."""
+    return (select(func.count()).select_from(WorkItem).join(Client, Client.id == WorkItem.client_id)
+            .where(*_mine(_account_id())).scalar_subquery())

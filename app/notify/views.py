@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from workflows import reminders as rules
 
 from .. import clock
-from ..extensions import csrf, db, htmx
+from ..extensions import csrf, db
 from ..models import Client, Notification, NotificationPreference, User
 from ..templating import render
 from .events import preferences
@@ -22,14 +22,10 @@ LIST_LIMIT = 100
 TIME_ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 
 
-@bp.app_context_processor
-def _unread_count():
-    """The number on the bell in the top bar; one indexed count, not for htmx partials (no top bar)."""
-    if not current_user.is_authenticated or htmx:
-        return {}
-    count = db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None)))
-    return {"unread_notifications": count}
+def unread_count_query():
+    """The number on the bell in the top bar (one indexed count), as a scalar subquery for app/topbar.py."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None)).scalar_subquery())
 
 
 @bp.get("/notifications")

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import lazyload
 
 from workflows import kpi as wk
 
 from ...extensions import db
-from ...models import Kpi, Objective
+from ...models import Kpi, Objective, ObjectiveKpi
 from ...refusal import Refusal
 from .common import Actor, check_length, log
 from .kpis import kpi_rows
@@ -33,6 +33,7 @@ class ObjectiveRow:
     gaps: list[wk.PlanGap]
     status: str
     kpi_statuses: dict[int, str | None]
+    kpis: list[Kpi]  # the KPIs that measure it, by name
 
 
 def as_rule(o: Objective) -> wk.Objective:
@@ -40,16 +41,21 @@ def as_rule(o: Objective) -> wk.Objective:
 
 
 def objective_rows(kpis: list | None = None) -> list[ObjectiveRow]:
-    """Every objective with its plan check and status; `kpis` are the KPI rows if the caller has them."""
-    statuses = {row.kpi.id: row.position.status for row in (kpi_rows() if kpis is None else kpis)}
-    rows = []
-    # The KPIs' targets are not read again: the rows above hold them.
-    query = (select(Objective).options(selectinload(Objective.kpis).options(lazyload(Kpi.targets)))
+    """Every objective with its plan check and status; `kpis` are the KPI rows if the caller has them.
+
+    One query: each objective with the ids of its KPIs, which are taken from the KPI rows (read once, with
+    their targets and measurements) instead of being loaded again through the relationship."""
+    by_id = {row.kpi.id: row for row in (kpi_rows() if kpis is None else kpis)}
+    linked_ids = (select(func.coalesce(func.array_agg(ObjectiveKpi.kpi_id), literal_column("'{}'::int[]")))
+                  .where(ObjectiveKpi.objective_id == Objective.id).scalar_subquery())
+    query = (select(Objective, linked_ids).options(lazyload(Objective.kpis))
              .order_by(Objective.due_on.nulls_last(), Objective.title))
-    for o in db.session.scalars(query):
-        linked = {k.id: statuses.get(k.id) for k in o.kpis}
+    rows = []
+    for o, ids in db.session.execute(query):
+        measured = sorted((by_id[i] for i in ids if i in by_id), key=lambda row: row.kpi.name)
+        linked = {row.kpi.id: row.position.status for row in measured}
         rows.append(ObjectiveRow(o, wk.check_objective(as_rule(o), linked_kpis=len(linked)),
-                                 wk.objective_status(linked.values()), linked))
+                                 wk.objective_status(linked.values()), linked, [row.kpi for row in measured]))
     return rows
 
 

@@ -23,10 +23,12 @@ def overview():
     state = ops.client_state()
     stages = ops.stages()
     current = state.current_stage
-    overdue = db.session.scalars(select(Task).where(Task.status.in_(wf.OPEN_TASK_STATUSES),
-                                                   Task.due_on < clock.today()).order_by(Task.due_on).limit(8)).all()
-    activity = db.session.scalars(select(ActivityEntry).order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc())
-                                  .limit(8)).all()
+    # Plain rows of the columns shown, not whole records (a task's guidance, an entry's before and after).
+    overdue = db.session.execute(select(Task.id, Task.title, Task.due_on, Task.stage)
+                                 .where(Task.status.in_(wf.OPEN_TASK_STATUSES), Task.due_on < clock.today())
+                                 .order_by(Task.due_on).limit(8)).all()
+    activity = db.session.execute(select(ActivityEntry.summary, ActivityEntry.actor_name, ActivityEntry.at)
+                                  .order_by(ActivityEntry.at.desc(), ActivityEntry.id.desc()).limit(8)).all()
     can_request = may_request()
     kpis = ops.kpi_rows()
     review, sent_back = ops.review_state(current)
