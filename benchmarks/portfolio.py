@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import drop_database, line, ms, pct, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
+from common import drop_database, line, ms, pct, prepare_database, redis_for, settle  # noqa: E402  (benchmarks/ is on sys.path)
 from pages import Browser, free_port, shut_down, start_gunicorn  # noqa: E402
 
 OWNER = ("owner@bench.example", "bench-pass-2026")
@@ -260,6 +260,7 @@ def main() -> None:
             line(f"seeding {args.clients:,} clients", f"{time.perf_counter() - started:,.0f} s")
         if args.seed_only:
             return
+        line("settle: VACUUM (ANALYZE) + CHECKPOINT", f"{settle(url):,.0f} s")
         port = free_port()
         server = start_gunicorn(url, redis_url, port)
         pages = {

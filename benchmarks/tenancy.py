@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from common import drop_database, line, ms, p50_p95, pct, prepare_database  # noqa: E402  (benchmarks/ is on sys.path)
+from common import drop_database, line, ms, p50_p95, pct, prepare_database, settle  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 # --- steps ---------------------------------------------------------------------------------------------
@@ -235,14 +235,7 @@ def run(args, url, env, scratch, upload_root, version):
         # Measure the steady state, not the aftermath of the bulk load: creating N clients leaves autovacuum
         # analysing thousands of freshly filled tables (minutes of CPU and I/O on 2 cores) and a checkpoint
         # to write. Do both now, timed, instead of letting them run under the figures below.
-        t = time.perf_counter()
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM (ANALYZE)"))
-            try:
-                conn.execute(text("CHECKPOINT"))  # needs superuser or pg_checkpoint; skipped otherwise
-            except Exception:
-                pass
-        line(f"settle after the bulk load: VACUUM (ANALYZE) + CHECKPOINT at {n}", f"{time.perf_counter() - t:.0f} s")
+        line(f"settle after the bulk load: VACUUM (ANALYZE) + CHECKPOINT at {n}", f"{settle(engine.url):.0f} s")
         provision_figures(n)
         total = db.session.scalar(select(func.count()).select_from(Client))
 

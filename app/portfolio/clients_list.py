@@ -47,11 +47,10 @@ def index():
     page = ls.page_of(scope, listing)
     if account is None and page.total == 1 and not listing.filtered:
         return redirect(url_for("workspace.overview", slug=page.rows[0].slug))
-    strip = ls.attention(scope) if account and not listing.archived else None
+    strip, archived = ls.attention(scope) if account and not listing.archived else (None, 0)
     return render("portfolio/index.html", block="client_list", page=page, listing=listing, account=account,
                   account_role=role, consultants=consultants, attention=strip, flags=ls.FLAGS, stages=STAGE_KEYS,
-                  sorts=ls.SORTS, today=clock.today(),
-                  archived_count=ls.archived_count(scope) if account and not listing.archived else 0)
+                  sorts=ls.SORTS, today=clock.today(), archived_count=archived)
 
 
 CSV_HEADER = ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, null, select, union_all
 
 from workflows.stages import STAGE_KEYS
 
@@ -154,20 +154,20 @@ class Page:
 
 
 def page_of(scope: Scope, listing: Listing, per_page: int | None = None) -> Page:
+    """One page of the filtered list with the total, in one statement: each row carries the count of every
+    matching row (the window is counted before the LIMIT). A page past the end is asked again as the last."""
     per_page = per_page or PER_PAGE  # read at call time: the tests page through a few clients
-    total = db.session.scalar(_filtered(scope, listing, select(func.count())))
+    stmt = _ordered(listing, _filtered(scope, listing, select(*COLUMNS, func.count().over().label("total"))))
+    page = max(listing.page, 1)
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    total = rows[0].total if rows else 0
+    if not rows and page > 1:
+        total = db.session.scalar(_filtered(scope, listing, select(func.count())))
+        page = max(1, -(-total // per_page))
+        rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all() if total else []
     pages = max(1, -(-total // per_page))
-    page = min(listing.page, pages)
-    rows = db.session.execute(_ordered(listing, _filtered(scope, listing, select(*COLUMNS)))
-                              .limit(per_page).offset((page - 1) * per_page)).all()
     first = (page - 1) * per_page + 1 if rows else 0
     return Page(rows, total, page, pages, first, first + len(rows) - 1 if rows else 0)
-
-
-def archived_count(scope: Scope) -> int:
-    """How many of the scope's clients are archived (the "Archived (N)" link)."""
-    return db.session.scalar(select(func.count()).select_from(Client).where(replace(scope, status="archived")
-                                                                            .condition()))
 
 
 def all_rows(scope: Scope, listing: Listing) -> list:
@@ -181,12 +181,14 @@ ATTENTION = ("waiting", "slipping", "red", "stale")
 ATTENTION_SHOWN = 3  # clients named under each figure, soonest external audit first
 
 
-def attention(scope: Scope) -> dict[str, tuple[int, list[tuple[str, str]]]]:
-    """Per attention figure: how many of the scope's clients, and the first few (slug, name) by next audit.
+def attention(scope: Scope) -> tuple[dict[str, tuple[int, list[tuple[str, str]]]], int]:
+    """Per attention figure: how many of the scope's clients, and the first few (slug, name) by next audit;
+    and how many of the scope's clients are archived (the "Archived (N)" link).
 
     One statement: the scope's clients joined to their summaries once (a CTE read four times, so PostgreSQL
     materialises it), then per figure its first few rows (a top-N sort of the matching rows only) carrying the
-    count of all matching rows (the window is counted before the LIMIT), the four glued with UNION ALL.
+    count of all matching rows (the window is counted before the LIMIT), the four and the archived count glued
+    with UNION ALL.
     """
     scoped = (select(Client.id, Client.slug, Client.name, func.lower(Client.name).label("sort_name"),
                      S.next_audit_on, *(FLAGS[f][0].label(f) for f in ATTENTION))
@@ -201,11 +203,17 @@ def attention(scope: Scope) -> dict[str, tuple[int, list[tuple[str, str]]]]:
         pos = func.row_number().over(order_by=(first.c.next_audit_on.asc().nulls_last(), first.c.sort_name,
                                                first.c.id))
         parts.append(select(first.c.flag, first.c.slug, first.c.name, first.c.n, pos.label("pos")))
-    stmt = union_all(*parts)
+    archived = replace(scope, status="archived").condition()
+    parts.append(select(literal("archived"), null(), null(), func.count(), literal(0)).select_from(Client)
+                 .where(archived))
     found = {flag: (0, []) for flag in ATTENTION}
-    for flag, slug, name, n, _pos in sorted(db.session.execute(stmt), key=lambda r: (r.flag, r.pos)):
-        found[flag] = (n, [*found[flag][1], (slug, name)])
-    return found
+    archived_count = 0
+    for flag, slug, name, n, _pos in sorted(db.session.execute(union_all(*parts)), key=lambda r: (r.flag, r.pos)):
+        if flag == "archived":
+            archived_count = n
+        else:
+            found[flag] = (n, [*found[flag][1], (slug, name)])
+    return found, archived_count
 
 
 def consultants_of(account_id: int) -> list[tuple[int, str]]:

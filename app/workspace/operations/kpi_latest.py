@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, literal, select
+from sqlalchemy import delete, exists, func, literal, select, type_coerce
+from sqlalchemy.types import NullType
 from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert
 
@@ -95,9 +96,11 @@ def board(account_id: int, key: str, assigned_to: int | None = None) -> list:
     shown = (exists().where(ClientConsultant.client_id == Client.id, ClientConsultant.user_id == assigned_to)
              if assigned_to is not None else literal(True))
     k = ClientKpiLatest
+    # The arrays as the driver returns them (lists already): SQLAlchemy's ARRAY type would walk every element
+    # of thousands of rows again in Python.
+    recent = [type_coerce(col, NullType()).label(col.key) for col in (k.recent_periods, k.recent_values)]
     return db.session.execute(  # plain rows, not ORM objects: thousands of them
-        select(Client.id, Client.slug, Client.name, k.period, k.value, k.status, k.recent_periods, k.recent_values,
-               shown.label("shown"))
+        select(Client.id, Client.slug, Client.name, k.period, k.value, k.status, *recent, shown.label("shown"))
         .join(ClientKpiLatest, ClientKpiLatest.client_id == Client.id)
         .where(Client.account_id == account_id, Client.status == "active", ClientKpiLatest.library_key == key)
     ).all()
