@@ -126,6 +126,7 @@ class Browser:
     def __init__(self, port: int):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
+        self.last_cpu: float | None = None
 
     def request(self, method: str, path: str, body: dict | None = None):
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
@@ -141,8 +142,11 @@ class Browser:
         for header in resp.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
-        timing = re.search(r"app;dur=([0-9.]+)", resp.headers.get("Server-Timing", ""))
-        server = float(timing.group(1)) / 1000 if timing else None
+        timing = resp.headers.get("Server-Timing", "")
+        found = re.search(r"app;dur=([0-9.]+)", timing)
+        server = float(found.group(1)) / 1000 if found else None
+        found = re.search(r"cpu;dur=([0-9.]+)", timing)
+        self.last_cpu = float(found.group(1)) / 1000 if found else None  # the server's CPU time for it
         return resp.status, payload.decode("utf-8", "replace"), wall, server
 
     def login(self, email: str, password: str) -> None:
@@ -170,7 +174,7 @@ def measure(port: int, path: str, concurrency: int, total: int):
     for b in browsers:
         b.login(*LOGIN)
         b.request("GET", path)  # warm: the worker's caches, the connection
-    servers, walls, failures = [], [], []
+    servers, walls, cpus, failures = [], [], [], []
     lock = threading.Lock()
     start = threading.Barrier(concurrency)
 
@@ -182,6 +186,7 @@ def measure(port: int, path: str, concurrency: int, total: int):
                 (walls if status == 200 else failures).append(wall)
                 if status == 200 and server is not None:
                     servers.append(server)
+                    cpus.append(b.last_cpu)
 
     threads = [threading.Thread(target=run, args=(b, total // concurrency)) for b in browsers]
     began = time.perf_counter()
@@ -192,14 +197,15 @@ def measure(port: int, path: str, concurrency: int, total: int):
     elapsed = time.perf_counter() - began
     if failures:
         raise RuntimeError(f"{len(failures)} requests to {path} failed")
-    return servers, walls, len(walls) / elapsed
+    return servers, walls, len(walls) / elapsed, cpus
 
 
 def report(port: int, label: str, requests: int) -> None:
     for name, path in pages(port).items():
         for concurrency in (1, 8):
-            servers, walls, rate = measure(port, path, concurrency, requests)
-            server = f"server p50 {ms(pct(servers, 50))}, p95 {ms(pct(servers, 95))}" if servers else "no Server-Timing"
+            servers, walls, rate, cpus = measure(port, path, concurrency, requests)
+            server = (f"server p50 {ms(pct(servers, 50))}, p95 {ms(pct(servers, 95))} (CPU p50 {ms(pct(cpus, 50))})"
+                      if servers else "no Server-Timing")
             line(f"{label}: {name}, concurrency {concurrency}",
                  f"{server}; round trip p50 {ms(pct(walls, 50))}, p95 {ms(pct(walls, 95))}; {rate:.0f} req/s")
 

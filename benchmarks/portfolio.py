@@ -209,13 +209,14 @@ def measure(port: int, path: str, requests: int) -> list[float]:
     status, _, _, _ = b.request("GET", path)  # warm the worker and the connection
     if status != 200:
         raise RuntimeError(f"{path} answered {status}")
-    servers = []
+    servers, cpus = [], []
     for _ in range(requests):
         status, _, _, server = b.request("GET", path)
         if status != 200 or server is None:
             raise RuntimeError(f"{path} answered {status} without Server-Timing")
         servers.append(server)
-    return servers
+        cpus.append(b.last_cpu)
+    return servers, cpus
 
 
 def first_slug(url: str) -> str:
@@ -274,9 +275,10 @@ def main() -> None:
         }
         p50s = {}
         for label, path in pages.items():
-            servers = measure(port, path, args.requests)
+            servers, cpus = measure(port, path, args.requests)
             p50s[label] = statistics.median(servers)
-            line(f"{label} ({args.requests} requests)", f"server p50 {ms(p50s[label])}, p95 {ms(pct(servers, 95))}")
+            line(f"{label} ({args.requests} requests)", f"server p50 {ms(p50s[label])}, p95 {ms(pct(servers, 95))} "
+                                                        f"(CPU p50 {ms(statistics.median(cpus))})")
         fan = fan_out_first_page(url, redis_url, args.fan_out_runs)
         first = p50s["portfolio, first page (worst first)"]
         line(f"same first page by a naive fan-out over {args.clients:,} schemas ({args.fan_out_runs} runs)",
