@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 import workflows.billing as wb
 
 from ..extensions import db
-from ..jobs.billing import notice_after_commit
 from ..models import BillingEvent
 from ..subscriptions import active_client_count, entitlement, live_subscription
 from . import sync
+from .notices import notice_after_commit
 from .stripe_api import price_ids, stripe_client
 from .views import _back, _owner_only, bp
 

@@ -17,9 +17,10 @@ import workflows.billing as wb
 from .. import clock
 from ..extensions import db
 from ..jobs import queue
-from ..models import Account, AccountMember, BillingEvent, BillingSubscription, CheckoutIntent, User
+from ..models import Account, BillingEvent, BillingSubscription, CheckoutIntent
 from ..subscriptions import active_client_count, billing_enabled, entitlement, forget, live_subscription
 from ..transaction import after_commit
+from .notices import notice_after_commit
 from .stripe_api import price_ids, stripe_client
 
 log = logging.getLogger(__name__)
@@ -146,12 +147,6 @@ def record(event_id: str, type_: str, account_id: int | None, changes: list[str]
     db.session.flush()
 
 
-def owner_emails(account_id: int) -> list[str]:
-    return list(db.session.scalars(select(User.email).join(AccountMember, AccountMember.user_id == User.id)
-                                   .where(AccountMember.account_id == account_id, AccountMember.role == "owner")
-                                   .order_by(User.email)))
-
-
 def complete_checkout(account: Account, session: dict) -> None:
     intent = db.session.scalar(select(CheckoutIntent).where(CheckoutIntent.account_id == account.id,
                                                             CheckoutIntent.stripe_session_id == session.get("id")))
@@ -208,6 +203,8 @@ def reconcile_account(account_id: int) -> list[str]:
             sub.stripe_subscription_id, options={"idempotency_key": f"cancel-expired-{sub.stripe_subscription_id}"})
         changes += apply_subscriptions(account, [canceled.to_dict()])
         changes.append("canceled at Stripe: the consultancy is read-only")
+        notice_after_commit(account_id, "reconciliation", [f"{ent.standing.message}", "The subscription at Stripe "
+                                                           "is canceled, so nothing more is charged."])
     elif sub is not None and sub.quantity != wanted_quantity(account_id):
         changes.append(f"quantity to {wanted_quantity(account_id)} (was {sub.quantity})")
         after_commit(_queue_quantity, account_id)

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import csrf, db
-from ..jobs.billing import notice_after_commit
 from ..models import Account, BillingEvent
 from ..subscriptions import billing_enabled
 from . import sync
+from .notices import notice_after_commit
 from .stripe_api import webhook_secret
 from .views import bp
 

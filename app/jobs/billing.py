@@ -9,60 +9,20 @@ records every repair as a billing event ("reconcile-…").
 import logging
 from datetime import timedelta
 
-from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import func, select
 
 import workflows.billing as wb
 
 from .. import clock
 from ..billing import notices
-from ..billing.sync import _moment, reconcile_account, record, subscriptions_for_reconciliation
+from ..billing.notices import notice_after_commit, owner_notice  # noqa: F401  (the jobs of this area, in one place)
+from ..billing.sync import reconcile_account, record, subscriptions_for_reconciliation
 from ..extensions import db
 from ..models import Account, BillingEvent
-from ..subscriptions import billing_enabled, grace_days, live_subscription
-from ..transaction import after_commit
-from . import queue
+from ..subscriptions import billing_enabled, live_subscription
 
 log = logging.getLogger(__name__)
 TRIAL_REMINDER_DAYS = 3  # as Stripe's own trial_will_end, three days before
-
-
-def wants_notice(kind: str, changes: list[str]) -> bool:
-    return kind in ("customer.subscription.trial_will_end", "invoice.payment_failed") or bool(changes)
-
-
-def notice_after_commit(account_id: int, kind: str, changes: list[str], trial_end=None) -> None:
-    """Once the transaction commits, queue the owners' mail for this event (if it calls for one)."""
-    if wants_notice(kind, changes):
-        after_commit(_enqueue_notice, account_id, kind, list(changes), trial_end)
-
-
-def _enqueue_notice(account_id: int, kind: str, changes: list[str], trial_end) -> None:
-    try:
-        queue().enqueue(owner_notice, account_id, kind, changes, trial_end, job_timeout=120,
-                        retry=Retry(max=3, interval=[30, 120, 600]), failure_ttl=7 * 86400)
-    except RedisError:  # the change is committed: a slow answer beats a lost mail
-        log.warning("could not queue the billing notice for account %s: sending it now", account_id, exc_info=True)
-        owner_notice(account_id, kind, changes, trial_end)
-
-
-def owner_notice(account_id: int, kind: str, changes: list[str], trial_end=None) -> int:
-    """RQ job after a billing event: the mail the owners get for it; how many were queued."""
-    account = db.session.get(Account, account_id)
-    if account is None:
-        return 0
-    if kind == "customer.subscription.trial_will_end":
-        mail = notices.trial_ending(account, _moment(trial_end))
-    elif kind == "invoice.payment_failed":
-        mail = notices.payment_failed(account, grace_days())
-    elif changes:  # a subscription started, changed plan or status, or ended
-        mail = notices.changed(account, clock.now(), changes)
-    else:
-        return 0
-    sent = notices.send_to_owners(account, mail)
-    db.session.rollback()
-    return sent
 
 
 def remind_trials_ending() -> dict:
