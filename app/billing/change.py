@@ -68,7 +68,9 @@ def change_plan():
     try:
         item = sync._item(subscriptions.retrieve(sub.stripe_subscription_id).to_dict())
         updated = subscriptions.update(sub.stripe_subscription_id, params={
-            "items": [{"id": item["id"], "price": price, "quantity": sync.wanted_quantity(account.id)}],
+            # The same key must always carry the same parameters (Stripe refuses a reuse that differs), so the
+            # quantity is not sent here: it follows the active clients by its own job.
+            "items": [{"id": item["id"], "price": price}],
             "proration_behavior": "create_prorations"}, options={"idempotency_key": key}).to_dict()
     except stripe.StripeError:
         log.exception("plan change for account %s failed", account.id)
@@ -76,6 +78,7 @@ def change_plan():
     changes = sync.apply_subscriptions(account, [updated])
     sync.record(f"{key}-applied", PLAN_CHANGED, account.id, changes)
     notice_after_commit(account.id, "customer.subscription.updated", changes)
+    sync.quantity_follows(account.id)
     db.session.commit()
     flash(f"Your plan is now {target.name}, billed {interval}ly. Stripe prorates the difference on the next "
           "invoice.", "success")
