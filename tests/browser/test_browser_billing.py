@@ -66,7 +66,7 @@ def test_the_owner_reads_the_billing_page_on_trial_and_subscribed(browser, billi
     page.goto("/billing")
     assert page.locator("#status").inner_text() == "Active"
     assert page.locator("#invoices a").count() == 1
-    assert page.locator("#next-invoice-amount").inner_text() == "490.00 EUR"
+    assert page.locator("#next-invoice-amount").inner_text() == "980.00 EUR"  # two active clients at 490.00 a year
     assert page.locator("#invoice-preview tbody tr").count() == 1
     assert page.locator("#change-plan input[name=plan]:checked").get_attribute("value") == "practice"
     assert _serious(page) == []
