@@ -2,7 +2,8 @@
 responses (API version 2026-10-28): customers, prices, Checkout sessions, Customer Portal sessions,
 subscriptions (list, retrieve, update with prorations, cancel), invoices and the preview of the next invoice
 (`POST /v1/invoices/create_preview`, which localstripe has too but without prices or prorations), with
-idempotency keys honoured as Stripe does (the same key returns the first response). The app talks to it through the real `stripe` library.
+idempotency keys honoured as Stripe does (the same key returns the first response). The app talks to it
+through the real `stripe` library.
 
 Tests drive what Stripe would do on its side (a customer paying at Checkout, a card declined, a change in the
 dashboard) with the helper methods, and sign the events it would send with `sign`.

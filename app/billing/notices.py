@@ -1,7 +1,8 @@
 """The owners' billing mails: trial ending, payment failed, subscription changed.
 
 Composed and queued by the RQ job that follows a billing event (`owner_notice`, queued after the commit by
-`notice_after_commit`) or by the daily trial reminder (`app.jobs.billing.remind_trials_ending`), never inside the webhook's request: the webhook answers Stripe quickly.
+`notice_after_commit`) or by the daily trial reminder (`app.jobs.billing.remind_trials_ending`), never inside
+the webhook's request: the webhook answers Stripe quickly.
 """
 from __future__ import annotations
 

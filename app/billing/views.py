@@ -96,7 +96,7 @@ def index():
     upcoming = next_invoice(account, sub) if ent.enabled else None
     prices = price_ids() if ent.enabled else {}
     return render("billing/index.html", ent=ent, sub=sub, waiting=waiting, invoices=invoices,
-                  invoices_ok=invoices_ok, upcoming=upcoming, current_price=sub.price_id if sub else None, rows=meter(account.id), plans=wb.PLANS, prices=prices,
+                  invoices_ok=invoices_ok, upcoming=upcoming, rows=meter(account.id), plans=wb.PLANS, prices=prices,
                   trial_end=trial_ends_at(account), status_label=wb.status_label(account.subscription_status),
                   suggested=wb.smallest_plan_for(ent.active_clients), moment_of=_moment)
 
@@ -125,7 +125,8 @@ def checkout():
         return _back("Choose one of the plans listed, monthly or yearly.", 422)
     account = lock_account(g.account.id)  # two clicks at once: the second waits, then finds the first's intent
     if live_subscription(account.id) is not None:
-        return _back("Your consultancy has a subscription already: change its plan under Change plan on this page.", 409)
+        return _back("Your consultancy has a subscription already: change its plan under Change plan on this "
+                     "page.", 409)
     intent = _open_intent(account.id)
     same = (intent is not None and (intent.plan, intent.interval) == (plan, interval)
             and intent.created_at > clock.now() - INTENT_REUSE)

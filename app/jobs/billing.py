@@ -1,4 +1,6 @@
-"""Billing jobs: the owners' notices after a billing event, the trial reminder, and the nightly reconciliation.
+"""The periodic billing jobs: the daily reminder of free trials ending and the nightly reconciliation.
+
+(The owners' notice that follows a billing event is `app.billing.notices.owner_notice`, queued after commit.)
 
 The reconciliation compares every consultancy with a Stripe customer with Stripe. Webhooks can be lost for good
 (Stripe keeps undelivered events for 30 days only), and anyone with dashboard access can change or delete a
@@ -15,7 +17,6 @@ import workflows.billing as wb
 
 from .. import clock
 from ..billing import notices
-from ..billing.notices import notice_after_commit, owner_notice  # noqa: F401  (the jobs of this area, in one place)
 from ..billing.sync import reconcile_account, record, subscriptions_for_reconciliation
 from ..extensions import db
 from ..models import Account, BillingEvent
