@@ -15,6 +15,7 @@ import tenants
 
 from . import models  # noqa: F401  (every table on the metadata)
 from .auth import bp as auth_bp
+from .billing import change as _billing_change  # noqa: F401  (adds the plan change route to the blueprint)
 from .billing import webhook as _billing_webhook  # noqa: F401  (adds the webhook route to the blueprint)
 from .billing.views import bp as billing_bp
 from .config import Config

@@ -1,7 +1,9 @@
 """A small loopback stand-in for the parts of Stripe's API the app calls, shaped like Stripe's documented
 responses (API version 2026-10-28): customers, prices, Checkout sessions, Customer Portal sessions,
-subscriptions (list, retrieve, update, cancel) and invoices, with idempotency keys honoured as Stripe does
-(the same key returns the first response). The app talks to it through the real `stripe` library.
+subscriptions (list, retrieve, update with prorations, cancel), invoices and the preview of the next invoice
+(`POST /v1/invoices/create_preview`, which localstripe has too but without prices or prorations), with
+idempotency keys honoured as Stripe does (the same key returns the first response). The app talks to it
+through the real `stripe` library.
 
 Tests drive what Stripe would do on its side (a customer paying at Checkout, a card declined, a change in the
 dashboard) with the helper methods, and sign the events it would send with `sign`.
@@ -37,6 +39,7 @@ class StripeStandIn:
         self.invoices: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, idempotency key)
+        self.forms: list[tuple[str, str, dict]] = []  # (method, path, form) of every request, in order
         self.versions: set[str | None] = set()  # the Stripe-Version headers seen
         self.fail_next = 0  # answer the next N requests with Stripe's 500 api_error
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -59,6 +62,7 @@ class StripeStandIn:
             for store in (self.customers, self.sessions, self.subscriptions, self.invoices, self.idempotent):
                 store.clear()
             self.requests.clear()
+            self.forms.clear()
             self.versions.clear()
             self.fail_next = 0
 
@@ -110,6 +114,48 @@ class StripeStandIn:
             item["price"] = self.prices[changes.pop("price")]
         sub.update(changes)
         return sub
+
+    def delete(self, sub_id: str) -> None:
+        """The subscription is gone at Stripe altogether (its customer deleted in the dashboard, say)."""
+        self.subscriptions.pop(sub_id)
+
+    def preview(self, sub: dict) -> dict:
+        """The next invoice as Stripe previews it: the renewal of each item plus the prorations pending."""
+        item = sub["items"]["data"][0]
+        start, end = item["current_period_start"], item["current_period_end"]
+        price = item["price"]
+        renewal = {"id": new_id("il"), "object": "line_item", "currency": "eur",
+                   "amount": price["unit_amount"] * item["quantity"], "quantity": item["quantity"],
+                   "description": f"{item['quantity']} × {price['product']} (at {price['unit_amount'] / 100:.2f} / "
+                                  f"{price['recurring']['interval']})",
+                   "period": {"start": end, "end": end + (end - start)},
+                   "parent": {"type": "subscription_item_details", "subscription_item_details": {
+                       "subscription": sub["id"], "subscription_item": item["id"], "proration": False}},
+                   "pricing": {"type": "price_details", "price_details": {"price": price["id"],
+                                                                          "product": price["product"]},
+                               "unit_amount_decimal": str(price["unit_amount"])}}
+        lines = sub.get("_prorations", []) + [renewal]
+        total = sum(line["amount"] for line in lines)
+        return {"id": f"upcoming_{new_id('in')}", "object": "invoice", "customer": sub["customer"],
+                "status": "draft", "currency": "eur", "subtotal": total, "total": total, "amount_due": max(0, total),
+                "amount_paid": 0, "amount_remaining": max(0, total), "created": int(time.time()),
+                "period_start": start, "period_end": end, "next_payment_attempt": end + 3600,
+                "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub["id"]}},
+                "lines": _list(f"/v1/invoices/upcoming/lines", lines), "livemode": False}
+
+    def _prorate(self, sub: dict, old: dict, new: dict, quantity_old: int, quantity_new: int) -> None:
+        item = sub["items"]["data"][0]
+        now, start, end = int(time.time()), item["current_period_start"], item["current_period_end"]
+        left = max(0.0, (end - now) / max(1, end - start))
+        for price, quantity, sign, words in ((old, quantity_old, -1, "Unused time on"),
+                                             (new, quantity_new, 1, "Remaining time on")):
+            sub.setdefault("_prorations", []).append({
+                "id": new_id("il"), "object": "line_item", "currency": "eur", "quantity": quantity,
+                "amount": sign * round(price["unit_amount"] * quantity * left),
+                "description": f"{words} {quantity} × {price['product']} after {time.strftime('%d %b %Y')}",
+                "period": {"start": now, "end": end},
+                "parent": {"type": "subscription_item_details", "subscription_item_details": {
+                    "subscription": sub["id"], "subscription_item": item["id"], "proration": True}}})
 
     @staticmethod
     def public(obj: dict) -> dict:
@@ -163,17 +209,30 @@ class StripeStandIn:
         if parts == ["subscriptions"] and method == "GET":
             found = [s for s in self.subscriptions.values() if s["customer"] == query.get("customer")
                      and (query.get("status") == "all" or s["status"] not in ("canceled", "incomplete_expired"))]
-            return 200, _list("/v1/subscriptions", sorted(found, key=lambda s: -s["created"]))
+            return 200, _list("/v1/subscriptions", [self.public(s) for s in sorted(found, key=lambda s: -s["created"])])
         if parts[:1] == ["subscriptions"] and len(parts) == 2 and parts[1] in self.subscriptions:
             sub = self.subscriptions[parts[1]]
             if method == "POST":
+                item = sub["items"]["data"][0]
+                old, quantity_old = item["price"], item["quantity"]
+                if "items[0][price]" in form and form["items[0][price]"] not in self.prices:
+                    return 400, _error("invalid_request_error", f"No such price: '{form['items[0][price]']}'")
                 if "items[0][quantity]" in form:
-                    sub["items"]["data"][0]["quantity"] = int(form["items[0][quantity]"])
+                    item["quantity"] = int(form["items[0][quantity]"])
                 if "items[0][price]" in form:
-                    sub["items"]["data"][0]["price"] = self.prices[form["items[0][price]"]]
+                    item["price"] = self.prices[form["items[0][price]"]]
+                if form.get("proration_behavior", "create_prorations") == "create_prorations" and (
+                        item["price"]["id"] != old["id"] or item["quantity"] != quantity_old):
+                    self._prorate(sub, old, item["price"], quantity_old, item["quantity"])
             elif method == "DELETE":
                 sub.update(status="canceled", canceled_at=int(time.time()))
-            return 200, sub
+            return 200, self.public(sub)
+        if parts == ["invoices", "create_preview"] and method == "POST":
+            sub = self.subscriptions.get(form.get("subscription") or "")
+            if sub is None or sub["customer"] != form.get("customer") or sub["status"] in ("canceled",
+                                                                                        "incomplete_expired"):
+                return 404, _error("invalid_request_error", "No upcoming invoices for customer")
+            return 200, self.preview(sub)
         if parts == ["invoices"] and method == "GET":
             found = [i for i in self.invoices.values() if i["customer"] == query.get("customer")]
             return 200, _list("/v1/invoices", sorted(found, key=lambda i: -i["created"]))
@@ -193,6 +252,7 @@ class StripeStandIn:
                 key = self.headers.get("Idempotency-Key")
                 with standin.lock:
                     standin.requests.append((method, url.path, key))
+                    standin.forms.append((method, url.path, form))
                     standin.versions.add(self.headers.get("Stripe-Version"))
                     if standin.fail_next:
                         standin.fail_next -= 1

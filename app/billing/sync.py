@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+import stripe
 from sqlalchemy import func, select
 
 import workflows.billing as wb
@@ -16,10 +17,10 @@ import workflows.billing as wb
 from .. import clock
 from ..extensions import db
 from ..jobs import queue
-from ..mail import queue_mail
-from ..models import Account, AccountMember, BillingEvent, BillingSubscription, CheckoutIntent, User
+from ..models import Account, BillingEvent, BillingSubscription, CheckoutIntent
 from ..subscriptions import active_client_count, billing_enabled, entitlement, forget, live_subscription
 from ..transaction import after_commit
+from .notices import notice_after_commit
 from .stripe_api import price_ids, stripe_client
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,30 @@ def fetch_subscriptions(account: Account) -> list[dict]:
 
 def sync_account(account: Account) -> list[str]:
     """Fetch the consultancy's subscriptions from Stripe and apply them; what changed, in words."""
-    return apply_subscriptions(account, fetch_subscriptions(account))
+    subs = fetch_subscriptions(account)
+    return apply_subscriptions(account, subs + _missing_live(account, {s["id"] for s in subs}))
+
+
+def _missing_live(account: Account, listed: set[str]) -> list[dict]:
+    """A subscription live here that Stripe's list did not name: asked for by id, and ended if Stripe has none.
+
+    (Deleted in the dashboard, or its customer deleted: without this the consultancy would stay "active" here.)
+    """
+    found = []
+    rows = db.session.scalars(select(BillingSubscription).where(BillingSubscription.account_id == account.id,
+                                                                BillingSubscription.status.in_(wb.LIVE_STATUSES)))
+    for row in rows:
+        if row.stripe_subscription_id in listed:
+            continue
+        try:
+            found.append(stripe_client().v1.subscriptions.retrieve(row.stripe_subscription_id).to_dict())
+        except stripe.InvalidRequestError as err:
+            if err.http_status != 404:
+                raise
+            found.append({"id": row.stripe_subscription_id, "status": "canceled", "created": 0,
+                          "cancel_at_period_end": False, "trial_end": None,
+                          "items": {"data": [{"price": {"id": row.price_id}, "quantity": row.quantity}]}})
+    return found
 
 
 def apply_subscriptions(account: Account, subs: list[dict]) -> list[str]:
@@ -123,18 +147,6 @@ def record(event_id: str, type_: str, account_id: int | None, changes: list[str]
     db.session.flush()
 
 
-def owner_emails(account_id: int) -> list[str]:
-    return list(db.session.scalars(select(User.email).join(AccountMember, AccountMember.user_id == User.id)
-                                   .where(AccountMember.account_id == account_id, AccountMember.role == "owner")
-                                   .order_by(User.email)))
-
-
-def mail_owners(account: Account, subject: str, body: str) -> None:
-    """Plain mail to every owner, queued once the transaction commits (a rolled-back sync sends nothing)."""
-    for email in owner_emails(account.id):
-        after_commit(queue_mail, email, subject, body)
-
-
 def complete_checkout(account: Account, session: dict) -> None:
     intent = db.session.scalar(select(CheckoutIntent).where(CheckoutIntent.account_id == account.id,
                                                             CheckoutIntent.stripe_session_id == session.get("id")))
@@ -191,6 +203,8 @@ def reconcile_account(account_id: int) -> list[str]:
             sub.stripe_subscription_id, options={"idempotency_key": f"cancel-expired-{sub.stripe_subscription_id}"})
         changes += apply_subscriptions(account, [canceled.to_dict()])
         changes.append("canceled at Stripe: the consultancy is read-only")
+        notice_after_commit(account_id, "reconciliation", [f"{ent.standing.message}", "The subscription at Stripe "
+                                                           "is canceled, so nothing more is charged."])
     elif sub is not None and sub.quantity != wanted_quantity(account_id):
         changes.append(f"quantity to {wanted_quantity(account_id)} (was {sub.quantity})")
         after_commit(_queue_quantity, account_id)

@@ -24,6 +24,7 @@ from ..models import CheckoutIntent, Client, ClientSummary
 from ..permissions import ACCOUNT_OWNERS, current_account
 from ..subscriptions import billing_enabled, entitlement, live_subscription, trial_ends_at
 from ..templating import render
+from .invoices import history, next_invoice
 from .stripe_api import price_ids, stripe_client
 from .sync import lock_account, wanted_quantity
 
@@ -76,18 +77,6 @@ def meter(account_id: int) -> list[MeterRow]:
     return [MeterRow(c, last, wb.is_dormant(last, c.created_at or now, now)) for c, last in rows]
 
 
-def _invoices(account) -> tuple[list[dict], bool]:
-    """The consultancy's invoices from Stripe, newest first; (rows, whether Stripe answered)."""
-    if not account.stripe_customer_id:
-        return [], True
-    try:
-        found = stripe_client().v1.invoices.list(params={"customer": account.stripe_customer_id, "limit": 24})
-    except stripe.StripeError:
-        log.warning("invoices of account %s could not be read from Stripe", account.id, exc_info=True)
-        return [], False
-    return [i.to_dict() for i in found.data], True
-
-
 def _open_intent(account_id: int) -> CheckoutIntent | None:
     return db.session.scalar(select(CheckoutIntent).where(CheckoutIntent.account_id == account_id,
                                                           CheckoutIntent.completed_at.is_(None),
@@ -103,10 +92,11 @@ def index():
     sub = live_subscription(account.id) if ent.enabled else None
     intent = _open_intent(account.id) if ent.enabled else None
     waiting = intent is not None and intent.stripe_session_id is not None and sub is None
-    invoices, invoices_ok = _invoices(account) if ent.enabled else ([], True)
+    invoices, invoices_ok = history(account) if ent.enabled else ([], True)
+    upcoming = next_invoice(account, sub) if ent.enabled else None
     prices = price_ids() if ent.enabled else {}
     return render("billing/index.html", ent=ent, sub=sub, waiting=waiting, invoices=invoices,
-                  invoices_ok=invoices_ok, rows=meter(account.id), plans=wb.PLANS, prices=prices,
+                  invoices_ok=invoices_ok, upcoming=upcoming, rows=meter(account.id), plans=wb.PLANS, prices=prices,
                   trial_end=trial_ends_at(account), status_label=wb.status_label(account.subscription_status),
                   suggested=wb.smallest_plan_for(ent.active_clients), moment_of=_moment)
 
@@ -135,7 +125,8 @@ def checkout():
         return _back("Choose one of the plans listed, monthly or yearly.", 422)
     account = lock_account(g.account.id)  # two clicks at once: the second waits, then finds the first's intent
     if live_subscription(account.id) is not None:
-        return _back("Your consultancy has a subscription already: change its plan in the Customer Portal.", 409)
+        return _back("Your consultancy has a subscription already: change its plan under Change plan on this "
+                     "page.", 409)
     intent = _open_intent(account.id)
     same = (intent is not None and (intent.plan, intent.interval) == (plan, interval)
             and intent.created_at > clock.now() - INTENT_REUSE)

@@ -5,6 +5,10 @@ Stripe's 5-minute tolerance gets 400 and changes nothing. The event id is record
 same transaction as its effect: a replay finds the id and does nothing, and a crash before the commit loses
 nothing (Stripe retries). The effect itself is always "sync this consultancy from Stripe now" under the
 consultancy's row lock, so `updated` before `created`, or the same event twice at once, cannot roll it back.
+
+Stripe wants an answer quickly: the request does only the verification, the state sync and the record. What
+follows from the event (the owners' mails, the quantity pushed to Stripe) is an RQ job queued after the commit,
+so a retried event, which finds its id recorded, queues nothing a second time.
 """
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
 from ..extensions import csrf, db
 from ..models import Account, BillingEvent
-from ..subscriptions import billing_enabled, grace_days
+from ..subscriptions import billing_enabled
 from . import sync
+from .notices import notice_after_commit
 from .stripe_api import webhook_secret
 from .views import bp
 
@@ -82,7 +86,7 @@ def apply_event(event: dict) -> bool:
         if event["type"] == "checkout.session.completed":
             sync.complete_checkout(account, obj)
         changes = sync.sync_account(account)
-        _mail(account, event, changes)
+        _follow_up_later(account, event, changes)
     try:
         sync.record(event["id"], event["type"], account.id if account is not None else None, changes)
         db.session.commit()
@@ -92,22 +96,8 @@ def apply_event(event: dict) -> bool:
     return True
 
 
-def _mail(account: Account, event: dict, changes: list[str]) -> None:
-    kind, obj = event["type"], event["data"]["object"]
-    if kind == "customer.subscription.trial_will_end":
-        ends = sync._moment(obj.get("trial_end"))
-        sync.mail_owners(account, "Your ISOpath trial ends soon",
-                         (f"The trial of {account.name} ends on {ends:%d %B %Y}." if ends else
-                          f"The trial of {account.name} ends soon.") +
-                         "\n\nSubscribe on the Billing page to keep changing your clients' quality systems; "
-                         "nothing is deleted if you don't, and reading and export keep working.\n")
-    elif kind == "invoice.payment_failed":
-        sync.mail_owners(account, "ISOpath: a payment failed",
-                         f"Stripe could not collect the payment for {account.name}.\n\nUpdate your payment details "
-                         f"on the Billing page within {grace_days()} days of the first failure to keep changing "
-                         "your clients' systems. After that your consultancy becomes read-only: nothing is deleted, "
-                         "and reading and export keep working.\n")
-    elif changes:  # a subscription started, changed plan or status, or ended
-        sync.mail_owners(account, "ISOpath: your subscription changed",
-                         f"The subscription of {account.name} changed on {clock.now():%d %B %Y}:\n\n"
-                         + "\n".join(f"- {c}" for c in changes) + "\n")
+def _follow_up_later(account: Account, event: dict, changes: list[str]) -> None:
+    """The slow part (the owners' mails, the quantity push to Stripe) as an RQ job queued once this commits."""
+    obj = event["data"]["object"]
+    notice_after_commit(account.id, event["type"], changes, obj.get("trial_end"))
+    sync.quantity_follows(account.id)  # a subscription that began with fewer clients than are active now

@@ -5,7 +5,7 @@ start, a cron string only at its time. Run exactly one scheduler process.
 """
 from ..notify.sweep import sweep_reminders
 from . import QUEUE_NAME
-from .billing import reconcile_billing
+from .billing import reconcile_billing, remind_trials_ending
 from .spares import top_up_spares
 from .summaries import refresh_all_summaries
 
@@ -15,6 +15,8 @@ SCHEDULE = [
     (top_up_spares, "*/15 * * * *", "a top-up queued after a client creation may have been lost"),
     (reconcile_billing, "40 2 * * *", "a lost webhook or a change in Stripe's dashboard leaves a consultancy's "
                                       "subscription out of step with Stripe"),
+    (remind_trials_ending, "10 7 * * *", "a free trial (no card, so no Stripe subscription to send trial_will_end) "
+                                         "ends as days pass; its owners hear three days ahead"),
     (sweep_reminders, "*/15 * * * *", "reminders fall due as days pass; morning briefs go out at each "
                                       "consultant's local hour; a lost send job is queued again"),
 ]

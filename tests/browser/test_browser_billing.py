@@ -1,5 +1,5 @@
 """The billing page in Chromium, with billing on (the loopback Stripe stand-in): trial, then subscribed with an
-invoice and a dormant client flagged; no serious accessibility violation; readable on a phone."""
+invoice, the next invoice previewed, the plan change form and a dormant client flagged; no serious accessibility violation; readable on a phone."""
 import os
 import threading
 from datetime import timedelta
@@ -66,6 +66,9 @@ def test_the_owner_reads_the_billing_page_on_trial_and_subscribed(browser, billi
     page.goto("/billing")
     assert page.locator("#status").inner_text() == "Active"
     assert page.locator("#invoices a").count() == 1
+    assert page.locator("#next-invoice-amount").inner_text() == "980.00 EUR"  # two active clients at 490.00 a year
+    assert page.locator("#invoice-preview tbody tr").count() == 1
+    assert page.locator("#change-plan input[name=plan]:checked").get_attribute("value") == "practice"
     assert _serious(page) == []
     _shot(page, "billing-subscribed")
     page.set_viewport_size({"width": 390, "height": 844})

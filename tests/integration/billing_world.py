@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db as _db
 from app.jobs import queue
 from app.models import Account, BillingSubscription
-from conftest import BILLING_WEBHOOK_SECRET, Factory, HttpClient
+from conftest import BILLING_WEBHOOK_SECRET, Factory, HttpClient, deliver_queued_mail
 from stripe_standin import StripeStandIn
 
 SECRET = BILLING_WEBHOOK_SECRET  # the `billing_app` and `standin` fixtures are tests/conftest.py's, one per process
@@ -41,6 +41,22 @@ def bfactory(bdb):
 @pytest.fixture()
 def bhttp(billing_app):
     return HttpClient(billing_app.test_client())
+
+
+@pytest.fixture()
+def mailbox(smtp_server, app, billing_app):
+    """The loopback SMTP server's mailbox; reading it first runs the billing jobs queued (the owners' notices
+    follow a webhook as RQ jobs), then sends the mail queued, as the worker would."""
+    _, box = smtp_server
+    box.messages.clear()
+
+    def work():
+        with billing_app.app_context():
+            run_jobs()
+        deliver_queued_mail(app)
+
+    box.deliver = work
+    return box
 
 
 def deliver(http: HttpClient, event: dict, secret: str = SECRET, timestamp: int | None = None):
@@ -76,5 +92,5 @@ def subscribe(http: HttpClient, standin: StripeStandIn, account_id: int, plan: s
     return standin.subscriptions[session["subscription"]]
 
 
-__all__ = ["running_standin", "bdb", "bfactory", "bhttp", "SECRET", "deliver", "run_jobs", "fresh_account",
+__all__ = ["running_standin", "bdb", "bfactory", "bhttp", "mailbox", "SECRET", "deliver", "run_jobs", "fresh_account",
            "subscriptions_of", "subscribe"]

@@ -31,12 +31,14 @@ from workflows import reminders as reminder_rules
 from workflows import kpi as wk
 from app.accounts import invite
 from app.billing.stripe_api import stripe_client
+from app.billing.sync import lock_account, sync_account
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import kpi_store, store
-from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Attachment, CheckoutIntent, Client,
-                        ClientConsultant, ClientMember, Document, Finding, GapRating, GateReview, Invitation, Kpi,
-                        KpiTarget, Measurement, Notification, NotificationPreference, Objective, Stage, Task, User)
+from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Attachment, BillingSubscription,
+                        CheckoutIntent, Client, ClientConsultant, ClientMember, Document, Finding, GapRating,
+                        GateReview, Invitation, Kpi, KpiTarget, Measurement, Notification, NotificationPreference,
+                        Objective, Stage, Task, User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
@@ -927,9 +929,37 @@ def billing_portal(s):
         path == "/v1/billing_portal/sessions" for _, path, _ in running_standin().requests[seen:]))
 
 
+def billing_plan(s):
+    """A live subscription at the stand-in (made and synced if there is none), moved to the other plan."""
+    standin = running_standin()
+    account = s.db.session.get(Account, s.account_id)
+    if account.stripe_customer_id not in standin.customers:
+        account.stripe_customer_id = stripe_client().v1.customers.create(params={"name": account.name}).id
+    live = [x for x in standin.subscriptions.values()
+            if x["customer"] == account.stripe_customer_id and x["status"] == "active"]
+    if not live:
+        standin.subscription(account.stripe_customer_id, "price_practice_month", 1)
+    s.db.session.commit()
+    sync_account(lock_account(s.account_id))
+    s.db.session.commit()
+    sub = s.db.session.scalar(select(BillingSubscription).where(BillingSubscription.account_id == s.account_id,
+                                                                BillingSubscription.status == "active"))
+    target = "practice" if sub.price_id == "price_firm_month" else "firm"
+    sub_id = sub.stripe_subscription_id
+
+    def done():
+        s.db.session.rollback()
+        row = s.db.session.scalar(select(BillingSubscription)
+                                  .where(BillingSubscription.stripe_subscription_id == sub_id))
+        return row.price_id == f"price_{target}_month"
+
+    return Request("/billing/plan", {"plan": target, "interval": "month"}, 303, done)
+
+
 BILLING = [
     Case("/billing/checkout", ACCOUNT_OWNERS, billing_checkout, "billing"),
     Case("/billing/portal", ACCOUNT_OWNERS, billing_portal, "billing"),
+    Case("/billing/plan", ACCOUNT_OWNERS, billing_plan, "billing"),
 ]
 
 # POSTs that authenticate by a signature instead of a session and its CSRF token, each with where that is tested.

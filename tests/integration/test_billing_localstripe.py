@@ -3,8 +3,10 @@
 localstripe keeps customers, plans, subscriptions and invoices, and delivers webhooks signed as Stripe signs
 them; here it delivers them to the app served on a loopback port, so the whole path runs as in production:
 Stripe's state changes, a signed event arrives, the app verifies it and syncs the consultancy from Stripe.
-What localstripe lacks (prices, Checkout and Portal sessions, `proration_behavior` on an update, any event
-for a subscription update) the stand-in of tests/stripe_standin.py covers in the other billing tests.
+It also previews the next invoice (`POST /v1/invoices/create_preview`, which the billing page shows). What
+localstripe lacks (prices, Checkout and Portal sessions, `proration_behavior` on an update and so prorations in
+the preview, any event for a subscription update) the stand-in of tests/stripe_standin.py covers in the other
+billing tests.
 """
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from app.billing.invoices import next_invoice
 from app.billing.stripe_api import stripe_client
 from app.extensions import db as _db
 from app.jobs.billing import reconcile_billing
 from app.models import Account, BillingEvent
+from app.subscriptions import live_subscription
 from conftest import Factory, free_port, make_config, worker_folder
 
 SECRET = "whsec_localstripe_isopath"
@@ -117,6 +121,11 @@ def test_a_subscription_at_localstripe_reaches_the_app_by_its_signed_webhook(ls_
         events = _db.session.scalars(select(BillingEvent).where(BillingEvent.account_id == w.account.id)).all()
         assert events and all(e.event_id.startswith("evt_") for e in events)
         assert "customer.subscription.created" in {e.type for e in events}
+
+        # The next invoice, as the billing page shows it: localstripe's own preview (POST /v1/invoices/create_preview).
+        upcoming = next_invoice(account, live_subscription(w.account.id))
+        assert upcoming.available and (upcoming.amount, upcoming.currency) == (1900, "eur")
+        assert upcoming.amount_text == "19.00 EUR" and upcoming.date is not None and upcoming.lines
 
         # Changed at Stripe with no event to tell (localstripe sends none for an update): the nightly
         # reconciliation finds it and repairs the consultancy.

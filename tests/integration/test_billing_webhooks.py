@@ -7,7 +7,6 @@ import time
 
 from sqlalchemy import func, select
 
-from app.billing.webhook import apply_event
 from app.jobs.billing import reconcile_billing
 from app.models import Account, BillingEvent
 from billing_world import *  # noqa: F401,F403
@@ -108,20 +107,6 @@ def test_the_same_event_twice_in_parallel_applies_once(billing_app, bfactory, bh
     assert sorted(a.get_json()["applied"] for a in answers) == [False, True]
     assert _events(bdb, event["id"]) == 1
     assert [s.status for s in subscriptions_of(w.account.id)] == ["past_due"]
-
-
-def test_a_crash_after_the_effect_and_before_the_response_is_not_applied_twice(bhttp, bfactory, bdb, standin,
-                                                                             mailbox):
-    w, sub = _subscribed(bhttp, bfactory, standin)
-    standin.set(sub["id"], status="past_due")
-    event = standin.event("invoice.payment_failed", standin.invoice(sub["customer"], sub, "open"))
-    # The effect and the event id committed together, then the process died before answering: Stripe retries.
-    assert apply_event(event) is True
-    mailbox.deliver()
-    retry = deliver(bhttp, event)
-    assert retry.status_code == 200 and retry.get_json()["applied"] is False
-    mailbox.deliver()
-    assert [m["Subject"] for m in mailbox.to(w.owner.email)].count("ISOpath: a payment failed") == 1
 
 
 def test_stripe_unreachable_during_an_event_records_nothing_so_the_retry_applies_it(bhttp, bfactory, bdb, standin):

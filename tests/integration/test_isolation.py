@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select, text
 
+from billing_world import bdb, bfactory, bhttp, subscribe, subscriptions_of  # noqa: F401  (fixtures)
 from conftest import unique
 
 # Every route under /c/<slug>/ with a request that would succeed for a member.
@@ -293,3 +294,28 @@ def test_billing_is_the_owners_and_no_one_elses(http, factory):
     http.login(theirs.owner.email)
     body = http.get("/billing").get_data(as_text=True)
     assert mine.client.name not in body and mine.account.name not in body
+
+
+def test_billing_changes_are_the_owners_and_no_one_elses(bhttp, bfactory, bdb, standin):
+    """With billing on: no one but this consultancy's owners reaches its subscription, nor learns of it."""
+    mine, theirs = bfactory.world(), bfactory.world()
+    bhttp.login(mine.owner.email)
+    sub = subscribe(bhttp, standin, mine.account.id, "solo")
+    mine_page = bhttp.get("/billing").get_data(as_text=True)
+    assert 'id="next-invoice-amount">19.00 EUR<' in mine_page
+    bhttp.logout()
+    for user in (mine.consultant, mine.client_admin, mine.staff):
+        bhttp.login(user.email)
+        token = bhttp.csrf("/")
+        assert bhttp.get("/billing").status_code == 404, user.name
+        for url, data in (("/billing/plan", {"plan": "firm", "interval": "month"}), ("/billing/portal", {}),
+                          ("/billing/checkout", {"plan": "firm", "interval": "month"})):
+            assert bhttp.client.post(url, data={**data, "csrf_token": token}).status_code == 404, (user.name, url)
+        bhttp.logout()
+    bhttp.login(theirs.owner.email)
+    body = bhttp.get("/billing").get_data(as_text=True)
+    assert mine.client.name not in body and "19.00 EUR" not in body and sub["id"] not in body
+    refused = bhttp.submit("/billing/plan", {"plan": "firm", "interval": "month"}, form_url="/billing")
+    assert refused.status_code == 409  # their own consultancy, which has no subscription
+    assert standin.subscriptions[sub["id"]]["items"]["data"][0]["price"]["id"] == "price_solo_month"
+    assert [s.price_id for s in subscriptions_of(mine.account.id)] == ["price_solo_month"]

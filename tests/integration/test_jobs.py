@@ -43,6 +43,7 @@ EXPECTED_SCHEDULE = {
     "top_up_spares": ("app.jobs.spares.top_up_spares", "*/15 * * * *"),
     "sweep_reminders": ("app.notify.sweep.sweep_reminders", "*/15 * * * *"),
     "reconcile_billing": ("app.jobs.billing.reconcile_billing", "40 2 * * *"),
+    "remind_trials_ending": ("app.jobs.billing.remind_trials_ending", "10 7 * * *"),
 }
 
 
