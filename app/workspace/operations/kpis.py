@@ -36,11 +36,16 @@ def settings_of(kpi: Kpi) -> list[wk.TargetSetting]:
                              t.reason, t.id) for t in kpi.targets]
 
 
+_MEASUREMENT_COLUMNS = [Measurement.__table__.c[name] for name in
+                        ("id", "kpi_id", "period", "value", "note", "entered_by_id", "entered_by_name", "entered_at")]
+
+
 def measurements_of(kpi_ids: list[int]) -> dict[int, dict[wk.Period, Measurement]]:
-    """Every measurement of these KPIs, by KPI and period, in one query."""
+    """Every measurement of these KPIs, by KPI and period, in one query — as read-only rows with the
+    measurement's fields (pages read them; changes go through `record_measurement`)."""
     found: dict[int, dict[wk.Period, Measurement]] = {i: {} for i in kpi_ids}
     if kpi_ids:
-        for m in db.session.scalars(select(Measurement).where(Measurement.kpi_id.in_(kpi_ids))):
+        for m in db.session.execute(select(*_MEASUREMENT_COLUMNS).where(Measurement.kpi_id.in_(kpi_ids))):
             found[m.kpi_id][wk.parse_period(m.period)] = m
     return found
 
