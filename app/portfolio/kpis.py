@@ -92,23 +92,19 @@ def kpi_across(key):
     definition = kpi_store.definitions_by_key(g.account.id).get(key)  # archived ones too: clients still track them
     if definition is None:
         abort(404)
-    rows = ops.board(g.account.id, key, _assigned_to())
-    measured = {r.id: r.value for r in rows if r.value is not None}
-    ranks = wk.percentiles(measured, definition.direction)
-    shown = [r for r in rows if r.shown]
-    periods = sorted({p for r in shown for p in r.recent_periods})[-RECENT:]
-    window = set(periods)
-    values = [v for r in shown for p, v in zip(r.recent_periods, r.recent_values) if v is not None and p in window]
-    low, high = scale(values, definition)
-    # Worst first, by percentile (those without a value last), then by name; one page of charts at a time.
-    shown.sort(key=lambda r: (ranks.get(r.id) is None, ranks.get(r.id) or 0, r.name.lower(), r.id))
-    pages = max(1, -(-len(shown) // PER_PAGE))
-    page = min(parse_id(request.args.get("page"), hi=10**6) or 1, pages)
-    cards = [{"id": r.id, "slug": r.slug, "name": r.name, "latest": r, "percentile": ranks.get(r.id),
-              "chart": multiple(periods, r, low, high)} for r in shown[(page - 1) * PER_PAGE:page * PER_PAGE]]
-    newest = max((r.period for r in shown if r.period), default=None)  # a client whose latest is older is late
-    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, newest=newest, total=len(shown),
-                  page=page, pages=pages, first=(page - 1) * PER_PAGE + 1, among=len(measured), low=low, high=high,
-                  periods=periods, width=WIDTH, height=HEIGHT, status_labels=wk.STATUS_LABELS,
-                  ordinal=wk.ordinal, period_label=lambda key: wk.parse_period(key).label, consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
+    page = parse_id(request.args.get("page"), hi=10**6) or 1
+    board = ops.board(g.account.id, key, definition.direction, _assigned_to(), page, PER_PAGE, RECENT)
+    pages = max(1, -(-board.total // PER_PAGE))
+    page = min(page, pages)
+    low, high = scale([v for v in (board.low, board.high) if v is not None], definition)
+    cards = []
+    for r in board.rows:
+        percentile = wk.from_counts(r.below, r.ties, r.above, definition.direction) if r.value is not None else None
+        cards.append({"id": r.id, "slug": r.slug, "name": r.name, "latest": r, "percentile": percentile,
+                      "chart": multiple(board.periods, r, low, high)})
+    return render("portfolio/kpi_across.html", kpi=definition, cards=cards, newest=board.newest, total=board.total,
+                  page=page, pages=pages, first=(page - 1) * PER_PAGE + 1, among=board.among, low=low, high=high,
+                  periods=board.periods, width=WIDTH, height=HEIGHT, status_labels=wk.STATUS_LABELS,
+                  ordinal=wk.ordinal, period_label=lambda key: wk.parse_period(key).label,
+                  consultants=ls.consultants_of(g.account.id) if g.account_role == "owner" else [],
                   consultant=parse_id(request.args.get("consultant")))

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, literal, select, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql import insert
 
@@ -17,7 +16,7 @@ from workflows import kpi as wk
 
 from ... import clock
 from ...extensions import db
-from ...models import Client, ClientConsultant, ClientKpiLatest
+from ...models import Client, ClientKpiLatest
 from .kpis import KpiRow
 
 RECENT_PERIODS = 12  # the small multiples' window
@@ -88,22 +87,73 @@ def standings(account_id: int, client_id: int) -> dict[str, Standing]:
             for key, direction, below, ties, above in rows}
 
 
-def board(account_id: int, key: str, assigned_to: int | None = None) -> list:
-    """Every active client of the consultancy that tracks `key`: (id, slug, name, period, value, status,
-    recent_periods, recent_values, shown), where
-    shown says whether the client is assigned to `assigned_to` (always, without one). One query: the
-    percentiles need every client, the page only the shown ones."""
-    shown = (exists().where(ClientConsultant.client_id == Client.id, ClientConsultant.user_id == assigned_to)
-             if assigned_to is not None else literal(True))
-    k = ClientKpiLatest
-    # The arrays as the driver returns them (lists already): SQLAlchemy's ARRAY type would walk every element
-    # of thousands of rows again in Python.
-    recent = [type_coerce(col, NullType()).label(col.key) for col in (k.recent_periods, k.recent_values)]
-    return db.session.execute(  # plain rows, not ORM objects: thousands of them
-        select(Client.id, Client.slug, Client.name, k.period, k.value, k.status, *recent, shown.label("shown"))
-        .join(ClientKpiLatest, ClientKpiLatest.client_id == Client.id)
-        .where(Client.account_id == account_id, Client.status == "active", ClientKpiLatest.library_key == key)
-    ).all()
+@dataclass(frozen=True)
+class BoardPage:
+    """One page of a KPI's small multiples, worst first, with what the whole board needs."""
+    rows: list  # (id, slug, name, period, value, status, recent_periods, recent_values, below, ties, above)
+    total: int  # clients shown (assigned to the person, or all)
+    among: int  # clients of the consultancy with a value: what the percentiles are among
+    newest: str | None  # the newest latest period among the shown: a client whose latest is older is late
+    periods: list[str]  # the shared x axis: the last `window` periods any shown client has
+    low: float | None  # the values' range on those periods (the shared y axis), None without values
+    high: float | None
+
+
+_SCOPED = """
+    WITH scoped AS (
+        SELECT c.id, c.slug, c.name, k.period, k.value, k.status, k.recent_periods, k.recent_values,
+               (CAST(:everyone AS boolean) OR EXISTS (SELECT 1 FROM client_consultants cc
+                                                    WHERE cc.client_id = c.id AND cc.user_id = :user_id)) AS shown
+        FROM clients c JOIN client_kpi_latest k ON k.client_id = c.id
+        WHERE c.account_id = :account_id AND c.status = 'active' AND k.library_key = :key)"""
+
+# Every client's standing is counted over the whole consultancy (the windows), then the shown ones are
+# ordered worst first — by value, the KPI's direction taken into account, which is the percentiles' order —
+# and one page of them returned. NULLs (no value yet) sort last and have no standing.
+_PAGE = text(_SCOPED + """,
+    ranked AS (
+        SELECT *, count(value) OVER () AS among,
+               CASE WHEN value IS NOT NULL THEN rank() OVER (ORDER BY value) - 1 END AS below,
+               CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY value) - 1 END AS ties
+        FROM scoped)
+    SELECT id, slug, name, period, value, status, recent_periods, recent_values, below, ties,
+           among - below - ties - 1 AS above, among, count(*) OVER () AS total, max(period) OVER () AS newest
+    FROM ranked WHERE shown
+    ORDER BY value IS NULL, CASE WHEN :higher THEN value END, CASE WHEN NOT :higher THEN value END DESC,
+             lower(name), id
+    LIMIT :limit OFFSET :offset""")
+
+# The x axis: the last `window` distinct periods of the shown clients (read from their distinct arrays, a
+# handful, not from every element); the y range: their values from the first of those periods on (period keys
+# of one KPI sort as text, so "from the first on" is "in the window").
+_AXES = text(_SCOPED + """,
+    axis AS (SELECT DISTINCT period FROM (SELECT DISTINCT recent_periods FROM scoped WHERE shown) AS arrays,
+                                         unnest(arrays.recent_periods) AS period
+             ORDER BY period DESC LIMIT :window),
+    bounds AS (SELECT min(period) AS first FROM axis)
+    SELECT ARRAY(SELECT period FROM axis ORDER BY period), min(p.value), max(p.value)
+    FROM scoped, bounds, unnest(recent_periods, recent_values) AS p(period, value)
+    WHERE shown AND p.period >= bounds.first AND p.value IS NOT NULL""")
+
+
+def board(account_id: int, key: str, direction: str, assigned_to: int | None, page: int, per_page: int,
+          window: int = RECENT_PERIODS) -> BoardPage:
+    """One page of the consultancy's active clients that track `key` (those assigned to `assigned_to`, or all),
+    worst first, in two statements whatever the number of clients: the page with each row's counts of the
+    consultancy's values under, equal to and over its own (the percentile's inputs), and the shared axes.
+    A page past the end is the last page."""
+    params = {"account_id": account_id, "key": key, "everyone": assigned_to is None, "user_id": assigned_to or 0,
+              "higher": direction == wk.HIGHER, "limit": per_page, "window": window}
+    rows = db.session.execute(_PAGE, {**params, "offset": (page - 1) * per_page}).all()
+    if not rows and page > 1:
+        total = db.session.scalar(text(_SCOPED + " SELECT count(*) FROM scoped WHERE shown"), params)
+        last = max(1, -(-total // per_page))
+        rows = db.session.execute(_PAGE, {**params, "offset": (last - 1) * per_page}).all()
+    if not rows:
+        return BoardPage([], 0, 0, None, [], None, None)
+    periods, low, high = db.session.execute(_AXES, params).one()
+    first = rows[0]
+    return BoardPage(rows, first.total, first.among, first.newest, list(periods), low, high)
 
 
 def tracked(account_id: int) -> dict[str, tuple[int, int]]:
@@ -117,4 +167,4 @@ def tracked(account_id: int) -> dict[str, tuple[int, int]]:
     return {key: (n, red) for key, n, red in rows}
 
 
-__all__ = ["RECENT_PERIODS", "Standing", "board", "latest_rows", "standings", "tracked", "write_latest"]
+__all__ = ["RECENT_PERIODS", "BoardPage", "Standing", "board", "latest_rows", "standings", "tracked", "write_latest"]
