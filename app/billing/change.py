@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 import stripe
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -20,11 +20,11 @@ import workflows.billing as wb
 
 from ..extensions import db
 from ..models import BillingEvent
-from ..subscriptions import active_client_count, entitlement, live_subscription
+from ..subscriptions import active_client_count, live_subscription
 from . import sync
 from .notices import notice_after_commit
-from .stripe_api import price_ids, stripe_client
-from .views import _back, _owner_only, bp
+from .stripe_api import stripe_client
+from .views import _back, bp, chosen_plan
 
 log = logging.getLogger(__name__)
 PLAN_CHANGED = "plan.changed"  # the billing event recorded for each change made here
@@ -42,11 +42,7 @@ def refusal_for(target: wb.Plan, active_clients: int) -> str | None:
 @bp.post("/billing/plan")
 @login_required
 def change_plan():
-    _owner_only()
-    if not entitlement(g.account).enabled:
-        abort(404)
-    plan, interval = request.form.get("plan", ""), request.form.get("interval", "")
-    price = price_ids().get((plan, interval))
+    plan, interval, price = chosen_plan()
     if price is None:
         return _back("Choose one of the plans listed, monthly or yearly.", 422)
     account = sync.lock_account(g.account.id)  # a double click: the second waits here, then finds it done

@@ -105,6 +105,16 @@ def _moment(seconds):
     return datetime.fromtimestamp(seconds, tz=clock.now().tzinfo) if seconds else None
 
 
+def chosen_plan() -> tuple[str, str, str | None]:
+    """For the owner's plan forms (subscribe, change plan): the plan and interval asked for and their Stripe
+    price (None if not one offered). Anyone but an owner, or billing off: 404."""
+    _owner_only()
+    if not entitlement(g.account).enabled:
+        abort(404)
+    plan, interval = request.form.get("plan", ""), request.form.get("interval", "")
+    return plan, interval, price_ids().get((plan, interval))
+
+
 def _back(message: str, status: int):
     db.session.rollback()
     flash(message, "error")
@@ -116,11 +126,7 @@ def _back(message: str, status: int):
 @login_required
 def checkout():
     """Subscribe (or change plan) through Stripe Checkout; a double click reaches Stripe with one key."""
-    _owner_only()
-    if not entitlement(g.account).enabled:
-        abort(404)
-    plan, interval = request.form.get("plan", ""), request.form.get("interval", "")
-    price = price_ids().get((plan, interval))
+    plan, interval, price = chosen_plan()
     if price is None:
         return _back("Choose one of the plans listed, monthly or yearly.", 422)
     account = lock_account(g.account.id)  # two clicks at once: the second waits, then finds the first's intent
