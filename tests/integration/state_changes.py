@@ -152,7 +152,7 @@ def _complete(s: Setting, stage: str) -> None:
             if task.status not in wf.FINISHED_TASK_STATUSES:
                 ops.set_task_status(task, "done", None, _setup_actor())
         for doc in s.db.session.scalars(select(Document).where(Document.stage == stage)):
-            ops.set_document_status(doc, "approved", _setup_actor(), may_approve=True)
+            ops.set_document_status(doc, "approved", _setup_actor(), role="top_management")
         _save(s)
 
 
