@@ -17,7 +17,7 @@ from .common import Actor, log
 from .document_records import acknowledge, add_record_entry, expected_readers, mark_reviewed, reviews_due
 from .documents import (
     RegisterForm, Upload, edit_version, effective_version, may_approve, register_document, set_document_status,
-    set_version_status, start_version, working_version,
+    set_version_status, start_version, update_register, working_version,
 )
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding, reopen_finding
@@ -61,5 +61,5 @@ __all__ = [
     "start_workspace", "task_from_gap", "template", "tracked", "unarchive_client",
     "acknowledge", "add_record_entry", "expected_readers", "mark_reviewed", "reviews_due", "RegisterForm", "Upload",
     "edit_version", "effective_version", "may_approve", "register_document", "set_version_status", "start_version",
-    "working_version",
+    "update_register", "working_version",
 ]
