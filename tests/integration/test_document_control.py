@@ -303,3 +303,16 @@ def test_migration_turns_each_existing_document_into_version_one(db, factory):
     # the gate rules read the same statuses as before
     with inside(db, w.client):
         assert {k: s for k, s in db.session.execute(select(Document.key, Document.status))} == before
+
+
+def test_top_managements_documents_wait_in_its_my_work_not_the_consultants(w, db):
+    from app.models import WorkItem
+
+    with inside(db, w.client):
+        for key in ("quality_policy", "service_delivery_playbook"):
+            doc = db.session.scalar(select(Document).where(Document.key == key))
+            ops.set_document_status(doc, "in_review", ops.Actor(None, "Setup"), "staff")
+        ops.save(w.client)
+    rows = db.session.execute(select(WorkItem.user_id, WorkItem.title).where(WorkItem.client_id == w.client.id,
+                                                                             WorkItem.kind == "document_approval"))
+    assert set(rows) == {(w.top.id, "Quality policy"), (w.consultant.id, "Service delivery playbook")}
