@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, text
 
 from ...extensions import db
-from ...models import Attachment, Task
+from ...models import Attachment, DocumentVersion, RecordEntry, Task
 from ...refusal import Refusal
 from ...transaction import after_commit
 from .common import Actor, log
@@ -64,7 +64,6 @@ def _quota_refusal(used: int, quota: int, filename: str | None) -> Refusal:
 
 def storage_used() -> int:
     """Bytes of files the bound client stores: evidence, document versions and record instances."""
-    from ...models import DocumentVersion, RecordEntry  # beside Attachment: every stored file counts
     total = select(func.coalesce(func.sum(Attachment.size_bytes), 0)).scalar_subquery()
     for model in (DocumentVersion, RecordEntry):
         total = total + select(func.coalesce(func.sum(model.size_bytes), 0)).scalar_subquery()
