@@ -316,3 +316,15 @@ def test_top_managements_documents_wait_in_its_my_work_not_the_consultants(w, db
     rows = db.session.execute(select(WorkItem.user_id, WorkItem.title).where(WorkItem.client_id == w.client.id,
                                                                              WorkItem.kind == "document_approval"))
     assert set(rows) == {(w.top.id, "Quality policy"), (w.consultant.id, "Service delivery playbook")}
+
+
+def test_only_the_approver_withdraws_an_effective_version(w, db, http):
+    slug, policy = w.client.slug, doc_id(db, w.client, "quality_policy")
+    v1 = first_version_id(db, w.client, policy)
+    with inside(db, w.client):
+        ops.set_version_status(db.session.get(DocumentVersion, v1), "approved", ops.Actor(w.top.id, "Top"),
+                               "top_management")
+        ops.save(w.client)
+    http.login(w.staff.email)
+    resp = http.submit(f"{page(slug, policy)}/versions/{v1}/status", {"status": "obsolete"}, form_url=page(slug, policy))
+    assert resp.status_code == 403 and versions(db, w.client, policy) == [(1, "approved")]

@@ -110,7 +110,8 @@ def set_version_status(version: DocumentVersion, status: str, actor: Actor, role
     try:
         if not wd.check_version_transition(version.status, status, version.number):
             return False
-        if status == wd.APPROVED:
+        # Approving, and withdrawing what was approved, are the approver's (a draft anyone may abandon).
+        if status == wd.APPROVED or version.status == wd.APPROVED:
             wd.check_approval(doc.approver_role, may_approve(doc, role), doc.title)
     except wf.WorkflowError as err:
         raise _refuse(err, "status") from err
