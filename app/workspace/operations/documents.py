@@ -149,6 +149,8 @@ def set_document_status(doc: Document, status: str, actor: Actor, role: str | No
     that is a new version (409)."""
     if status not in wf.DOCUMENT_STATUSES:
         raise Refusal("Choose a valid document status.", 422, field="status")
+    lock_gate_state()  # decided on the versions as they are under the gate lock (taken again below: a no-op)
+    db.session.refresh(doc)
     _check_open(doc)
     target = working_version(doc)
     if target is None:
