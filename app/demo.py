@@ -84,13 +84,22 @@ def _moment(day: date, rng: random.Random, jitter: tuple[int, int] = (0, 0)) -> 
     return min(when, clock.now() - timedelta(hours=rng.randint(1, 20)))
 
 
-def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int) -> None:
+def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int,
+                       director_id: int | None = None) -> None:
     """Realistic history for a client at `stage_index`, replayed on the plan's dates: earlier gates
     passed with their work done, the current stage part-way, a few tasks late, findings raised and closed."""
     rng = random.Random(seed)
     staff = db.session.get(User, staff_id)
     consultant = db.session.get(User, consultant_id) if consultant_id else None
     as_staff, as_consultant = ops.Actor.of(staff), ops.Actor.of(consultant)
+    as_director = ops.Actor.of(db.session.get(User, director_id)) if director_id else as_consultant
+
+    def approve(doc: Document) -> None:
+        """Approved by the right role: top management for its own documents, else the consultant."""
+        if doc.approver_role == "top_management":
+            ops.set_document_status(doc, "approved", as_director, "top_management")
+        else:
+            ops.set_document_status(doc, "approved", as_consultant, "consultant")
     with tenants.tenant_scope(db.session, client.schema_name):
         stages = {st.key: st for st in db.session.scalars(select(Stage))}
         start = stages["initial_audit"].planned_start.date()
@@ -109,7 +118,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                         ops.set_task_status(task, "done", None, as_staff if task.role != "consultant" else as_consultant)
             with clock.frozen_at(_moment(gate_day, rng, (-3, -1))):
                 for doc in db.session.scalars(select(Document).where(Document.stage == key)):
-                    ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
+                    approve(doc)
                 closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
                 for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
                                                                         Finding.severity.in_(closing.get(key, ())))):
@@ -130,7 +139,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
         if share == 1.0:
             with clock.frozen_at(_moment(today, rng, (-2, -1))):
                 for doc in db.session.scalars(select(Document).where(Document.stage == current)):
-                    ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
+                    approve(doc)
                 if current in ("implementation", "internal_audit", "certification_audit"):
                     for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
                         ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
@@ -158,9 +167,11 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
         staff = _user(f"staff@{slug}.example", f"{name.split()[0]} Staff")
         db.session.add(ClientMember(client_id=client.id, user_id=staff.id,
                                     role="client_admin" if i % 2 == 0 else "staff"))
+        director = _user(f"director@{slug}.example", f"{name.split()[0]} Director")
+        db.session.add(ClientMember(client_id=client.id, user_id=director.id, role="top_management"))
         db.session.commit()
         owner_or_consultant = consultant_ids[0] if assigned else _owner_id(account_id)
-        _simulate_progress(client, stage_index, staff.id, owner_or_consultant, seed=i)
+        _simulate_progress(client, stage_index, staff.id, owner_or_consultant, seed=i, director_id=director.id)
         created = True
     return created
 

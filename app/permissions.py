@@ -5,8 +5,9 @@ blueprint, the tenancy resolver and, later, billing's entitlements can use it
 without pulling in views.
 
 Roles per client: a consultancy's `owner` (every client of the account), an
-assigned `consultant`, and the client's own `client_admin`, `staff` and
-read-only `auditor`.
+assigned `consultant`, and the client's own `top_management` (approves the
+policy, objectives, scope and management review outputs), `client_admin`,
+`staff` and read-only `auditor`.
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from .models import Account, AccountMember, Client, ClientConsultant, ClientMemb
 from .subscriptions import read_only_reason
 
 ACCOUNT_ROLES = ("owner", "consultant")
-CLIENT_ROLES = ("client_admin", "staff", "auditor")
+CLIENT_ROLES = ("top_management", "client_admin", "staff", "auditor")
 ROLE_LABELS = {
     "owner": "Owner",
     "consultant": "Consultant",
+    "top_management": "Top management",
     "client_admin": "Client admin",
     "staff": "Staff",
     "auditor": "Auditor (read-only)",
@@ -32,10 +34,20 @@ ROLE_LABELS = {
 
 # Within one client's workspace (the role `client_role_column` reads):
 CONSULTANT_ROLES = ACCOUNT_ROLES  # approve gates, raise findings, shift the plan
-WRITER_ROLES = (*CONSULTANT_ROLES, "client_admin", "staff")  # everyone but the read-only auditor
-CLIENT_MANAGERS = (*CONSULTANT_ROLES, "client_admin")  # invite people, approve documents, request gate reviews
+WRITER_ROLES = (*CONSULTANT_ROLES, "top_management", "client_admin", "staff")  # everyone but the read-only auditor
+# invite people, approve documents (those their approver role allows), request gate reviews
+CLIENT_MANAGERS = (*CONSULTANT_ROLES, "top_management", "client_admin")
 CERTIFICATION_ROLES = CLIENT_MANAGERS  # the certification body's data, its audits and the certificate
 CLIENT_SETTINGS_ROLES = CONSULTANT_ROLES  # rename, assign consultants, change the plan's dates, archive
+# Who may approve a document version, by the register's approver role (workflows/documents.py): the policy,
+# objectives, scope and management review outputs by the client's top management alone, never the consultant.
+DOCUMENT_APPROVERS = {
+    "top_management": ("top_management",),
+    "client_admin": ("top_management", "client_admin"),
+    "consultant": CLIENT_MANAGERS,
+}
+# Staff confirm they have read a version that needs acknowledging (everyone of the client's own but the auditor).
+ACKNOWLEDGERS = ("top_management", "client_admin", "staff")
 # The gap analysis is rated by the consultant with the client's admin, who knows how the firm works; staff and
 # the auditor read it. A finding from a gap is raised as any finding is (CONSULTANT_ROLES); a task from a gap
 # by whoever may rate.

@@ -1,13 +1,13 @@
 """All models, so that importing `app.models` registers every table on its metadata."""
 from .billing import BillingSubscription, CheckoutIntent
 from .certification import CertificationRecord, ExternalAudit
+from .documents import ONE_EFFECTIVE_VERSION, Acknowledgement, Document, DocumentVersion, RecordEntry
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
     ONE_PENDING_REVIEW,
     ActivityEntry,
     Attachment,
-    Document,
     Finding,
     GapRating,
     GateReview,
@@ -25,4 +25,5 @@ from .tenant import (
 __all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
            "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
-           "TaskComment", "WorkspaceSettings"]
+           "TaskComment", "WorkspaceSettings", "ONE_EFFECTIVE_VERSION", "Acknowledgement", "DocumentVersion",
+           "RecordEntry"]

@@ -141,7 +141,7 @@ class ClientConsultant(SharedModel):
 
 
 class ClientMember(SharedModel):
-    """A person of the client company: client admin, staff, or read-only auditor."""
+    """A person of the client company: top management, client admin, staff, or read-only auditor."""
 
     __tablename__ = "client_members"
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
@@ -152,7 +152,7 @@ class ClientMember(SharedModel):
     client: Mapped[Client] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="client_memberships")
 
-    __table_args__ = (CheckConstraint("role IN ('client_admin', 'staff', 'auditor')", name="role_valid"),)
+    __table_args__ = (CheckConstraint("role IN ('top_management', 'client_admin', 'staff', 'auditor')", name="role_valid"),)
 
 
 class ClientSummary(SharedModel):

@@ -56,6 +56,9 @@ class WorkspaceSettings(TenantModel):
     certification_decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # Set by a consultant: the client's staff may ask for gate reviews too, not only its admins.
     staff_may_request_reviews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The periodic review policy of the client's documents (workflows/documents.py), in months.
+    review_months_core: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    review_months_other: Mapped[int] = mapped_column(Integer, default=36, server_default="36")
 
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
@@ -140,28 +143,6 @@ class Attachment(TenantModel):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     task: Mapped[Task] = relationship(back_populates="attachments")
-
-
-class Document(TenantModel):
-    """A document or record the standard asks for, with its approval state."""
-
-    __tablename__ = "documents"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), unique=True)
-    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
-    title: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(20))
-    clauses: Mapped[list[str]] = mapped_column(ARRAY(String(12)), default=list)
-    required: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
-    approved_by_id: Mapped[int | None] = user_ref()
-    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
-
-    __table_args__ = (
-        CheckConstraint("kind IN ('document', 'record')", name="kind_valid"),
-        CheckConstraint("status IN ('draft', 'in_review', 'approved', 'obsolete')", name="status_valid"),
-    )
 
 
 class Finding(TenantModel):

@@ -17,7 +17,8 @@ from .conftest import log_in
 pytestmark = pytest.mark.browser
 
 NOT_PAGES = {"auth.logout", "workspace.task_download", "portfolio.portfolio_csv", "workspace.gap_analysis_csv",
-             "workspace.gap_analysis_pdf", "static"}  # not pages: downloads
+             "workspace.gap_analysis_pdf", "workspace.document_version_file", "workspace.document_record_file",
+             "static"}  # not pages: downloads
 MAX_PAGES = 40
 
 

@@ -27,7 +27,7 @@ def almost_ready_client(app):
             for task in tasks[:-1]:
                 ops.set_task_status(task, "done", None, actor)
             for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
-                ops.set_document_status(doc, "approved", actor, may_approve=True)
+                ops.set_document_status(doc, "approved", actor, role="top_management")
             last = tasks[-1]
             last.assignee_id = w.staff.id
             ops.save(w.client)

@@ -57,7 +57,7 @@ def await_approval(db, client):
         for task in db.session.scalars(select(Task).where(Task.stage == "initial_audit", Task.required)):
             ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
-            ops.set_document_status(doc, "approved", SETUP, may_approve=True)
+            ops.set_document_status(doc, "approved", SETUP, role="top_management")
         ops.request_gate_review("initial_audit", "All in", SETUP)
         ops.save(client)
 

@@ -35,10 +35,10 @@ from app.billing.sync import lock_account, sync_account
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import kpi_store, store
-from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Attachment, BillingSubscription,
-                        CheckoutIntent, Client, ClientConsultant, ClientMember, Document, Finding, GapRating,
-                        GateReview, Invitation, Kpi, KpiTarget, Measurement, Notification, NotificationPreference,
-                        Objective, Stage, Task, User)
+from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Acknowledgement, Attachment,
+                        BillingSubscription, CheckoutIntent, Client, ClientConsultant, ClientMember, Document,
+                        DocumentVersion, Finding, GapRating, GateReview, Invitation, Kpi, KpiTarget, Measurement,
+                        Notification, NotificationPreference, Objective, RecordEntry, Stage, Task, User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
@@ -47,12 +47,14 @@ from conftest import PASSWORD, Factory, HttpClient, _hashed
 
 # --- who: the expected permissions, written out ---------------------------------------------------
 
-CLIENT_SIDE = ("client_admin", "staff", "auditor")
+CLIENT_SIDE = ("top_management", "client_admin", "staff", "auditor")
 ROLES = ("owner", "consultant", *CLIENT_SIDE)  # consultant: assigned to the client
 
 CONSULTANTS = frozenset({"owner", "consultant"})  # CONSULTANT_ROLES
-WRITERS = frozenset({"owner", "consultant", "client_admin", "staff"})  # WRITER_ROLES: all but the auditor
-MANAGERS = frozenset({"owner", "consultant", "client_admin"})  # CLIENT_MANAGERS
+WRITERS = frozenset({"owner", "consultant", "top_management", "client_admin", "staff"})  # WRITER_ROLES: all but the auditor
+MANAGERS = frozenset({"owner", "consultant", "top_management", "client_admin"})  # CLIENT_MANAGERS
+TOP_MANAGEMENT = frozenset({"top_management"})  # DOCUMENT_APPROVERS["top_management"]
+ACKNOWLEDGERS = frozenset({"top_management", "client_admin", "staff"})  # ACKNOWLEDGERS
 SETTINGS = frozenset({"owner", "consultant"})  # CLIENT_SETTINGS_ROLES
 ACCOUNT_MEMBERS = frozenset({"owner", "consultant"})  # ACCOUNT_MEMBERS
 ACCOUNT_OWNERS = frozenset({"owner"})  # ACCOUNT_OWNERS
@@ -154,7 +156,7 @@ def _complete(s: Setting, stage: str) -> None:
             if task.status not in wf.FINISHED_TASK_STATUSES:
                 ops.set_task_status(task, "done", None, _setup_actor())
         for doc in s.db.session.scalars(select(Document).where(Document.stage == stage)):
-            ops.set_document_status(doc, "approved", _setup_actor(), may_approve=True)
+            ops.set_document_status(doc, "approved", _setup_actor(), role="top_management")
         _save(s)
 
 
@@ -245,7 +247,9 @@ def task_delete_attachment(s):
 
 def _document(s, status_not: str) -> int:
     with inside(s):
-        return s.db.session.scalars(select(Document.id).where(Document.status != status_not)
+        # one the consultant may approve (top management's own documents have a case of their own)
+        return s.db.session.scalars(select(Document.id).where(Document.status != status_not,
+                                                              Document.approver_role == "consultant")
                                     .order_by(Document.id)).first()
 
 
@@ -264,6 +268,126 @@ def document_approve(s):
     doc_id = _document(s, "approved")
     return Request(_c(s, f"/documents/{doc_id}/status"), {"status": "approved"}, 303,
                    lambda: _document_status(s, doc_id) == "approved")
+
+
+def _doc_by_key(s, key: str) -> Document:
+    return s.db.session.scalar(select(Document).where(Document.key == key))
+
+
+def _working_draft(s, key: str) -> tuple[int, int]:
+    """(document id, version id) of `key`'s working version, made a draft (a new one when none is open)."""
+    with inside(s):
+        doc = _doc_by_key(s, key)
+        version = ops.working_version(doc)
+        if version is None:
+            version = ops.start_version(doc, unique("Text"), "Prepared", False, _setup_actor())
+        elif version.status != "draft":
+            ops.set_version_status(version, "draft", _setup_actor(), "top_management")
+        ids = doc.id, version.id
+        _save(s)
+    return ids
+
+
+def _version(s, version_id, read):
+    with inside(s):
+        return read(s.db.session.get(DocumentVersion, version_id))
+
+
+def document_register(s):
+    doc_id, _ = _working_draft(s, "service_delivery_playbook")
+    retention = unique("Kept")
+    with inside(s):
+        identifier = s.db.session.get(Document, doc_id).identifier
+    data = {"identifier": identifier, "title": "Service delivery playbook", "kind": "document", "owner_id": "",
+            "approver_role": "consultant", "origin": "internal", "retention": retention}
+    return Request(_c(s, f"/documents/{doc_id}/register"), data, 303,
+                   lambda: _document_field(s, doc_id, "retention") == retention)
+
+
+def _document_field(s, doc_id, name):
+    with inside(s):
+        return getattr(s.db.session.get(Document, doc_id), name)
+
+
+def document_reviewed(s):
+    doc_id, version_id = _working_draft(s, "process_map")
+    with inside(s):
+        ops.set_version_status(s.db.session.get(DocumentVersion, version_id), "approved", _setup_actor(),
+                               "top_management")
+        s.db.session.get(Document, doc_id).review_due_on = clock.today() - timedelta(days=1)
+        _save(s)
+    return Request(_c(s, f"/documents/{doc_id}/reviewed"), {}, 303,
+                   lambda: _document_field(s, doc_id, "review_due_on") > clock.today())
+
+
+def document_new_version(s):
+    with inside(s):
+        doc = _doc_by_key(s, "communication_plan")
+        working = ops.working_version(doc)
+        if working is not None:
+            ops.set_version_status(working, "obsolete", _setup_actor(), "top_management")
+        doc_id = doc.id
+        _save(s)
+    body = unique("Plan text")
+
+    def drafted():
+        with inside(s):
+            return s.db.session.scalar(select(func.count()).select_from(DocumentVersion)
+                                       .where(DocumentVersion.document_id == doc_id, DocumentVersion.body == body)) == 1
+
+    return Request(_c(s, f"/documents/{doc_id}/versions"), {"body": body, "change_reason": "Rewritten"}, 303, drafted)
+
+
+def document_edit_version(s):
+    doc_id, version_id = _working_draft(s, "knowledge_base")
+    body = unique("Edited")
+    return Request(_c(s, f"/documents/{doc_id}/versions/{version_id}/edit"), {"body": body, "change_reason": "Edit"},
+                   303, lambda: _version(s, version_id, lambda v: v.body) == body)
+
+
+def document_version_to_review(s):
+    doc_id, version_id = _working_draft(s, "infrastructure_register")
+    return Request(_c(s, f"/documents/{doc_id}/versions/{version_id}/status"), {"status": "in_review"}, 303,
+                   lambda: _version(s, version_id, lambda v: v.status) == "in_review")
+
+
+def _version_approve(key):
+    def prepare(s):
+        doc_id, version_id = _working_draft(s, key)
+        return Request(_c(s, f"/documents/{doc_id}/versions/{version_id}/status"), {"status": "approved"}, 303,
+                       lambda: _version(s, version_id, lambda v: v.status) == "approved")
+    return prepare
+
+
+def document_acknowledge(s):
+    doc_id, version_id = _working_draft(s, "contract_review_checklist")
+    with inside(s):
+        version = s.db.session.get(DocumentVersion, version_id)
+        version.needs_acknowledgement = True
+        ops.set_version_status(version, "approved", _setup_actor(), "top_management")
+        _save(s)
+
+    def count():
+        with inside(s):
+            return s.db.session.scalar(select(func.count()).select_from(Acknowledgement)
+                                       .where(Acknowledgement.version_id == version_id))
+
+    before = count()
+    return Request(_c(s, f"/documents/{doc_id}/versions/{version_id}/acknowledge"), {}, 303,
+                   lambda: count() == before + 1)
+
+
+def document_add_record(s):
+    with inside(s):
+        doc_id = _doc_by_key(s, "kpi_reports").id
+    note = unique("KPI report")
+
+    def added():
+        with inside(s):
+            return s.db.session.scalar(select(func.count()).select_from(RecordEntry).where(RecordEntry.note == note)) == 1
+
+    return Request(_c(s, f"/documents/{doc_id}/records"), {"occurred_on": clock.today().isoformat(), "note": note},
+                   303, added)
 
 
 def _finding_titles(s):
@@ -706,6 +830,20 @@ WORKSPACE = [
          "workspace"),
     Case("/c/<slug>/documents/<int:doc_id>/status", WRITERS, document_to_review, "workspace", "to review"),
     Case("/c/<slug>/documents/<int:doc_id>/status", MANAGERS, document_approve, "workspace", "approve"),
+    Case("/c/<slug>/documents/<int:doc_id>/register", MANAGERS, document_register, "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/reviewed", MANAGERS, document_reviewed, "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions", WRITERS, document_new_version, "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/edit", WRITERS, document_edit_version,
+         "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/status", WRITERS, document_version_to_review,
+         "workspace", "to review"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/status", MANAGERS,
+         _version_approve("service_delivery_playbook"), "workspace", "approve"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/status", TOP_MANAGEMENT,
+         _version_approve("quality_policy"), "workspace", "approve the policy"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/acknowledge", ACKNOWLEDGERS,
+         document_acknowledge, "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/records", WRITERS, document_add_record, "workspace"),
     Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),

@@ -58,6 +58,13 @@ BASELINE = {
     "workspace.task_due": {"due_on": "2030-01-01"},
     "workspace.task_comment": {"body": "Hello"},
     "workspace.document_status": {"status": "in_review"},
+    "workspace.document_register": {"identifier": "REC-001", "title": "Gap analysis report", "kind": "record",
+                                    "owner_id": "", "approver_role": "consultant", "origin": "internal",
+                                    "retention": "6 years"},
+    "workspace.document_new_version": {"body": "Text", "change_reason": "Why", "needs_acknowledgement": "1"},
+    "workspace.document_edit_version": {"body": "Text", "change_reason": "Why", "needs_acknowledgement": "1"},
+    "workspace.document_version_status": {"status": "in_review"},
+    "workspace.document_add_record": {"occurred_on": "2026-01-05", "note": "Report"},
     "workspace.raise_finding": {"title": "Gap", "severity": "minor", "stage": "initial_audit", "clause": "8.4.1",
                                 "description": "Seen in the audit"},
     "workspace.gap_rate": {"rating": "partly", "outcome": "", "notes": "Seen", "evidence": "", "justification": ""},
@@ -134,15 +141,21 @@ def recording(app):
 def fuzz_world(factory, db, app):
     """A client with one of everything a route can name, and a copy of the template in the library."""
     w = factory.world()
+    today_ = clock.today()
     with tenants.tenant_scope(db.session, w.client.schema_name):
         task = db.session.scalars(select(Task).where(Task.stage == "initial_audit").order_by(Task.position)).first()
         ops.add_attachment(task, _file(b"evidence", "evidence.txt"), ops.Actor(None, "test"),
                            app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000)
         finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "", "", None, ops.Actor(None, "test"))
-        ids = {"slug": w.client.slug, "clause": "7.1.6", "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+        doc = db.session.scalars(select(Document).order_by(Document.id)).first()
+        record = ops.add_record_entry(doc, today_, "Instance", ops.Actor(None, "test"), ops.Upload(
+            _file(b"record", "record.txt"), app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000, None))
+        db.session.flush()
+        ids = {"slug": w.client.slug, "clause": "7.1.6", "record_id": record.id,
+               "version_id": doc.versions[0].id, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
-               "doc_id": db.session.scalars(select(Document.id)).first(), "token": "no-such-token",
+               "doc_id": doc.id, "token": "no-such-token",
                "filename": "css/app.css"}
         ops.save(w.client)
     source = store.choices(w.account.id)[0]

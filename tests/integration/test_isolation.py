@@ -1,4 +1,6 @@
 """Every client route: members get in, everyone else gets the same 404 and sees nothing."""
+from datetime import date
+
 import pytest
 from sqlalchemy import select, text
 
@@ -21,6 +23,18 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/tasks/<int:task_id>/attachments/<int:attachment_id>/delete", {}),
     ("GET", "/c/<slug>/documents", None),
     ("POST", "/c/<slug>/documents/<int:doc_id>/status", {"status": "in_review"}),
+    ("GET", "/c/<slug>/documents/<int:doc_id>", None),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/register", {"identifier": "X-1", "title": "Taken", "kind": "record",
+                                                          "approver_role": "consultant", "origin": "internal"}),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/reviewed", {}),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/versions", {"body": "Sneaky", "change_reason": "x"}),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/edit", {"body": "Sneaky",
+                                                                                 "change_reason": "x"}),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/status", {"status": "in_review"}),
+    ("GET", "/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/file", None),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/acknowledge", {}),
+    ("POST", "/c/<slug>/documents/<int:doc_id>/records", {"occurred_on": "2026-01-01", "note": "Sneaky"}),
+    ("GET", "/c/<slug>/documents/<int:doc_id>/records/<int:record_id>/file", None),
     ("GET", "/c/<slug>/findings", None),
     ("POST", "/c/<slug>/findings", {"title": "Gap", "severity": "minor", "stage": "initial_audit"}),
     ("POST", "/c/<slug>/findings/<int:finding_id>/close", {"note": "Remedied"}),
@@ -98,7 +112,7 @@ def _client_objects(db, client, member, inviter):
 
     import tenants
     from app.accounts import invite
-    from app.models import Attachment, Document, Task
+    from app.models import Attachment, Document, DocumentVersion, Task
     from app.workspace import operations as ops
     from werkzeug.datastructures import FileStorage
 
@@ -110,12 +124,16 @@ def _client_objects(db, client, member, inviter):
         kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
         objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
+        doc = db.session.scalars(select(Document).order_by(Document.id)).first()
+        record = ops.add_record_entry(doc, date(2026, 1, 5), "January's", ops.Actor(None, "test"), ops.Upload(
+            FileStorage(io.BytesIO(b"record"), "record.txt"), _upload_root(), client.schema_name, 10_000, None))
         db.session.flush()
-        ids = {"slug": client.slug, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
+        ids = {"slug": client.slug, "record_id": record.id,
+               "version_id": db.session.scalar(select(DocumentVersion.id).where(DocumentVersion.document_id == doc.id)), "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
                "clause": "7.1.6",
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
-               "doc_id": db.session.scalars(select(Document.id)).first()}
+               "doc_id": doc.id}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
                                                            "staff", client).invitation.id)
         ops.save(client)
@@ -188,14 +206,14 @@ def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
                                              "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "user_id": 1,
                                              "invitation_id": 1, "kpi_id": 1, "objective_id": 1,
-                                             "clause": "7.1.6"}), data,
+                                             "clause": "7.1.6", "version_id": 1, "record_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 
 
 def test_members_get_in(http, factory):
     w = factory.world()
-    for user in (w.owner, w.consultant, w.client_admin, w.staff, w.auditor):
+    for user in (w.owner, w.consultant, w.client_admin, w.staff, w.auditor, factory.member(w.client, "top_management")):
         http.login(user.email)
         assert http.get(f"/c/{w.client.slug}/").status_code == 200
         http.logout()

@@ -43,7 +43,7 @@ def complete(db, client, stage):
             if task.status not in wf.FINISHED_TASK_STATUSES:
                 ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
-            ops.set_document_status(doc, "approved", SETUP, may_approve=True)
+            ops.set_document_status(doc, "approved", SETUP, role="top_management")
         ops.save(client)
 
 
@@ -124,7 +124,7 @@ def test_reviews_go_to_each_assigned_consultant_or_the_owners_of_an_unassigned_c
     for client in (both, nobody):
         with inside(db, client):
             doc = db.session.scalars(select(Document).order_by(Document.id)).first()
-            ops.set_document_status(doc, "in_review", SETUP, may_approve=False)
+            ops.set_document_status(doc, "in_review", SETUP, role="staff")
             ops.save(client)
     with inside(db, both):
         doc_id = db.session.scalars(select(Document.id).order_by(Document.id)).first()
@@ -168,7 +168,7 @@ def test_the_nightly_repair_rebuilds_rows_after_consultants_change(factory, db):
     with inside(db, w.client):
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         doc_id = doc.id
-        ops.set_document_status(doc, "in_review", SETUP, may_approve=False)
+        ops.set_document_status(doc, "in_review", SETUP, role="staff")
         ops.save(w.client)
     assert index(db, w.client) == {("document_approval", doc_id, w.consultant.id)}
     # The client changes hands in the shared schema only: no client schema is written.
@@ -191,7 +191,7 @@ def _mixed_world(factory, db):
         ops.save(second)
     with inside(db, w.client):
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
-        ops.set_document_status(doc, "in_review", SETUP, may_approve=False)
+        ops.set_document_status(doc, "in_review", SETUP, role="staff")
         first, other = db.session.scalars(select(Task).where(Task.stage == "initial_audit")
                                           .order_by(Task.position).limit(2)).all()
         ops.assign_task(first, w.consultant, SETUP)

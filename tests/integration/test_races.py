@@ -81,7 +81,7 @@ def _complete(db, client, stage: str) -> None:
         for task in db.session.scalars(select(Task).where(Task.stage == stage, Task.required)):
             ops.set_task_status(task, "done", None, actor)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
-            ops.set_document_status(doc, "approved", actor, may_approve=True)
+            ops.set_document_status(doc, "approved", actor, role="top_management")
         ops.save(client)
 
 
@@ -289,7 +289,7 @@ def test_gate_changes_wait_for_the_settings_row_lock(factory, db):
                            lambda a: ops.record_certification_decision("pending", None, None, a),
                            # and what a gate is decided on: tasks (evidence goes the same way), documents, findings
                            lambda a: ops.set_task_status(first(Task), "in_progress", None, a),
-                           lambda a: ops.set_document_status(first(Document), "in_review", a, True),
+                           lambda a: ops.set_document_status(first(Document), "in_review", a, "top_management"),
                            lambda a: ops.close_finding(ops.raise_finding("initial_audit", "minor", "Gap", None,
                                                                          "", a), "Fixed", a)):
                 with tenants.tenant_scope(db.session, w.client.schema_name):

@@ -54,7 +54,7 @@ def gap_analysis_done_with_two_majors(db, client, weeks_ago=(1, 2, 3)):
             with clock.frozen_at(TODAY - timedelta(weeks=weeks_ago[i % len(weeks_ago)])):
                 ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
-            ops.set_document_status(doc, "approved", SETUP, may_approve=True)
+            ops.set_document_status(doc, "approved", SETUP, role="top_management")
         ops.save(client)
     return majors
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from app import permissions
-from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, BILLING, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES,
+from state_changes import (ACCOUNT_MEMBERS, ACCOUNT_OWNERS, ACKNOWLEDGERS, TOP_MANAGEMENT, BILLING, CONSULTANTS, MANAGERS, PUBLIC, ROLE_CASES, ROLES,
                            SETTINGS, SIGNED, WRITERS, Outside, build_team, changed_tables, send, setting_for,
                            state_changing_rules)
 
@@ -41,6 +41,8 @@ def test_the_role_sets_are_the_ones_the_table_expects():
     assert set(permissions.CLIENT_SETTINGS_ROLES) == SETTINGS
     assert set(permissions.ACCOUNT_MEMBERS) == ACCOUNT_MEMBERS
     assert set(permissions.ACCOUNT_OWNERS) == ACCOUNT_OWNERS
+    assert set(permissions.ACKNOWLEDGERS) == ACKNOWLEDGERS
+    assert set(permissions.DOCUMENT_APPROVERS["top_management"]) == TOP_MANAGEMENT
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,11 @@ from .client import (
     rename_client, unarchive_client,
 )
 from .common import Actor, log
-from .documents import set_document_status
+from .document_records import acknowledge, add_record_entry, expected_readers, mark_reviewed, reviews_due
+from .documents import (
+    RegisterForm, Upload, edit_version, effective_version, may_approve, register_document, set_document_status,
+    set_version_status, start_version, update_register, working_version,
+)
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
 from .findings import close_finding, raise_finding, reopen_finding
 from .gap_analysis import (
@@ -55,4 +59,7 @@ __all__ = [
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
     "start_workspace", "task_from_gap", "template", "tracked", "unarchive_client",
+    "acknowledge", "add_record_entry", "expected_readers", "mark_reviewed", "reviews_due", "RegisterForm", "Upload",
+    "edit_version", "effective_version", "may_approve", "register_document", "set_version_status", "start_version",
+    "update_register", "working_version",
 ]

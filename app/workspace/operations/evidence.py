@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, text
 
 from ...extensions import db
-from ...models import Attachment, Task
+from ...models import Attachment, DocumentVersion, RecordEntry, Task
 from ...refusal import Refusal
 from ...transaction import after_commit
 from .common import Actor, log
@@ -62,17 +63,31 @@ def _quota_refusal(used: int, quota: int, filename: str | None) -> Refusal:
 
 
 def storage_used() -> int:
-    """Bytes of evidence the bound client stores."""
-    return db.session.scalar(select(func.coalesce(func.sum(Attachment.size_bytes), 0)))
+    """Bytes of files the bound client stores: evidence, document versions and record instances."""
+    total = select(func.coalesce(func.sum(Attachment.size_bytes), 0)).scalar_subquery()
+    for model in (DocumentVersion, RecordEntry):
+        total = total + select(func.coalesce(func.sum(model.size_bytes), 0)).scalar_subquery()
+    return db.session.scalar(select(total))
 
 
-def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: str, max_bytes: int,
-                   quota_bytes: int | None = None) -> Attachment:
-    """Store an uploaded file as evidence; the bytes go under UPLOAD_ROOT/<schema>/.
+@dataclass(frozen=True)
+class StoredFile:
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    storage_path: str
 
-    `quota_bytes` bounds the client's evidence in total; an upload that would pass it stores nothing.
-    """
-    ensure_workable(task)
+    def columns(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type, "size_bytes": self.size_bytes,
+                "sha256": self.sha256, "storage_path": self.storage_path}
+
+
+def store_upload(upload, upload_root: str, schema: str, max_bytes: int, quota_bytes: int | None = None,
+                 folder: str = "attachments") -> StoredFile:
+    """Check an uploaded file (name, type, not a program, size, the client's quota) and store its bytes under
+    UPLOAD_ROOT/<schema>/<folder>/; a refusal stores nothing. The caller records the row in the same
+    transaction (the quota lock is held until it commits)."""
     filename = os.path.basename((upload.filename or "").replace("\\", "/")).strip()
     if not filename:
         raise Refusal("Choose a file to upload.", 422, field="file")
@@ -92,7 +107,7 @@ def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: s
         if used + len(head) > quota_bytes:
             raise _quota_refusal(used, quota_bytes, filename if used < quota_bytes else None)
         room = min(max_bytes, quota_bytes - used)
-    relative = f"attachments/{secrets.token_hex(16)}"
+    relative = f"{folder}/{secrets.token_hex(16)}"
     target = Path(upload_root) / schema / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(head), len(head)
@@ -112,13 +127,23 @@ def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: s
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    att = Attachment(task=task, filename=filename[:255], content_type=served_type(filename),
-                     size_bytes=size, sha256=digest.hexdigest(), storage_path=relative,
-                     uploaded_by_id=actor.id, uploaded_by_name=actor.name)
+    return StoredFile(filename[:255], served_type(filename), size, digest.hexdigest(), relative)
+
+
+def add_attachment(task: Task, upload, actor: Actor, upload_root: str, schema: str, max_bytes: int,
+                   quota_bytes: int | None = None) -> Attachment:
+    """Store an uploaded file as evidence; the bytes go under UPLOAD_ROOT/<schema>/.
+
+    `quota_bytes` bounds the client's files in total; an upload that would pass it stores nothing.
+    """
+    ensure_workable(task)
+    stored = store_upload(upload, upload_root, schema, max_bytes, quota_bytes)
+    att = Attachment(task=task, **stored.columns(), uploaded_by_id=actor.id, uploaded_by_name=actor.name)
     db.session.add(att)
     db.session.flush()
-    log(actor, "attachment.added", "task", task.id, f"Evidence “{filename}” added to “{task.title}”",
-        None, {"attachment_id": att.id, "filename": filename, "size_bytes": size, "sha256": att.sha256})
+    log(actor, "attachment.added", "task", task.id, f"Evidence “{stored.filename}” added to “{task.title}”",
+        None, {"attachment_id": att.id, "filename": stored.filename, "size_bytes": stored.size_bytes,
+               "sha256": att.sha256})
     return att
 
 

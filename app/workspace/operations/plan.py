@@ -15,6 +15,7 @@ from ...extensions import db
 from ...models import Attachment, Client, Document, Stage, Task, TaskComment, WorkspaceSettings
 from ...refusal import Refusal
 from .common import Actor, log
+from .documents import register_document
 from .state import current_stage_key, settings, template
 
 
@@ -152,8 +153,7 @@ def apply_template(new: wf.Template, actor: Actor) -> wf.Upgrade:
     documents = {d.key: d for d in db.session.scalars(select(Document))}
     for add in plan.documents_added:
         d = add.template
-        db.session.add(Document(key=d.key, stage=add.stage, title=d.title, kind=d.kind, clauses=list(d.clauses),
-                                required=d.required))
+        register_document(d, add.stage, new, actor)
     for update in plan.documents_updated:
         for name, value in update.changes.items():
             setattr(documents[update.key], name, value)

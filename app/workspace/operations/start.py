@@ -8,9 +8,10 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db
-from ...models import Document, Stage, Task, WorkspaceSettings
+from ...models import Stage, Task, WorkspaceSettings
 from ...refusal import Refusal
 from .common import Actor, log, midnight
+from .documents import register_document
 
 
 def start_workspace(template: wf.Template, start_on: date, target_on: date, actor: Actor) -> None:
@@ -34,10 +35,11 @@ def start_workspace(template: wf.Template, start_on: date, target_on: date, acto
         db.session.add(Task(key=p.key, stage=p.stage, position=position, title=t.title, guidance=t.guidance,
                             clauses=list(t.clauses), role=t.role, required=t.required,
                             allow_not_applicable=t.allow_not_applicable, start_on=p.start_date, due_on=p.due_date))
+    counts = {"document": 0, "record": 0}
     for stage in template.stages:
         for d in stage.documents:
-            db.session.add(Document(key=d.key, stage=stage.key, title=d.title, kind=d.kind, clauses=list(d.clauses),
-                                    required=d.required))
+            counts[d.kind] += 1
+            register_document(d, stage.key, template, actor, number=counts[d.kind])
     log(actor, "plan.created", "plan", None,
         f"Plan created from {template.name} v{template.version}: {len(planned)} tasks, "
         f"{start_on:%d %b %Y} → {target_on:%d %b %Y}")

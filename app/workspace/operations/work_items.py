@@ -7,13 +7,14 @@ nothing has to know which rows a change touched.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, true
 
 import workflows as wf
 from workflows.stages import stage_label
 
 from ...extensions import db
-from ...models import AccountMember, Client, ClientConsultant, ClientSummary, Document, GateReview, Task, User, WorkItem
+from ...models import (AccountMember, Client, ClientConsultant, ClientMember, ClientSummary, Document, GateReview, Task,
+                       User, WorkItem)
 from .state import current_stage_key
 
 
@@ -45,6 +46,15 @@ def refresh_work_items(client: Client) -> int:
         if wf.stage_unlocked(current, t.stage):  # a locked stage's task can't be worked on yet
             rows.append(_row(client, "task", t.id, t.assignee_id, t.title, t.stage, due_on=t.due_on))
     people = reviewers(client)
+    # The policy, objectives, scope and review minutes wait for the client's top management, not the consultant
+    # (while the client has nobody in that role, its reviewers see them, so that someone invites them).
+    top = db.session.scalars(select(ClientMember.user_id).where(ClientMember.client_id == client.id,
+                                                                ClientMember.role == "top_management")).all()
+    if top:
+        docs = db.session.execute(select(Document.id, Document.title, Document.stage, Document.updated_at)
+                                  .where(Document.status == "in_review", Document.approver_role == "top_management"))
+        for d in docs:
+            rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at) for uid in top]
     if people:
         reviews = db.session.execute(select(GateReview.id, GateReview.stage, GateReview.requested_at)
                                      .where(GateReview.status == "requested"))
@@ -52,7 +62,8 @@ def refresh_work_items(client: Client) -> int:
             title = f"Gate review: {stage_label(r.stage)}"
             rows += [_row(client, "gate_review", r.id, uid, title, r.stage, since=r.requested_at) for uid in people]
         docs = db.session.execute(select(Document.id, Document.title, Document.stage, Document.updated_at)
-                                  .where(Document.status == "in_review"))
+                                  .where(Document.status == "in_review",
+                                         Document.approver_role != "top_management" if top else true()))
         for d in docs:
             rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at)
                      for uid in people]
