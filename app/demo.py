@@ -84,6 +84,25 @@ def _moment(day: date, rng: random.Random, jitter: tuple[int, int] = (0, 0)) -> 
     return min(when, clock.now() - timedelta(hours=rng.randint(1, 20)))
 
 
+def _remedy(finding: Finding, staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
+    """A finding dealt with as the closing rule asks: for a nonconformity the cause, an action the client's staff
+    carry out and the consultant verifies, the evidence; an observation closes on the consultant's decision."""
+    if finding.severity in ("major", "minor"):
+        ops.update_record(finding, ops.RecordForm(
+            cause_method="category", cause_category="method", action_needed="yes",
+            action_needed_reason="Systemic: every engagement is affected.",
+            root_cause="No procedure said who does it, or when.",
+            closure_evidence="Records of the last three months checked: all complete."), as_staff)
+        action = ops.add_action(finding, "Write the procedure and train the team on it", staff,
+                                clock.today().isoformat(), as_staff)
+        ops.complete_action(finding, action, as_staff)
+        ops.verify_action(finding, action, clock.today().isoformat(), "Sample the last ten engagements",
+                          "All ten follow the procedure", "effective", "Ten of ten followed it.", as_consultant)
+        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+    else:
+        ops.close_finding(finding, "Decided: watched at the next internal audit; no action needed now.", as_consultant)
+
+
 def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int) -> None:
     """Realistic history for a client at `stage_index`, replayed on the plan's dates: earlier gates
     passed with their work done, the current stage part-way, a few tasks late, findings raised and closed."""
@@ -96,7 +115,9 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
         start = stages["initial_audit"].planned_start.date()
         with clock.frozen_at(_moment(start + timedelta(days=9), rng)):
             for severity, clause, title in DEMO_FINDINGS:
-                ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant)
+                ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant, source="gap_analysis",
+                                  kind="observation" if severity == "observation" else "system_nonconformity",
+                                  grade=None if severity == "observation" else severity)
         for task in db.session.scalars(select(Task).order_by(Task.position)):
             task.assignee_id = staff_id if task.role in ("staff", "client_admin") else consultant_id
         for key in STAGE_KEYS[:stage_index]:
@@ -113,7 +134,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                 closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
                 for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
                                                                         Finding.severity.in_(closing.get(key, ())))):
-                    ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+                    _remedy(finding, staff, as_staff, as_consultant)
             with clock.frozen_at(_moment(gate_day, rng)):
                 ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
         current = STAGE_KEYS[stage_index]
@@ -133,7 +154,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                     ops.set_document_status(doc, "approved", as_consultant, may_approve=True)
                 if current in ("implementation", "internal_audit", "certification_audit"):
                     for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
-                        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+                        _remedy(finding, staff, as_staff, as_consultant)
             if current != "certification_audit":
                 with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)

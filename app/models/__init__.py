@@ -8,6 +8,7 @@ from .tenant import (
     ActivityEntry,
     Attachment,
     Document,
+    CorrectiveAction,
     Finding,
     GapRating,
     GateReview,
@@ -23,6 +24,6 @@ from .tenant import (
 )
 
 __all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
-           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GapRating", "GateReview", "Kpi",
+           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "CorrectiveAction", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings"]
