@@ -41,7 +41,7 @@ from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from billing_world import running_standin
-from capa_helpers import meet_closing_rule
+from capa_helpers import OWNER as CAPA_OWNER, meet_closing_rule
 from conftest import PASSWORD, Factory, HttpClient, _hashed
 
 # --- who: the expected permissions, written out ---------------------------------------------------
@@ -52,6 +52,7 @@ ROLES = ("owner", "consultant", *CLIENT_SIDE)  # consultant: assigned to the cli
 CONSULTANTS = frozenset({"owner", "consultant"})  # CONSULTANT_ROLES
 WRITERS = frozenset({"owner", "consultant", "client_admin", "staff"})  # WRITER_ROLES: all but the auditor
 MANAGERS = frozenset({"owner", "consultant", "client_admin"})  # CLIENT_MANAGERS
+MEMBERS = frozenset(ROLES)  # FINDING_RAISERS: anyone working on the client, the auditor too
 SETTINGS = frozenset({"owner", "consultant"})  # CLIENT_SETTINGS_ROLES
 ACCOUNT_MEMBERS = frozenset({"owner", "consultant"})  # ACCOUNT_MEMBERS
 ACCOUNT_OWNERS = frozenset({"owner"})  # ACCOUNT_OWNERS
@@ -290,6 +291,69 @@ def _new_finding(s, closed: bool = False, ready: bool = False) -> tuple[int, str
         finding_id = finding.id
         _save(s)
     return finding_id, title
+
+
+def _finding_with_action(s, source: str | None = None, done: bool = False, due: date | None = None):
+    """A minor (from `source`) with one action owned by someone who is none of the roles attempting."""
+    with inside(s):
+        finding = ops.raise_finding(ops.current_stage_key(), "minor", unique("A nonconformity"), "7.5", "",
+                                    _setup_actor(), source=source or "internal_audit", kind="system_nonconformity",
+                                    grade="minor")
+        action = ops.add_action(finding, "Write the procedure", CAPA_OWNER,
+                                (due or clock.today() + timedelta(days=10)).isoformat(), _setup_actor())
+        if done:
+            ops.complete_action(finding, action, _setup_actor())
+        ids = finding.id, action.id
+        _save(s)
+    return ids
+
+
+def _finding_value(s, finding_id: int, read):
+    with inside(s):
+        return read(s.db.session.get(Finding, finding_id))
+
+
+def finding_record(s):
+    finding_id, _ = _finding_with_action(s)
+    cause = unique("No procedure")
+    return Request(_c(s, f"/findings/{finding_id}/record"), {"root_cause": cause}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.root_cause) == cause)
+
+
+def finding_action(s):
+    finding_id, _ = _finding_with_action(s)
+    what = unique("Train the team")
+    return Request(_c(s, f"/findings/{finding_id}/actions"),
+                   {"description": what, "owner": str(s.user_ids["client_admin"]),
+                    "due_on": (clock.today() + timedelta(days=20)).isoformat()}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: [a.description for a in f.actions])[-1] == what)
+
+
+def finding_action_done(s):
+    finding_id, action_id = _finding_with_action(s)
+    return Request(_c(s, f"/findings/{finding_id}/actions/{action_id}/done"), {}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.actions[0].done))
+
+
+def finding_verification(s):
+    finding_id, action_id = _finding_with_action(s, done=True)
+    return Request(_c(s, f"/findings/{finding_id}/actions/{action_id}/verification"),
+                   {"verify_method": "Sample ten jobs", "verify_criteria": "All ten right", "result": "effective"}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.actions[0].result) == "effective")
+
+
+def finding_cb(s):
+    finding_id, _ = _finding_with_action(s, source="cb_stage_2")
+    reference = unique("NC")[:60]
+    return Request(_c(s, f"/findings/{finding_id}/certification-body"), {"cb_reference": reference}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.cb_reference) == reference)
+
+
+def finding_escalation(s):
+    finding_id, _ = _finding_with_action(s, due=clock.today() - timedelta(days=3))  # overdue: proposed
+    return Request(_c(s, f"/findings/{finding_id}/escalation"),
+                   {"decision": "declined", "escalation_reason": "The plan is late by days, not weeks"}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.escalation) == "declined")
 
 
 def close_finding(s):
@@ -708,7 +772,15 @@ WORKSPACE = [
          "workspace"),
     Case("/c/<slug>/documents/<int:doc_id>/status", WRITERS, document_to_review, "workspace", "to review"),
     Case("/c/<slug>/documents/<int:doc_id>/status", MANAGERS, document_approve, "workspace", "approve"),
-    Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
+    Case("/c/<slug>/findings", MEMBERS, raise_finding, "workspace"),  # FINDING_RAISERS
+    Case("/c/<slug>/findings/<int:finding_id>/record", WRITERS, finding_record, "workspace"),  # FINDING_WORKERS
+    Case("/c/<slug>/findings/<int:finding_id>/actions", WRITERS, finding_action, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/done", WRITERS, finding_action_done,
+         "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/verification", WRITERS,
+         finding_verification, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/certification-body", MANAGERS, finding_cb, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/escalation", CONSULTANTS, finding_escalation, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),
     Case("/c/<slug>/gap-analysis/<clause>", MANAGERS, gap_rate, "workspace"),  # GAP_ANALYSTS
