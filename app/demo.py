@@ -158,8 +158,35 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
             if current != "certification_audit":
                 with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
+        if current == "certification_audit":
+            _stage_2_minor(staff, as_staff, as_consultant)
         seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
         ops.save(db.session.get(Client, client.id))
+
+
+def _stage_2_minor(staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
+    """Stage 2 held twelve days ago with one minor from the certification body: its plan submitted and accepted,
+    the action under way, the body's 30-day response window counting down on the finding."""
+    today = clock.today()
+    with clock.frozen_at(_moment(today - timedelta(days=12), random.Random(2))):
+        ops.save_audit("stage_2", ops.AuditForm(held_on=(today - timedelta(days=12)).isoformat(), result="minor",
+                                                reference="S2-2026-114"), as_consultant)
+        finding = ops.raise_finding(
+            "certification_audit", "", "Customer feedback is not analysed for trends", "9.1.2", "", as_consultant,
+            source="cb_stage_2", kind="system_nonconformity", grade="minor", process="Customer service",
+            requirement="The organisation analyses and evaluates customer satisfaction (9.1.2, 9.1.3)",
+            evidence="Survey results for 2026 filed but not reviewed; no trend shown at the management review",
+            statement="Customer satisfaction data is collected but not analysed", cb_reference="S2-2026-114/NC1")
+    with clock.frozen_at(_moment(today - timedelta(days=6), random.Random(3))):
+        ops.update_record(finding, ops.RecordForm(
+            correction="Last two quarters analysed and presented", correction_by=staff.name, action_needed="yes",
+            action_needed_reason="Systemic: nobody owns the analysis", cause_method="five_whys",
+            root_cause="Why not analysed? Nobody asked for it.\nWhy? The KPI owner was never named."),
+            as_staff)
+        ops.add_action(finding, "Name the KPI owner and add the quarterly trend to the management review", staff,
+                       (today + timedelta(days=40)).isoformat(), as_staff)
+        ops.save_cb_response(finding, "S2-2026-114/NC1", (today - timedelta(days=6)).isoformat(),
+                             (today - timedelta(days=2)).isoformat(), "document_review", as_consultant)
 
 
 def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:

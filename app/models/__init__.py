@@ -1,6 +1,7 @@
 """All models, so that importing `app.models` registers every table on its metadata."""
 from .billing import BillingSubscription, CheckoutIntent
 from .certification import CertificationRecord, ExternalAudit
+from .findings import CorrectiveAction, Finding
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
@@ -8,8 +9,6 @@ from .tenant import (
     ActivityEntry,
     Attachment,
     Document,
-    CorrectiveAction,
-    Finding,
     GapRating,
     GateReview,
     Kpi,

@@ -59,8 +59,9 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
                   cb_reference: str = "") -> Finding:
     """Record a finding. With a `kind`, the severity follows from it and the `grade` (nonconformities are major or
     minor, always chosen); without one (the gap analysis, older callers) the severity is chosen directly."""
-    if kind is not None or source is not None:
+    if source is not None:
         _rule(nc.check_source, source, field="source")
+    if kind is not None:
         severity = _rule(nc.severity_for, kind, grade or None, field="grade" if kind in nc.KINDS else "kind")
     _rule(wf.check_new_finding, stage, severity, title, field="title")
     title = check_length(title.strip(), Finding.title, "title", "The finding's title")
@@ -115,8 +116,10 @@ class RecordForm:
         return form
 
     @classmethod
-    def from_form(cls, data) -> "RecordForm":
-        return cls(**{f.name: data.get(f.name, "") or "" for f in fields(cls)})
+    def from_form(cls, data, finding: Finding | None = None) -> "RecordForm":
+        """What was sent; a field the form left out keeps the finding's value (a form of one section)."""
+        kept = cls.of(finding) if finding is not None else cls()
+        return cls(**{f.name: data.get(f.name, getattr(kept, f.name)) or "" for f in fields(cls)})
 
 
 def _yes_no_text(value: bool | None) -> str:

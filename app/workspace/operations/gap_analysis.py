@@ -124,7 +124,8 @@ def finding_from_gap(clause: str, severity: str | None, actor: Actor) -> Finding
         raise Refusal(f"{item.label} already has finding #{row.finding_id}.", 409)
     known = template().clause_numbers
     finding = raise_finding(current_stage_key(), severity or "", f"{item.label}: {gap.OUTCOME_LABELS[row.outcome]}",
-                            gap.nearest_clause(item.clause, known), _description(item, row), actor)
+                            gap.nearest_clause(item.clause, known), _description(item, row), actor,
+                            source="gap_analysis")
     row.finding_id = finding.id
     return finding
 

@@ -22,7 +22,7 @@ from .common import actor, people
 def record_page(finding: Finding, error: Refusal | None = None, form: str | None = None, typed=None):
     """The record; after a refusal the form that was sent (`form`) shows what was typed and why."""
     typed = typed or {}
-    record = ops.RecordForm.from_form(typed) if form == "record" else ops.RecordForm.of(finding)
+    record = ops.RecordForm.from_form(typed, finding) if form == "record" else ops.RecordForm.of(finding)
     unmet = nc.closure_unmet(ops.record_state(finding), "-") if finding.status == "open" else []
     return render("workspace/finding.html", client=g.client, f=finding, record=record, typed=typed,
                   error=error, error_form=form, ageing=ops.ageing(finding), unmet=unmet, people=people(),
@@ -61,7 +61,7 @@ def finding(finding_id):
 def finding_record(finding_id):
     finding = db.get_or_404(Finding, finding_id)
     try:
-        changed = ops.update_record(finding, ops.RecordForm.from_form(request.form), actor())
+        changed = ops.update_record(finding, ops.RecordForm.from_form(request.form, finding), actor())
     except Refusal as err:
         return _refused(finding_id, err, "record")
     return _done(finding, "Record saved." if changed else "Nothing changed.", "#record")
