@@ -105,12 +105,16 @@ def severity_for(kind: str | None, grade: str | None) -> str:
         raise TransitionError("Choose what kind of finding this is.", status=INVALID_INPUT)
     if is_nonconformity(kind):
         if grade not in GRADES:
-            raise TransitionError(f"Grade the {KINDS[kind].lower()}: major or minor.", status=INVALID_INPUT)
+            raise TransitionError(f"Grade the {_noun(kind)}: major or minor.", status=INVALID_INPUT)
         return grade
     if grade:
-        raise TransitionError(f"An {KINDS[kind].lower()} has no grade: only nonconformities are major or minor.",
+        raise TransitionError(f"An {_noun(kind)} has no grade: only nonconformities are major or minor.",
                               status=INVALID_INPUT)
     return kind
+
+
+def _noun(kind: str) -> str:
+    return KINDS[kind].split(" (")[0].lower()
 
 
 def check_source(source: str | None) -> None:

@@ -3,9 +3,9 @@ that become tasks; effectiveness verified by someone other than the action's own
 unmet criterion named; the certification body's deadline; stale records and the escalation of an overdue minor."""
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
@@ -31,12 +31,18 @@ def text_of(resp) -> str:
     return resp.get_data(as_text=True)
 
 
-def _finding(db, client, finding_id=None) -> Finding:
+def _columns(obj) -> SimpleNamespace:
+    return SimpleNamespace(**{c.key: getattr(obj, c.key) for c in obj.__table__.columns})
+
+
+def _finding(db, client, finding_id=None) -> SimpleNamespace:
+    """The finding as committed now (the newest one without an id), with its actions: plain values."""
     with inside(db, client):
         q = select(Finding).order_by(Finding.id.desc())
         f = db.session.get(Finding, finding_id) if finding_id else db.session.scalars(q).first()
-        f.actions  # noqa: B018 (loaded before the scope ends)
-        return f
+        snapshot = _columns(f)
+        snapshot.actions = [_columns(a) for a in f.actions]
+        return snapshot
 
 
 def _count(db, client, model) -> int:
@@ -102,7 +108,7 @@ def test_a_minor_walks_from_action_to_verified_closure(http, factory, db):
         assert (task.stage, task.assignee_id, task.due_on.isoformat(), task.status) == \
             ("initial_audit", w.staff.id, due, "todo")
         assert f"finding #{fid}" in task.title and task.key == f"capa_{fid}_{action.id}"
-        action_id = action.id
+        action_id, task_id = action.id, task.id
     assert http.submit(f"/c/{slug}/findings/{fid}/record", {"root_cause": "No sign-off step in the app",
                                                              "cause_method": "category", "cause_category": "method",
                                                              "similar_elsewhere": "Checked collections: fine",
@@ -115,7 +121,7 @@ def test_a_minor_walks_from_action_to_verified_closure(http, factory, db):
     assert resp.status_code == 409 and "Complete the action before verifying" in text_of(resp)
     assert http.submit(f"/c/{slug}/findings/{fid}/actions/{action_id}/done", {}).status_code == 303
     with inside(db, w.client):
-        assert db.session.get(Task, task.id).status == "done"
+        assert db.session.get(Task, task_id).status == "done"
     resp = http.submit(f"/c/{slug}/findings/{fid}/actions/{action_id}/verification", verify)
     assert resp.status_code == 409 and "must be verified by someone else" in text_of(resp)
     assert 'value="Sample the next 20 deliveries"' in text_of(resp)  # what was typed stays

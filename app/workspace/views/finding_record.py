@@ -10,6 +10,7 @@ from workflows.vocabulary import TASK_STATUS_LABELS
 
 from ... import clock
 from ...extensions import db
+from ...inputs import parse_id
 from ...models import Finding
 from ...permissions import FINDING_CB_ROLES, FINDING_CLOSERS, FINDING_WORKERS, may_change, requires
 from ...refusal import Refusal
@@ -47,8 +48,8 @@ def _refused(finding_id: int, err: Refusal, form: str):
 
 
 def _owner(field: str = "owner"):
-    raw = request.form.get(field, "")
-    return people().get(int(raw)) if raw.isdigit() else None
+    user_id = parse_id(request.form.get(field, ""))
+    return people().get(user_id) if user_id is not None else None
 
 
 @bp.get("/findings/<int:finding_id>")
