@@ -185,6 +185,7 @@ def _stage_2_minor(staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -
             as_staff)
         ops.add_action(finding, "Name the KPI owner and add the quarterly trend to the management review", staff,
                        (today + timedelta(days=40)).isoformat(), as_staff)
+    with clock.frozen_at(_moment(today - timedelta(days=2), random.Random(4))):
         ops.save_cb_response(finding, "S2-2026-114/NC1", (today - timedelta(days=6)).isoformat(),
                              (today - timedelta(days=2)).isoformat(), "document_review", as_consultant)
 
