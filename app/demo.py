@@ -84,6 +84,25 @@ def _moment(day: date, rng: random.Random, jitter: tuple[int, int] = (0, 0)) -> 
     return min(when, clock.now() - timedelta(hours=rng.randint(1, 20)))
 
 
+def _remedy(finding: Finding, staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
+    """A finding dealt with as the closing rule asks: for a nonconformity the cause, an action the client's staff
+    carry out and the consultant verifies, the evidence; an observation closes on the consultant's decision."""
+    if finding.severity in ("major", "minor"):
+        ops.update_record(finding, ops.RecordForm(
+            cause_method="category", cause_category="method", action_needed="yes",
+            action_needed_reason="Systemic: every engagement is affected.",
+            root_cause="No procedure said who does it, or when.",
+            closure_evidence="Records of the last three months checked: all complete."), as_staff)
+        action = ops.add_action(finding, "Write the procedure and train the team on it", staff,
+                                clock.today().isoformat(), as_staff)
+        ops.complete_action(finding, action, as_staff)
+        ops.verify_action(finding, action, clock.today().isoformat(), "Sample the last ten engagements",
+                          "All ten follow the procedure", "effective", "Ten of ten followed it.", as_consultant)
+        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+    else:
+        ops.close_finding(finding, "Decided: watched at the next internal audit; no action needed now.", as_consultant)
+
+
 def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int,
                        director_id: int | None = None) -> None:
     """Realistic history for a client at `stage_index`, replayed on the plan's dates: earlier gates
@@ -100,12 +119,15 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
             ops.set_document_status(doc, "approved", as_director, "top_management")
         else:
             ops.set_document_status(doc, "approved", as_consultant, "consultant")
+
     with tenants.tenant_scope(db.session, client.schema_name):
         stages = {st.key: st for st in db.session.scalars(select(Stage))}
         start = stages["initial_audit"].planned_start.date()
         with clock.frozen_at(_moment(start + timedelta(days=9), rng)):
             for severity, clause, title in DEMO_FINDINGS:
-                ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant)
+                ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant, source="gap_analysis",
+                                  kind="observation" if severity == "observation" else "system_nonconformity",
+                                  grade=None if severity == "observation" else severity)
         for task in db.session.scalars(select(Task).order_by(Task.position)):
             task.assignee_id = staff_id if task.role in ("staff", "client_admin") else consultant_id
         for key in STAGE_KEYS[:stage_index]:
@@ -122,7 +144,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                 closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
                 for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
                                                                         Finding.severity.in_(closing.get(key, ())))):
-                    ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+                    _remedy(finding, staff, as_staff, as_consultant)
             with clock.frozen_at(_moment(gate_day, rng)):
                 ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
         current = STAGE_KEYS[stage_index]
@@ -142,12 +164,40 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                     approve(doc)
                 if current in ("implementation", "internal_audit", "certification_audit"):
                     for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
-                        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
+                        _remedy(finding, staff, as_staff, as_consultant)
             if current != "certification_audit":
                 with clock.frozen_at(_moment(today, rng, (-1, 0))):
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
+        if current == "certification_audit":
+            _stage_2_minor(staff, as_staff, as_consultant)
         seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
         ops.save(db.session.get(Client, client.id))
+
+
+def _stage_2_minor(staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
+    """Stage 2 held twelve days ago with one minor from the certification body: its plan submitted and accepted,
+    the action under way, the body's 30-day response window counting down on the finding."""
+    today = clock.today()
+    with clock.frozen_at(_moment(today - timedelta(days=12), random.Random(2))):
+        ops.save_audit("stage_2", ops.AuditForm(held_on=(today - timedelta(days=12)).isoformat(), result="minor",
+                                                reference="S2-2026-114"), as_consultant)
+        finding = ops.raise_finding(
+            "certification_audit", "", "Customer feedback is not analysed for trends", "9.1.2", "", as_consultant,
+            source="cb_stage_2", kind="system_nonconformity", grade="minor", process="Customer service",
+            requirement="The organisation analyses and evaluates customer satisfaction (9.1.2, 9.1.3)",
+            evidence="Survey results for 2026 filed but not reviewed; no trend shown at the management review",
+            statement="Customer satisfaction data is collected but not analysed", cb_reference="S2-2026-114/NC1")
+    with clock.frozen_at(_moment(today - timedelta(days=6), random.Random(3))):
+        ops.update_record(finding, ops.RecordForm(
+            correction="Last two quarters analysed and presented", correction_by=staff.name, action_needed="yes",
+            action_needed_reason="Systemic: nobody owns the analysis", cause_method="five_whys",
+            root_cause="Why not analysed? Nobody asked for it.\nWhy? The KPI owner was never named."),
+            as_staff)
+        ops.add_action(finding, "Name the KPI owner and add the quarterly trend to the management review", staff,
+                       (today + timedelta(days=40)).isoformat(), as_staff)
+    with clock.frozen_at(_moment(today - timedelta(days=2), random.Random(4))):
+        ops.save_cb_response(finding, "S2-2026-114/NC1", (today - timedelta(days=6)).isoformat(),
+                             (today - timedelta(days=2)).isoformat(), "document_review", as_consultant)
 
 
 def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:

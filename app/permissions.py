@@ -52,6 +52,14 @@ ACKNOWLEDGERS = ("top_management", "client_admin", "staff")
 # the auditor read it. A finding from a gap is raised as any finding is (CONSULTANT_ROLES); a task from a gap
 # by whoever may rate.
 GAP_ANALYSTS = CLIENT_MANAGERS
+# Nonconformity and corrective action (8.7, 10.2): anyone working on the client raises a finding, the auditor too
+# (audits find them); everyone but the auditor records the reaction, the evaluation and the actions, carries
+# them out and verifies another person's action; consultants close and reopen findings and decide an overdue
+# minor's escalation; the certification body's answers are recorded by those who hold the certification data.
+FINDING_RAISERS = (*WRITER_ROLES, "auditor")
+FINDING_WORKERS = WRITER_ROLES
+FINDING_CLOSERS = CONSULTANT_ROLES
+FINDING_CB_ROLES = CERTIFICATION_ROLES
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -2,13 +2,13 @@
 from .billing import BillingSubscription, CheckoutIntent
 from .certification import CertificationRecord, ExternalAudit
 from .documents import ONE_EFFECTIVE_VERSION, Acknowledgement, Document, DocumentVersion, RecordEntry
+from .findings import CorrectiveAction, Finding
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
     ONE_PENDING_REVIEW,
     ActivityEntry,
     Attachment,
-    Finding,
     GapRating,
     GateReview,
     Kpi,
@@ -23,7 +23,7 @@ from .tenant import (
 )
 
 __all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
-           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "Document", "Finding", "GapRating", "GateReview", "Kpi",
+           "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "CorrectiveAction", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings", "ONE_EFFECTIVE_VERSION", "Acknowledgement", "DocumentVersion",
            "RecordEntry"]

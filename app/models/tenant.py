@@ -145,34 +145,6 @@ class Attachment(TenantModel):
     task: Mapped[Task] = relationship(back_populates="attachments")
 
 
-class Finding(TenantModel):
-    """A gap or nonconformity found in an audit, graded by severity."""
-
-    __tablename__ = "findings"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
-    clause: Mapped[str | None] = mapped_column(String(100), nullable=True)  # "8.4.1, 8.4.2"
-    severity: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
-    title: Mapped[str] = mapped_column(String(300))
-    description: Mapped[str] = mapped_column(Text, default="")
-    raised_by_id: Mapped[int | None] = user_ref()
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    closed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    closing_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # how it was remedied
-    # The latest reopening (earlier ones, and earlier closings, are in the activity log).
-    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    reopened_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    reopen_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-    __table_args__ = (
-        CheckConstraint("severity IN ('major', 'minor', 'observation', 'opportunity')", name="severity_valid"),
-        CheckConstraint("status IN ('open', 'closed')", name="status_valid"),
-        CheckConstraint("status <> 'closed' OR closing_note IS NOT NULL", name="closed_has_note"),
-    )
-
-
 class GateReview(TenantModel):
     """A request to pass a stage's gate and the consultant's decision on it."""
 

@@ -10,6 +10,7 @@ import tenants
 from app.extensions import db
 from app.models import Document, Task
 from app.workspace import operations as ops
+from capa_helpers import meet_closing_rule
 from conftest import PASSWORD, Factory
 
 from .conftest import SCREENSHOTS, log_in
@@ -50,6 +51,7 @@ def sent_back_client(app):
             ops.raise_finding("system_design", "minor", "Objectives have no targets", "6.2", "", consultant)
             closed = ops.raise_finding("initial_audit", "major", "No supplier evaluation", "8.4.1", "", consultant)
             db.session.flush()
+            meet_closing_rule(closed)
             ops.close_finding(closed, "Suppliers evaluated; records filed under 8.4", consultant)
             task_id = db.session.scalars(select(Task.id).where(Task.stage == "initial_audit")
                                          .order_by(Task.position)).first()

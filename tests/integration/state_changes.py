@@ -43,6 +43,7 @@ from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
 from billing_world import running_standin
+from capa_helpers import OWNER as CAPA_OWNER, meet_closing_rule
 from conftest import PASSWORD, Factory, HttpClient, _hashed
 
 # --- who: the expected permissions, written out ---------------------------------------------------
@@ -55,6 +56,7 @@ WRITERS = frozenset({"owner", "consultant", "top_management", "client_admin", "s
 MANAGERS = frozenset({"owner", "consultant", "top_management", "client_admin"})  # CLIENT_MANAGERS
 TOP_MANAGEMENT = frozenset({"top_management"})  # DOCUMENT_APPROVERS["top_management"]
 ACKNOWLEDGERS = frozenset({"top_management", "client_admin", "staff"})  # ACKNOWLEDGERS
+MEMBERS = frozenset(ROLES)  # FINDING_RAISERS: anyone working on the client, the auditor too
 SETTINGS = frozenset({"owner", "consultant"})  # CLIENT_SETTINGS_ROLES
 ACCOUNT_MEMBERS = frozenset({"owner", "consultant"})  # ACCOUNT_MEMBERS
 ACCOUNT_OWNERS = frozenset({"owner"})  # ACCOUNT_OWNERS
@@ -402,11 +404,14 @@ def raise_finding(s):
                    lambda: _finding_titles(s).get(title) == "open")
 
 
-def _new_finding(s, closed: bool = False) -> tuple[int, str]:
+def _new_finding(s, closed: bool = False, ready: bool = False) -> tuple[int, str]:
+    """A minor; `ready`: its record meets the closing rule; `closed`: closed as well."""
     title = unique("A minor gap")
     with inside(s):
         finding = ops.raise_finding(ops.current_stage_key(), "minor", title, "7.5", "", _setup_actor())
         s.db.session.flush()
+        if ready or closed:
+            meet_closing_rule(finding)
         if closed:
             ops.close_finding(finding, "Procedure rewritten", _setup_actor())
         finding_id = finding.id
@@ -414,8 +419,71 @@ def _new_finding(s, closed: bool = False) -> tuple[int, str]:
     return finding_id, title
 
 
+def _finding_with_action(s, source: str | None = None, done: bool = False, due: date | None = None):
+    """A minor (from `source`) with one action owned by someone who is none of the roles attempting."""
+    with inside(s):
+        finding = ops.raise_finding(ops.current_stage_key(), "minor", unique("A nonconformity"), "7.5", "",
+                                    _setup_actor(), source=source or "internal_audit", kind="system_nonconformity",
+                                    grade="minor")
+        action = ops.add_action(finding, "Write the procedure", CAPA_OWNER,
+                                (due or clock.today() + timedelta(days=10)).isoformat(), _setup_actor())
+        if done:
+            ops.complete_action(finding, action, _setup_actor())
+        ids = finding.id, action.id
+        _save(s)
+    return ids
+
+
+def _finding_value(s, finding_id: int, read):
+    with inside(s):
+        return read(s.db.session.get(Finding, finding_id))
+
+
+def finding_record(s):
+    finding_id, _ = _finding_with_action(s)
+    cause = unique("No procedure")
+    return Request(_c(s, f"/findings/{finding_id}/record"), {"root_cause": cause}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.root_cause) == cause)
+
+
+def finding_action(s):
+    finding_id, _ = _finding_with_action(s)
+    what = unique("Train the team")
+    return Request(_c(s, f"/findings/{finding_id}/actions"),
+                   {"description": what, "owner": str(s.user_ids["client_admin"]),
+                    "due_on": (clock.today() + timedelta(days=20)).isoformat()}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: [a.description for a in f.actions])[-1] == what)
+
+
+def finding_action_done(s):
+    finding_id, action_id = _finding_with_action(s)
+    return Request(_c(s, f"/findings/{finding_id}/actions/{action_id}/done"), {}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.actions[0].done))
+
+
+def finding_verification(s):
+    finding_id, action_id = _finding_with_action(s, done=True)
+    return Request(_c(s, f"/findings/{finding_id}/actions/{action_id}/verification"),
+                   {"verify_method": "Sample ten jobs", "verify_criteria": "All ten right", "result": "effective"}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.actions[0].result) == "effective")
+
+
+def finding_cb(s):
+    finding_id, _ = _finding_with_action(s, source="cb_stage_2")
+    reference = unique("NC")[:60]
+    return Request(_c(s, f"/findings/{finding_id}/certification-body"), {"cb_reference": reference}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.cb_reference) == reference)
+
+
+def finding_escalation(s):
+    finding_id, _ = _finding_with_action(s, due=clock.today() - timedelta(days=3))  # overdue: proposed
+    return Request(_c(s, f"/findings/{finding_id}/escalation"),
+                   {"decision": "declined", "escalation_reason": "The plan is late by days, not weeks"}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.escalation) == "declined")
+
+
 def close_finding(s):
-    finding_id, title = _new_finding(s)
+    finding_id, title = _new_finding(s, ready=True)
     return Request(_c(s, f"/findings/{finding_id}/close"), {"note": "Records now kept"}, 303,
                    lambda: _finding_titles(s).get(title) == "closed")
 
@@ -844,7 +912,15 @@ WORKSPACE = [
     Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/acknowledge", ACKNOWLEDGERS,
          document_acknowledge, "workspace"),
     Case("/c/<slug>/documents/<int:doc_id>/records", WRITERS, document_add_record, "workspace"),
-    Case("/c/<slug>/findings", CONSULTANTS, raise_finding, "workspace"),
+    Case("/c/<slug>/findings", MEMBERS, raise_finding, "workspace"),  # FINDING_RAISERS
+    Case("/c/<slug>/findings/<int:finding_id>/record", WRITERS, finding_record, "workspace"),  # FINDING_WORKERS
+    Case("/c/<slug>/findings/<int:finding_id>/actions", WRITERS, finding_action, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/done", WRITERS, finding_action_done,
+         "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/verification", WRITERS,
+         finding_verification, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/certification-body", MANAGERS, finding_cb, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/escalation", CONSULTANTS, finding_escalation, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),
     Case("/c/<slug>/gap-analysis/<clause>", MANAGERS, gap_rate, "workspace"),  # GAP_ANALYSTS

@@ -66,7 +66,15 @@ BASELINE = {
     "workspace.document_version_status": {"status": "in_review"},
     "workspace.document_add_record": {"occurred_on": "2026-01-05", "note": "Report"},
     "workspace.raise_finding": {"title": "Gap", "severity": "minor", "stage": "initial_audit", "clause": "8.4.1",
-                                "description": "Seen in the audit"},
+                                "description": "Seen in the audit", "source": "internal_audit",
+                                "kind": "system_nonconformity"},
+    "workspace.finding_record": {"root_cause": "No procedure", "cause_method": "category", "cause_category": "method",
+                                 "correction_on": "2026-01-05", "customer_informed": "yes", "action_needed": "yes"},
+    "workspace.finding_verification": {"verify_method": "Sample", "verify_criteria": "All", "verify_on": "2030-01-01",
+                                       "result": ""},
+    "workspace.finding_cb": {"cb_reference": "NC-1", "cb_submitted_on": "", "cb_accepted_on": "",
+                             "cb_verification": ""},
+    "workspace.finding_escalation": {"decision": "declined", "escalation_reason": "On its way"},
     "workspace.gap_rate": {"rating": "partly", "outcome": "", "notes": "Seen", "evidence": "", "justification": ""},
     "workspace.gap_finding": {"severity": "minor"},
     "workspace.gate_request": {"note": "Please review"},
@@ -146,7 +154,9 @@ def fuzz_world(factory, db, app):
         task = db.session.scalars(select(Task).where(Task.stage == "initial_audit").order_by(Task.position)).first()
         ops.add_attachment(task, _file(b"evidence", "evidence.txt"), ops.Actor(None, "test"),
                            app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000)
-        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
+        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"),
+                                    source="cb_stage_2", kind="system_nonconformity", grade="minor")
+        action = ops.add_action(finding, "An action", w.staff, "2030-01-01", ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "", "", None, ops.Actor(None, "test"))
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         record = ops.add_record_entry(doc, today_, "Instance", ops.Actor(None, "test"), ops.Upload(
@@ -154,7 +164,7 @@ def fuzz_world(factory, db, app):
         db.session.flush()
         ids = {"slug": w.client.slug, "clause": "7.1.6", "record_id": record.id,
                "version_id": doc.versions[0].id, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
-               "attachment_id": db.session.scalars(select(Attachment.id)).first(),
+               "action_id": action.id, "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": doc.id, "token": "no-such-token",
                "filename": "css/app.css"}
         ops.save(w.client)
@@ -171,6 +181,8 @@ def fuzz_world(factory, db, app):
     baseline = {**BASELINE, "portfolio.switch_account": {"account_id": str(w.account.id)},
                 "library.copy": {"source": source.ref, "name": "Fuzzed copy", "from": source.ref},
                 "workspace.client_consultants": {"consultants": str(w.consultant.id)},
+                "workspace.finding_action": {"description": "Train the team", "owner": str(w.staff.id),
+                                             "due_on": "2030-01-01"},
                 "workspace.client_dates_preview": {"start_on": str(today),
                                                    "target_on": str(today + timedelta(days=200))},
                 "workspace.client_dates": {"start_on": str(today), "target_on": str(today + timedelta(days=200)),

@@ -39,6 +39,15 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/findings", {"title": "Gap", "severity": "minor", "stage": "initial_audit"}),
     ("POST", "/c/<slug>/findings/<int:finding_id>/close", {"note": "Remedied"}),
     ("POST", "/c/<slug>/findings/<int:finding_id>/reopen", {"reason": "Seen again"}),
+    ("GET", "/c/<slug>/findings/<int:finding_id>", None),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/record", {"root_cause": "Sneaky cause"}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/actions", {"description": "Sneaky", "owner": "1",
+                                                             "due_on": "2030-01-01"}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/done", {}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/actions/<int:action_id>/verification",
+     {"verify_method": "x", "verify_criteria": "y", "result": "effective"}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/certification-body", {"cb_reference": "SNEAKY"}),
+    ("POST", "/c/<slug>/findings/<int:finding_id>/escalation", {"decision": "confirmed", "escalation_reason": "x"}),
     ("GET", "/c/<slug>/gap-analysis", None),
     ("POST", "/c/<slug>/gap-analysis/<clause>", {"rating": "conforming"}),
     ("POST", "/c/<slug>/gap-analysis/<clause>/finding", {"severity": "minor"}),
@@ -120,7 +129,9 @@ def _client_objects(db, client, member, inviter):
         task = db.session.scalars(select(Task).where(Task.stage == "initial_audit").order_by(Task.position)).first()
         ops.add_attachment(task, FileStorage(io.BytesIO(b"evidence"), "evidence.txt", content_type="text/plain"),
                            ops.Actor(None, "test"), _upload_root(), client.schema_name, 10_000)
-        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"))
+        finding = ops.raise_finding("initial_audit", "minor", "A gap", "7.5", "", ops.Actor(None, "test"),
+                                    source="cb_stage_2", kind="system_nonconformity", grade="minor")
+        action = ops.add_action(finding, "An action", member, "2030-01-01", ops.Actor(None, "test"))
         kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
         objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
@@ -130,7 +141,7 @@ def _client_objects(db, client, member, inviter):
         db.session.flush()
         ids = {"slug": client.slug, "record_id": record.id,
                "version_id": db.session.scalar(select(DocumentVersion.id).where(DocumentVersion.document_id == doc.id)), "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
-               "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
+               "action_id": action.id, "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
                "clause": "7.1.6",
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": doc.id}
@@ -204,7 +215,7 @@ def test_outsiders_get_404_and_see_nothing(http, db, two_worlds, method, path, d
 def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data):
     http.login(two_worlds[0].owner.email)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
-                                             "doc_id": 1, "finding_id": 1, "stage": "initial_audit", "user_id": 1,
+                                             "doc_id": 1, "finding_id": 1, "action_id": 1, "stage": "initial_audit", "user_id": 1,
                                              "invitation_id": 1, "kpi_id": 1, "objective_id": 1,
                                              "clause": "7.1.6", "version_id": 1, "record_id": 1}), data,
                     token_from="/")

@@ -14,6 +14,7 @@ import workflows as wf
 from app import clock
 from app.models import ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
 from app.workspace import operations as ops
+from capa_helpers import meet_closing_rule, remedy
 
 
 @contextmanager
@@ -338,6 +339,9 @@ def test_findings_are_raised_and_closed_by_consultants(http, factory, db):
     finding_id = re.search(r"/findings/(\d+)/close", page).group(1)
     resp = http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {"note": "  "})
     assert resp.status_code == 422 and b"was remedied before closing it" in resp.data
+    resp = http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close", {"note": "Suppliers evaluated"})
+    assert resp.status_code == 409 and b"record the root cause" in resp.data  # a major needs its record
+    remedy(db, w.client, int(finding_id))
     assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/close",
                        {"note": "Suppliers evaluated; records filed"}).status_code == 303
     overview = http.get(f"/c/{w.client.slug}/")
@@ -347,7 +351,8 @@ def test_findings_are_raised_and_closed_by_consultants(http, factory, db):
     http.logout()
     http.login(w.staff.email)
     assert http.submit(f"/c/{w.client.slug}/findings", {"title": "x", "severity": "minor",
-                                                        "stage": "initial_audit"}).status_code == 403
+                                                        "stage": "initial_audit"}).status_code == 303  # any user
+    assert http.submit(f"/c/{w.client.slug}/findings/{finding_id}/reopen", {"reason": "x"}).status_code == 403
 
 
 # --- gates --------------------------------------------------------------------------------
@@ -427,6 +432,7 @@ def test_certification_gate_needs_the_certification_body_decision(http, factory,
         complete_stage(db, w.client, stage)
         with inside(db, w.client):
             for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
+                meet_closing_rule(finding)
                 ops.close_finding(finding, "Remedied", actor)
             ops.approve_gate(stage, "ok", actor)
             ops.save(w.client)

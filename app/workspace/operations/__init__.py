@@ -20,7 +20,11 @@ from .documents import (
     set_version_status, start_version, update_register, working_version,
 )
 from .evidence import ALLOWED_EXTENSIONS, add_attachment, attachment_path, delete_attachment
-from .findings import close_finding, raise_finding, reopen_finding
+from .corrective_actions import (
+    Ageing, FollowUp, action_of, add_action, ageing, complete_action, decide_escalation, open_cb_deadlines,
+    response_due, save_cb_response, stale_count, verify_action,
+)
+from .findings import RecordForm, close_finding, raise_finding, record_state, reopen_finding, update_record
 from .gap_analysis import (
     GapReport, finding_from_gap, gap_checklist, gap_ratings, gap_remedy_stage, gap_report, rate_gap_item, task_from_gap,
 )
@@ -43,6 +47,9 @@ from .tasks import add_comment, assign_task, change_each, ensure_workable, set_d
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
+    "Ageing", "FollowUp", "action_of", "add_action", "ageing", "complete_action", "decide_escalation",
+    "open_cb_deadlines", "response_due", "save_cb_response", "stale_count", "verify_action", "RecordForm",
+    "record_state", "update_record",
     "Actor", "ApplicationForm", "AuditForm", "client_cycle", "external_audits", "next_external_audit", "record",
     "save_application", "save_audit", "save_certificate", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",

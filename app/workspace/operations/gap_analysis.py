@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from workflows import gap_analysis as gap
@@ -18,6 +18,7 @@ from ...refusal import Refusal
 from .common import Actor, log
 from .findings import raise_finding
 from .state import current_stage_key, template
+from .tasks import append_task
 
 
 def gap_checklist() -> gap.Checklist:
@@ -123,7 +124,8 @@ def finding_from_gap(clause: str, severity: str | None, actor: Actor) -> Finding
         raise Refusal(f"{item.label} already has finding #{row.finding_id}.", 409)
     known = template().clause_numbers
     finding = raise_finding(current_stage_key(), severity or "", f"{item.label}: {gap.OUTCOME_LABELS[row.outcome]}",
-                            gap.nearest_clause(item.clause, known), _description(item, row), actor)
+                            gap.nearest_clause(item.clause, known), _description(item, row), actor,
+                            source="gap_analysis")
     row.finding_id = finding.id
     return finding
 
@@ -137,16 +139,11 @@ def task_from_gap(clause: str, actor: Actor) -> Task:
     if existing is not None:
         raise Refusal(f"{item.label} already has the task “{existing.title}”.", 409)
     stage = db.session.get(Stage, gap_remedy_stage(item.clause))
-    # Lists order tasks by one position across stages: make room at the end of this stage.
-    position = db.session.scalar(select(func.coalesce(func.max(Task.position), 0)).where(Task.stage == stage.key))
-    db.session.execute(update(Task).where(Task.position > position).values(position=Task.position + 1))
-    task = Task(key=key, stage=stage.key, position=position + 1, title=f"Close the gap on {item.label}",
-                guidance="Questions from the gap analysis:\n" + "\n".join(f"- {q}" for q in item.questions),
-                clauses=[item.clause], role="client_admin", required=True, allow_not_applicable=False,
-                status="todo", start_on=stage.planned_start.date() if stage.planned_start else None,
-                due_on=stage.planned_end.date() if stage.planned_end else None)
-    db.session.add(task)
-    db.session.flush()
+    task = append_task(stage, key=key, title=f"Close the gap on {item.label}",
+                       guidance="Questions from the gap analysis:\n" + "\n".join(f"- {q}" for q in item.questions),
+                       clauses=[item.clause], role="client_admin", required=True, allow_not_applicable=False,
+                       status="todo", start_on=stage.planned_start.date() if stage.planned_start else None,
+                       due_on=stage.planned_end.date() if stage.planned_end else None)
     db.session.add(TaskComment(task_id=task.id, author_id=actor.id, author_name=actor.name,
                                body=_description(item, row)))
     row.task_id = task.id

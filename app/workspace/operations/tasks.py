@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select, update
+
 import workflows as wf
 from workflows.stages import stage_label
 
@@ -15,6 +17,16 @@ from .common import Actor, log
 from .state import client_state, current_stage_key, lock_gate_state, settings, template
 
 COMMENT_MAX = 10_000
+
+
+def append_task(stage: Stage, **fields) -> Task:
+    """A new task at the end of `stage` (lists order tasks by one position across stages: room is made there)."""
+    position = db.session.scalar(select(func.coalesce(func.max(Task.position), 0)).where(Task.stage == stage.key))
+    db.session.execute(update(Task).where(Task.position > position).values(position=Task.position + 1))
+    task = Task(stage=stage.key, position=position + 1, **fields)
+    db.session.add(task)
+    db.session.flush()
+    return task
 
 
 def ensure_open(task: Task) -> None:

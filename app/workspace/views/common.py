@@ -11,7 +11,7 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db, htmx
-from ...models import AccountMember, ClientConsultant, ClientMember, Task, User
+from ...models import AccountMember, ClientConsultant, ClientMember, CorrectiveAction, Task, User
 from ...permissions import CONSULTANT_ROLES, WRITER_ROLES, may_change, may_request_gate_review
 from ...refusal import Refusal
 from ...templating import render
@@ -76,6 +76,8 @@ def task_page(task: Task, status: int = 200, error: str | None = None, block: st
                   signed_off=stage if stage.status == "passed" else None, error=error,
                   can_write=can_write, can_change=can_write and stage.status != "passed",
                   is_consultant=g.client_role in CONSULTANT_ROLES,
+                  corrective_action=db.session.scalar(select(CorrectiveAction)
+                                                      .where(CorrectiveAction.task_id == task.id)),
                   today=clock.today(), **extra), status
 
 
