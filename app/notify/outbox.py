@@ -54,6 +54,10 @@ class Message:
     link_label: str
     details: tuple[str, ...] = ()  # further lines (the morning brief's rows are passed as `rows` instead)
     rows: tuple = ()  # (client name, link, reasons) of a brief
+    sections: tuple = ()  # (heading, lines) of a weekly digest
+    held: tuple = ()  # (text, link) of the notices a digest carries
+    carries: tuple[int, ...] = ()  # ids of the held notices this digest delivers (no longer pending once claimed)
+    hold: bool = False  # for a person who takes this kind in their digest: the key is claimed, nothing mailed
 
 
 # ---- signed one-click unsubscribe ------------------------------------------------------------------------
@@ -97,19 +101,25 @@ def claim_many(messages: list[Message]) -> set[str]:
     rows = []
     for message in messages:
         kind = rules.kind(message.kind)
+        if message.hold:  # the digest that carries it is the mail; only the key and what it said are kept
+            rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
+                             to_email=message.email, subject=message.subject[:300], body_text=message.line,
+                             body_html="", unsubscribe_url=None, claimed_at=clock.now(), held=True))
+            continue
         unsubscribe = None if kind.mandatory else mailed_link(
             "notify.unsubscribe", token=unsubscribe_token(message.user_id, kind.key))
         text, html = _bodies(message, unsubscribe)
         rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
                          to_email=message.email, subject=message.subject[:300], body_text=text, body_html=html,
-                         unsubscribe_url=unsubscribe, claimed_at=clock.now()))
+                         unsubscribe_url=unsubscribe, claimed_at=clock.now(), held=False))
     if not rows:
         return set()
     stmt = insert(RemindersSent).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(
         RemindersSent.key)
     claimed = set(db.session.execute(stmt).scalars())
-    if claimed:
-        after_commit(enqueue_all, [m.key for m in messages if m.key in claimed])
+    to_send = [m.key for m in messages if m.key in claimed and not m.hold]
+    if to_send:
+        after_commit(enqueue_all, to_send)
     return claimed
 
 
@@ -169,7 +179,7 @@ def send_message(key: str) -> str:
     """The send job: send the claimed message unless it went out already; SMTP trouble raises (RQ retries
     with backoff), a permanent refusal (5xx) is recorded and not retried."""
     row = db.session.scalar(select(RemindersSent).where(RemindersSent.key == key).with_for_update())
-    if row is None or row.sent_at is not None or row.failed_at is not None:
+    if row is None or row.sent_at is not None or row.failed_at is not None or row.held:
         db.session.rollback()
         return "nothing to send"
     row.attempts += 1
@@ -197,6 +207,7 @@ def resend_stale(older_than: timedelta = STALE_AFTER) -> int:
     cutoff = clock.now() - older_than
     keys = db.session.scalars(select(RemindersSent.key).where(
         RemindersSent.sent_at.is_(None), RemindersSent.failed_at.is_(None), RemindersSent.claimed_at < cutoff,
+        RemindersSent.held.is_(False),
         RemindersSent.attempts < MAX_ATTEMPTS)
         .order_by(RemindersSent.claimed_at)).all()
     db.session.rollback()
