@@ -46,19 +46,29 @@ def _absolute(path: str | None) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path if path.startswith("/") else path
 
 
-def pending_notices(user_ids: list[int], now: datetime) -> dict[int, list[tuple[int, str, str, str]]]:
-    """(notice id, client, message, absolute link) of each person's notices waiting for a digest, oldest first."""
+def pending_notices(cutoffs: dict[int, datetime]) -> dict[int, list[tuple[int, str, str, str]]]:
+    """(notice id, client, message, absolute link) of each person's notices waiting for a digest, oldest first,
+    written before their digest's moment today (`cutoffs`): what came later waits for tomorrow's."""
     found = defaultdict(list)
+    user_ids = list(cutoffs)
     for i in range(0, len(user_ids), CHUNK):
+        chunk = user_ids[i:i + CHUNK]
         rows = db.session.execute(
-            select(Notification.id, Notification.user_id, Client.name, Notification.message, Notification.link)
+            select(Notification.id, Notification.user_id, Client.name, Notification.message, Notification.link,
+                   Notification.created_at)
             .outerjoin(Client, Client.id == Notification.client_id)
-            .where(Notification.digest_pending.is_(True), Notification.user_id.in_(user_ids[i:i + CHUNK]),
-                   Notification.created_at <= now)
+            .where(Notification.digest_pending.is_(True), Notification.user_id.in_(chunk),
+                   Notification.created_at <= max(cutoffs[u] for u in chunk))
             .order_by(Notification.created_at, Notification.id))
-        for nid, uid, client, message, link in rows:
-            found[uid].append((nid, client or "", message, _absolute(link)))
+        for nid, uid, client, message, link, created_at in rows:
+            if created_at <= cutoffs[uid]:
+                found[uid].append((nid, client or "", message, _absolute(link)))
     return found
+
+
+def digest_moment(day, zone: str, uid: int) -> datetime:
+    """When a person's daily digest (or morning brief) of local `day` goes out."""
+    return rules.digest_send_at(day, zone, f"brief-{uid}")
 
 
 def daily_candidates(now: datetime, covered: set[int]) -> list[Candidate]:
@@ -69,20 +79,21 @@ def daily_candidates(now: datetime, covered: set[int]) -> list[Candidate]:
     if not waiting:
         return []
     zones = zones_of(waiting)
-    keys = {}
+    keys, cutoffs = {}, {}
     for uid in waiting:
         day = rules.digest_due(now, zones[uid], f"brief-{uid}")
         if day is not None and rules.is_working_day(day):
             keys[uid] = rules.idempotency_key("daily_digest", f"u{uid}", day.isoformat(), uid)
+            cutoffs[uid] = digest_moment(day, zones[uid], uid)
     taken = _taken(list(keys.values()))
-    wanted = [uid for uid, key in keys.items() if key not in taken]
-    held = pending_notices(wanted, now)
+    held = pending_notices({uid: cutoffs[uid] for uid, key in keys.items() if key not in taken})
+    wanted = list(held)
     out = []
     for uid in wanted:
         notes = held.get(uid)
         if not notes:
             continue
-        out.append(Candidate(keys[uid], "daily_digest", uid, 0, {"count": len(notes)}, ("notify.index", {}, ""),
+        out.append(Candidate(keys[uid], "daily_digest", uid, 0, {"updates": f"{len(notes)} update{'s' if len(notes) != 1 else ''}"}, ("notify.index", {}, ""),
                              held=rules_digest.held_lines([n[1:] for n in notes]),
                              carries=tuple(n[0] for n in notes)))
     return out

@@ -130,7 +130,7 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
             name, slug, gates_waiting=gates[(uid, summary.client_id)], overdue_tasks=summary.overdue_tasks,
             red_kpis=summary.red_kpis, missing_kpis=summary.stale_kpis,
             days_quiet=(now - since).days if since else None))
-    held = digests.pending_notices(wanted, now)
+    held = digests.pending_notices({uid: digests.digest_moment(due[uid], zones[uid], uid) for uid in wanted})
     out = []
     for uid in wanted:
         rows = rules.brief_rows(per_user[uid])
