@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from .errors import INVALID_INPUT, WorkflowError
 
@@ -159,6 +160,29 @@ def parse_working_days(chosen: list[str]) -> str:
     if len(days) != len(set(chosen)) or not days:
         raise WorkflowError("Tick at least one working day.", status=INVALID_INPUT)
     return "".join(days)
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zones a person, client or consultancy may choose, by name."""
+    return tuple(sorted(available_timezones() - {"localtime", "Factory"}))
+
+
+def check_time_zone(zone: str | None) -> str | None:
+    """A time zone as chosen on a form ("" or None: the default); refused unless it is one of `time_zones`."""
+    zone = (zone or "").strip()
+    if not zone:
+        return None
+    if zone not in time_zones():
+        raise WorkflowError("Choose a time zone from the list.", status=INVALID_INPUT)
+    return zone
+
+
+def working_days_label(working_days: str | None) -> str:
+    days = working_days or "01234"
+    if days == "01234":
+        return "Monday to Friday"
+    return ", ".join(WEEKDAY_NAMES[int(d)] for d in days)
 
 
 # ---- the due / overdue ladder ------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, select, update
 
@@ -21,7 +23,7 @@ from workflows.stages import stage_label
 from .. import clock
 from ..accounts import mailed_link
 from ..extensions import db
-from ..models import Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
+from ..models import Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
 from . import digests
 from .candidates import Candidate
 from .events import path_of, preferences
@@ -45,17 +47,40 @@ class SweepResult:
         return dict(self.__dict__)
 
 
-def _active_clients() -> dict[int, tuple[str, str]]:
-    return {cid: (name, slug) for cid, name, slug in db.session.execute(
-        select(Client.id, Client.name, Client.slug).where(Client.status == "active"))}
+class ClientRules(NamedTuple):
+    """What the sweep needs of an active client: its name and address, its weekend, its consultancy's lead
+    days, its time zone (its own, else the consultancy's, else UTC) and so its date now."""
+    name: str
+    slug: str
+    weekend: tuple[int, ...]
+    lead_days: tuple[int, ...]
+    zone: str
+    today: date
 
 
-def _task_candidates(today: date, clients: dict) -> list[Candidate]:
-    horizon = today + timedelta(days=max(rules.LEAD_DAYS))
+def _active_clients(now: datetime) -> dict[int, ClientRules]:
+    found, days = {}, {}
+    for cid, name, slug, working, zone, lead, firm_zone in db.session.execute(
+            select(Client.id, Client.name, Client.slug, Client.working_days, Client.time_zone,
+                   Account.reminder_lead_days, Account.time_zone)
+            .join(Account, Account.id == Client.account_id).where(Client.status == "active")):
+        zone = zone or firm_zone or "UTC"
+        if zone not in days:
+            days[zone] = now.astimezone(ZoneInfo(zone)).date()
+        found[cid] = ClientRules(name, slug, rules.weekend_of(working), rules.lead_days_of(lead), zone, days[zone])
+    return found
+
+
+def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
+    if not clients:
+        return []
+    horizon = max(c.today for c in clients.values()) + timedelta(
+        days=max(max(c.lead_days) for c in clients.values()))
     rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.title,
                                      WorkItem.due_on)
                               .where(WorkItem.kind == "task", WorkItem.due_on <= horizon)).all()
-    escalate = {r.client_id for r in rows if (today - r.due_on).days >= rules.ESCALATE_AFTER}
+    escalate = {r.client_id for r in rows if r.client_id in clients
+                and (clients[r.client_id].today - r.due_on).days >= rules.ESCALATE_AFTER}
     admins = defaultdict(list)
     if escalate:
         for cid, uid in db.session.execute(select(ClientMember.client_id, ClientMember.user_id).where(
@@ -63,9 +88,10 @@ def _task_candidates(today: date, clients: dict) -> list[Candidate]:
             admins[cid].append(uid)
     out = []
     for r in rows:
-        if r.client_id not in clients:
+        client = clients.get(r.client_id)
+        if client is None:
             continue
-        for step in rules.due_steps(r.due_on, today):
+        for step in rules.due_steps(r.due_on, client.today, client.lead_days, client.weekend):
             people = admins[r.client_id] if step.kind == "task_escalated" else [r.user_id]
             fields = {"title": r.title, "days": step.days, "when": rules.when_due(step.days)}
             for uid in people:
@@ -75,13 +101,18 @@ def _task_candidates(today: date, clients: dict) -> list[Candidate]:
     return out
 
 
-def _gate_candidates(today: date, clients: dict) -> list[Candidate]:
+def _gate_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
     rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.stage,
                                      WorkItem.waiting_since)
                               .where(WorkItem.kind == "gate_review", WorkItem.waiting_since.is_not(None))).all()
     out = []
     for r in rows:
-        step = rules.gate_wait_step(r.waiting_since.date(), today) if r.client_id in clients else None
+        client = clients.get(r.client_id)
+        if client is None:
+            continue
+        # Working days as the client counts them, in its time zone: a request on Friday has waited 1 on Monday.
+        requested_on = r.waiting_since.astimezone(ZoneInfo(client.zone)).date()
+        step = rules.gate_wait_step(requested_on, client.today, client.weekend)
         if step is None:
             continue
         key = rules.idempotency_key(step.kind, f"c{r.client_id}/gate/{r.ref_id}", step.window, r.user_id)
@@ -124,7 +155,7 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
         .where(ClientConsultant.user_id.in_(wanted))).all()
     per_user = defaultdict(list)
     for uid, summary, created_at in summaries:
-        name, slug = clients[summary.client_id]
+        name, slug = clients[summary.client_id][:2]
         since = summary.last_activity_at or created_at
         per_user[uid].append(rules.BriefClient(
             name, slug, gates_waiting=gates[(uid, summary.client_id)], overdue_tasks=summary.overdue_tasks,
@@ -210,11 +241,10 @@ def _claim_batch(batch: list[Message], result: SweepResult) -> None:
 def sweep_reminders() -> dict:
     """The periodic job: claim and queue every message due now; queue again claims whose job was lost."""
     now = clock.now()
-    today = now.date()
     result = SweepResult()
-    clients = _active_clients()
+    clients = _active_clients(now)
     covered: set[int] = set()
-    candidates = (_task_candidates(today, clients) + _gate_candidates(today, clients)
+    candidates = (_task_candidates(clients) + _gate_candidates(clients)
                   + _brief_candidates(now, clients, covered))
     candidates += digests.daily_candidates(now, covered) + digests.weekly_candidates(now, clients)
     result.candidates = len(candidates)

@@ -123,3 +123,6 @@ def unsubscribe(token):
     _set_preference(user_id, kind_key, rules.OFF)
     db.session.commit()
     return render("notify/unsubscribe.html", state="done", kind=kind)
+
+
+from . import owner  # noqa: E402,F401  (the owners' /reminders page, on this blueprint)

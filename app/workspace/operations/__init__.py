@@ -11,7 +11,7 @@ from .certification import (
 )
 from .client import (
     ArchiveRecord, archive_client, archive_record, assign_consultants, client_name, consultancy_members,
-    rename_client, unarchive_client,
+    rename_client, set_reminder_calendar, unarchive_client,
 )
 from .common import Actor, log
 from .documents import set_document_status
@@ -50,7 +50,7 @@ __all__ = [
     "pending_review", "review_state", "position", "preview_dates", "preview_template", "projection", "raise_finding",
     "rate_gap_item",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
-    "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
+    "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client", "set_reminder_calendar",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
