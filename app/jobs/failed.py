@@ -38,7 +38,9 @@ def failed_jobs(limit: int = 100) -> list[FailedJob]:
             if job is None:  # its data expired before the registry entry
                 found.append(FailedJob(job_id, name, "(gone)", "", None, "(the job's data has expired)"))
                 continue
+            result = job.latest_result()
             found.append(FailedJob(job.id, name, job.func_name or "?", ", ".join(map(repr, job.args or ()))[:120],
-                                   job.ended_at or job.enqueued_at, _last_line(job.exc_info)))
+                                   job.ended_at or job.enqueued_at,
+                                   _last_line(result.exc_string if result is not None else None)))
     found.sort(key=lambda j: j.failed_at or datetime.min, reverse=True)
     return found[:limit]
