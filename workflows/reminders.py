@@ -47,6 +47,15 @@ KINDS = [
     Kind("task_assigned", "A task is assigned to me", False, ASSIGNEE,
          "{client}: task assigned to you: {title}",
          "{actor} assigned you the task “{title}” at {client}."),
+    Kind("task_comment", "Someone comments on my task", False, ASSIGNEE,
+         "{client}: {actor} commented on “{title}”",
+         "{actor} commented on your task “{title}” at {client}: {excerpt}"),
+    Kind("document_waiting", "A document waits for my approval", False, CONSULTANTS,
+         "{client}: “{title}” waits for your approval",
+         "{actor} put “{title}” of {client} in review: it waits for your approval."),
+    Kind("finding_raised", "A finding is raised at my client", False, CLIENT_ADMINS,
+         "{client}: {severity} finding raised: {title}",
+         "{actor} raised a {severity} finding at {client}: “{title}”{clause}."),
     Kind("task_due", "A task of mine is due soon", False, ASSIGNEE,
          "{client}: “{title}” is due {when}",
          "Your task “{title}” at {client} is due {when}."),
@@ -107,6 +116,12 @@ def check_preference(kind_key: str, chosen: str) -> None:
     if k.mandatory and chosen == OFF:
         raise WorkflowError(f"“{k.label}” can't be turned off: it decides what happens to the project.",
                             status=INVALID_INPUT)
+
+
+def excerpt(text: str, limit: int = 140) -> str:
+    """The start of a comment, on one line, for a mail's first line."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 
 def wording(kind_key: str, **fields) -> tuple[str, str]:

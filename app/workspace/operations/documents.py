@@ -6,6 +6,7 @@ import workflows as wf
 from ... import clock
 from ...extensions import db
 from ...models import Document, Stage
+from ...notify.events import announce
 from ...refusal import Refusal
 from .common import Actor, log
 from .state import lock_gate_state
@@ -29,3 +30,6 @@ def set_document_status(doc: Document, status: str, actor: Actor, may_approve: b
     doc.approved_at = clock.now() if status == "approved" else None
     log(actor, "document.status", "document", doc.id,
         f"“{doc.title}”: {labels[before['status']]} → {labels[status]}", before, {"status": status})
+    if status == "in_review":  # to whoever approves the client's documents
+        announce("document_waiting", f"document/{doc.id}", "workspace.documents", actor_id=actor.id,
+                 fragment=f"doc-{doc.id}", title=doc.title)

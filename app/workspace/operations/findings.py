@@ -8,6 +8,7 @@ import workflows as wf
 from ... import clock
 from ...extensions import db
 from ...models import Finding
+from ...notify.events import announce
 from ...refusal import Refusal
 from .common import Actor, check_length, log
 from .state import lock_gate_state, template
@@ -41,6 +42,10 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
     db.session.flush()
     log(actor, "finding.raised", "finding", finding.id, f"{severity.title()} finding #{finding.id}: {finding.title}",
         None, {"severity": severity, "clause": finding.clause})
+    # Findings have no owner of their own: the client's admins answer for them.
+    announce("finding_raised", f"finding/{finding.id}", "workspace.findings", actor_id=actor.id,
+             fragment=f"finding-{finding.id}", title=finding.title, severity=severity,
+             clause=f" (clause {finding.clause})" if finding.clause else "")
     return finding
 
 
