@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -158,7 +157,9 @@ def _mime(row: RemindersSent) -> EmailMessage:
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = row.to_email
     msg["Subject"] = row.subject
-    msg["Message-ID"] = make_msgid(domain="isopath")
+    # One Message-ID per message key: a copy sent again after a crash between the server's "250" and our
+    # commit is the same message to the mail servers and clients that drop duplicates by Message-ID.
+    msg["Message-ID"] = f"<{job_id(row.key)}@isopath>"
     msg["X-ISOpath-Key"] = row.key  # lets an operator (and the tests) tell one message from another
     if row.unsubscribe_url:
         # RFC 8058: a mail client may POST "List-Unsubscribe=One-Click" to the URL, without a login.
