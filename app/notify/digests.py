@@ -93,7 +93,8 @@ def daily_candidates(now: datetime, covered: set[int]) -> list[Candidate]:
         notes = held.get(uid)
         if not notes:
             continue
-        out.append(Candidate(keys[uid], "daily_digest", uid, 0, {"updates": f"{len(notes)} update{'s' if len(notes) != 1 else ''}"}, ("notify.index", {}, ""),
+        updates = f"{len(notes)} update{'s' if len(notes) != 1 else ''}"
+        out.append(Candidate(keys[uid], "daily_digest", uid, 0, {"updates": updates}, ("notify.index", {}, ""),
                              held=rules_digest.held_lines([n[1:] for n in notes]),
                              carries=tuple(n[0] for n in notes)))
     return out

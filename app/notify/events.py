@@ -77,7 +77,8 @@ def path_of(url: str) -> str:
 
 def record_announced(client: Client, reviewers) -> int:
     """Write what the current change announced: a notification per recipient, and a claimed mail for those
-    who want it at once (those who take it in their digest: the notice waits for it). `reviewers(client)`: who reviews the client's gates. Returns the notices written."""
+    who want it at once (those who take it in their digest: the notice waits for it). `reviewers(client)`:
+    who reviews the client's gates. Returns the notices written."""
     pending = db.session.info.pop(_KEY, [])
     written = 0
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")

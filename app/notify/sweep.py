@@ -23,7 +23,8 @@ from workflows.stages import stage_label
 from .. import clock
 from ..accounts import mailed_link
 from ..extensions import db
-from ..models import Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
+from ..models import (Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent,
+                      User, WorkItem)
 from . import digests
 from .candidates import Candidate
 from .events import path_of, preferences

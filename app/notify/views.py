@@ -105,7 +105,8 @@ def settings():
                for k in rules.PREFERENCE_KINDS}
     zone = request.form.get("time_zone", "") if request.method == "POST" else (current_user.time_zone or "")
     return render("notify/settings.html", kinds=rules.PREFERENCE_KINDS, current=current, errors=errors,
-                  labels=rules.DELIVERY_LABELS, choices=CHOICES, offered=rules.choices, zones=TIME_ZONES, zone=zone), (422 if errors else 200)
+                  labels=rules.DELIVERY_LABELS, choices=CHOICES, offered=rules.choices, zones=TIME_ZONES,
+                  zone=zone), (422 if errors else 200)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
