@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi db …`, `tenants …`, `clients …`, `demo …`.
+"""Operator commands: `flask --app wsgi db …`, `tenants …`, `clients …`, `demo …`, `jobs …`.
 
 Thin on purpose: parse options, call `tenants`, print. The mechanics (and their
 tests) live in `tenants/`.
@@ -28,6 +28,7 @@ db_cli = click.Group("db", help="Schema migrations: the shared schema, then ever
 tenants_cli = click.Group("tenants", help="Client schemas: status, upgrades, spares.")
 clients_cli = click.Group("clients", help="One client at a time: export, import, drop.")
 demo_cli = click.Group("demo", help="Demo data.")
+jobs_cli = click.Group("jobs", help="Background jobs: what failed for good.")
 
 
 def _settings() -> Config:
@@ -360,3 +361,25 @@ def demo_seed():
 
     created = seed_demo()
     click.echo("demo data created" if created else "demo data already present")
+
+
+@jobs_cli.command("failed")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def jobs_failed(limit, as_json):
+    """List the jobs that failed for good (after their retries): id, function, when, the error's last line."""
+    from .jobs.failed import failed_jobs
+
+    jobs = failed_jobs(limit)
+    if as_json:
+        click.echo(json.dumps([{**j.__dict__, "failed_at": j.failed_at.isoformat() if j.failed_at else None}
+                               for j in jobs], indent=2))
+        return
+    if not jobs:
+        click.echo("No failed jobs.")
+        return
+    for j in jobs:
+        when = j.failed_at.strftime("%Y-%m-%d %H:%M:%S") if j.failed_at else "?"
+        click.echo(f"{j.id}  {when}  {j.queue}  {j.function}({j.args})\n    {j.error}")
+    click.echo(f"{len(jobs)} failed job{'s' if len(jobs) != 1 else ''}.")

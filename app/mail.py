@@ -31,19 +31,55 @@ def send_mail(to: str, subject: str, body: str) -> None:
 
 def deliver(msg: EmailMessage) -> None:
     """Hand one message to the SMTP server; SMTP errors propagate (the job decides on a retry)."""
-    url = current_app.config["SMTP_URL"]
-    if not url:
-        log.info("mail (no SMTP_URL set, not sent)\nTo: %s\nSubject: %s\n\n%s", msg["To"], msg["Subject"],
-                 msg.get_body(("plain",)).get_content() if msg.is_multipart() else msg.get_content())
-        return
+    connection = Connection()
+    try:
+        connection.send(msg)
+    finally:
+        connection.close()
+
+
+class Connection:
+    """One SMTP connection for several messages (a send job's batch), opened for the first one."""
+
+    def __init__(self):
+        self._smtp = None
+
+    def send(self, msg: EmailMessage) -> None:
+        url = current_app.config["SMTP_URL"]
+        if not url:
+            log.info("mail (no SMTP_URL set, not sent)\nTo: %s\nSubject: %s\n\n%s", msg["To"], msg["Subject"],
+                     msg.get_body(("plain",)).get_content() if msg.is_multipart() else msg.get_content())
+            return
+        if self._smtp is None:
+            self._smtp = _connect(url)
+        try:
+            self._smtp.send_message(msg)
+        except smtplib.SMTPServerDisconnected:
+            self._smtp = None
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            smtp, self._smtp = self._smtp, None
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def _connect(url: str) -> smtplib.SMTP:
     parts = urlparse(url)
     smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_cls(parts.hostname or "127.0.0.1", parts.port or (465 if parts.scheme == "smtps" else 25), timeout=10) as smtp:
+    smtp = smtp_cls(parts.hostname or "127.0.0.1", parts.port or (465 if parts.scheme == "smtps" else 25), timeout=10)
+    try:
         if parts.scheme == "smtp+starttls":
             smtp.starttls()
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(msg)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def mail_queue() -> Queue:

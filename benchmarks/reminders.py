@@ -38,9 +38,7 @@ sys.path.insert(0, str(ROOT))
 from common import drop_database, line, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
 from pages import free_port  # noqa: E402
 
-WORKER = ("from app import create_app; from app.redis_conn import get_redis; from app.jobs import MAIL_QUEUE; "
-          "from rq import Worker; app = create_app(); ctx = app.app_context(); ctx.push(); "
-          "Worker([MAIL_QUEUE], connection=get_redis()).work(burst=True, logging_level='ERROR')")
+WORKER = ["-m", "app.jobs.worker", "--burst"]  # the worker production runs, until the queue is empty
 
 
 class Inbox:
@@ -102,7 +100,7 @@ def seed(db, clients: int, rng: random.Random) -> None:
 
 
 def run_workers(env: dict, count: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env) for _ in range(count)]
+    return [subprocess.Popen([sys.executable, *WORKER], cwd=ROOT, env=env) for _ in range(count)]
 
 
 def main() -> int:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from .errors import INVALID_INPUT, WorkflowError
 
 IMMEDIATELY, DIGEST, OFF = "immediately", "digest", "off"
 DELIVERIES = (IMMEDIATELY, DIGEST, OFF)
-DELIVERY_LABELS = {IMMEDIATELY: "At once", DIGEST: "In the morning brief", OFF: "Off"}
+DELIVERY_LABELS = {IMMEDIATELY: "At once", DIGEST: "In my daily digest", OFF: "Off"}
 
 # Who receives a kind (the app resolves each to people of the client).
 CONSULTANTS, REQUESTER_AND_ADMINS, ASSIGNEE, CLIENT_ADMINS, USER = (
@@ -30,6 +31,7 @@ class Kind:
     recipients: str
     subject: str  # str.format with the message's fields; the client's name always leads
     wording: str  # the first line of the mail and the in-app notification
+    is_digest: bool = False  # a digest itself (the morning brief, the daily and weekly digests): never "in the digest"
 
 
 KINDS = [
@@ -45,6 +47,15 @@ KINDS = [
     Kind("task_assigned", "A task is assigned to me", False, ASSIGNEE,
          "{client}: task assigned to you: {title}",
          "{actor} assigned you the task “{title}” at {client}."),
+    Kind("task_comment", "Someone comments on my task", False, ASSIGNEE,
+         "{client}: {actor} commented on “{title}”",
+         "{actor} commented on your task “{title}” at {client}: {excerpt}"),
+    Kind("document_waiting", "A document waits for my approval", False, CONSULTANTS,
+         "{client}: “{title}” waits for your approval",
+         "{actor} put “{title}” of {client} in review: it waits for your approval."),
+    Kind("finding_raised", "A finding is raised at my client", False, CLIENT_ADMINS,
+         "{client}: {severity} finding raised: {title}",
+         "{actor} raised a {severity} finding at {client}: “{title}”{clause}."),
     Kind("task_due", "A task of mine is due soon", False, ASSIGNEE,
          "{client}: “{title}” is due {when}",
          "Your task “{title}” at {client} is due {when}."),
@@ -60,7 +71,13 @@ KINDS = [
          "The {stage} gate review of {client} has waited {days} working days for you."),
     Kind("morning_brief", "My morning brief", False, USER,
          "Your morning brief: {count} clients need you",
-         "{count} of your clients need you today."),
+         "{count} of your clients need you today.", is_digest=True),
+    Kind("daily_digest", "My daily digest", False, USER,
+         "Your ISOpath digest: {updates}",
+         "What happened since your last digest: {updates}.", is_digest=True),
+    Kind("weekly_digest", "The weekly digest of my client", False, CLIENT_ADMINS,
+         "{client}: your week in ISOpath",
+         "Where {client} stands this week.", is_digest=True),
     Kind("invitation", "Invitations", True, USER, "{client}: you are invited", "You are invited."),
     Kind("password_reset", "Password resets", True, USER, "Reset your password", "Reset your password."),
 ]
@@ -81,18 +98,30 @@ def delivery(kind_key: str, chosen: str | None) -> str:
     k = kind(kind_key)
     if chosen not in DELIVERIES:
         chosen = IMMEDIATELY
-    if k.mandatory and chosen == OFF:
+    if k.mandatory and chosen == OFF or k.is_digest and chosen == DIGEST:
         return IMMEDIATELY
     return chosen
 
 
+def choices(kind_key: str) -> tuple[str, ...]:
+    """What the preferences page offers for a kind: a digest goes at once or not at all."""
+    return (IMMEDIATELY, OFF) if kind(kind_key).is_digest else DELIVERIES
+
+
 def check_preference(kind_key: str, chosen: str) -> None:
     k = kind(kind_key)
-    if chosen not in DELIVERIES:
-        raise WorkflowError(f"Choose one of: {', '.join(DELIVERY_LABELS.values())}.", status=INVALID_INPUT)
+    if chosen not in choices(kind_key):
+        raise WorkflowError(f"Choose one of: {', '.join(DELIVERY_LABELS[c] for c in choices(kind_key))}.",
+                            status=INVALID_INPUT)
     if k.mandatory and chosen == OFF:
         raise WorkflowError(f"“{k.label}” can't be turned off: it decides what happens to the project.",
                             status=INVALID_INPUT)
+
+
+def excerpt(text: str, limit: int = 140) -> str:
+    """The start of a comment, on one line, for a mail's first line."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 
 def wording(kind_key: str, **fields) -> tuple[str, str]:
@@ -130,8 +159,77 @@ def add_working_days(start: date, days: int, weekend: tuple[int, ...] = WEEKEND)
     return day
 
 
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekend_of(working_days: str | None) -> tuple[int, ...]:
+    """A client's days off from its working days as stored ("01234": Monday to Friday; None: the default)."""
+    if not working_days:
+        return WEEKEND
+    return tuple(d for d in range(7) if str(d) not in working_days)
+
+
+def parse_working_days(chosen: list[str]) -> str:
+    """The stored form of the weekdays ticked on a form (each "0" … "6"); at least one."""
+    days = sorted({c for c in chosen if c in {str(d) for d in range(7)}})
+    if len(days) != len(set(chosen)) or not days:
+        raise WorkflowError("Tick at least one working day.", status=INVALID_INPUT)
+    return "".join(days)
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zones a person, client or consultancy may choose, by name."""
+    return tuple(sorted(available_timezones() - {"localtime", "Factory"}))
+
+
+def check_time_zone(zone: str | None) -> str | None:
+    """A time zone as chosen on a form ("" or None: the default); refused unless it is one of `time_zones`."""
+    zone = (zone or "").strip()
+    if not zone:
+        return None
+    if zone not in time_zones():
+        raise WorkflowError("Choose a time zone from the list.", status=INVALID_INPUT)
+    return zone
+
+
+def working_days_label(working_days: str | None) -> str:
+    days = working_days or "01234"
+    if days == "01234":
+        return "Monday to Friday"
+    return ", ".join(WEEKDAY_NAMES[int(d)] for d in days)
+
+
 # ---- the due / overdue ladder ------------------------------------------------------------------------
 LEAD_DAYS = (7, 1)  # reminders before the due date
+MAX_LEAD_DAYS, MAX_RUNGS = 60, 4
+
+
+def lead_days_of(stored: str | None) -> tuple[int, ...]:
+    """A consultancy's lead days as stored ("14,7,1"; None or unreadable: the standard 7 and 1)."""
+    try:
+        return parse_lead_days(stored) if stored else LEAD_DAYS
+    except WorkflowError:
+        return LEAD_DAYS
+
+
+def parse_lead_days(typed: str) -> tuple[int, ...]:
+    """ "14, 7, 1" → (14, 7, 1): one to four whole numbers of days, 0 (the due day) to 60, each once."""
+    parts = [p.strip() for p in (typed or "").replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise WorkflowError("Give at least one number of days, e.g. “7, 1”.", status=INVALID_INPUT)
+    if not all(p.isdigit() for p in parts):
+        raise WorkflowError("Give whole numbers of days separated by commas, e.g. “7, 1”.", status=INVALID_INPUT)
+    days = [int(p) for p in parts]
+    if len(days) > MAX_RUNGS or len(set(days)) != len(days):
+        raise WorkflowError(f"Give up to {MAX_RUNGS} different numbers of days.", status=INVALID_INPUT)
+    if any(d > MAX_LEAD_DAYS for d in days):
+        raise WorkflowError(f"Reminders go at most {MAX_LEAD_DAYS} days before the due date.", status=INVALID_INPUT)
+    return tuple(sorted(days, reverse=True))
+
+
+def format_lead_days(days: tuple[int, ...]) -> str:
+    return ",".join(str(d) for d in days)
 OVERDUE_EVERY = 7  # overdue: the day after, then weekly, not daily
 ESCALATE_AFTER = 14  # days overdue before the client admin hears of it
 GATE_WAIT_WORKING_DAYS = 2  # a gate review waiting longer than this reminds its consultants

@@ -62,6 +62,10 @@ class Account(SharedModel):
     trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     billing_interval: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # Reminders (workflows/reminders.py): days before a due date, e.g. "7,1" (None: the standard ladder), and
+    # the consultancy's time zone (IANA; None: UTC), the default of its clients and people.
+    reminder_lead_days: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     members: Mapped[list[AccountMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
     clients: Mapped[list[Client]] = relationship(back_populates="account")
@@ -120,6 +124,10 @@ class Client(SharedModel):
     template_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Weekdays the client works, Monday 0 … Sunday 6, e.g. "01234" (None: Monday to Friday); its time zone
+    # (None: the consultancy's). Reminders keep to both.
+    working_days: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     account: Mapped[Account] = relationship(back_populates="clients")
     consultants: Mapped[list[User]] = relationship(secondary="client_consultants", order_by="User.name")
@@ -129,6 +137,7 @@ class Client(SharedModel):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'archived')", name="status_valid"),
         CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_format"),
+        CheckConstraint("working_days ~ '^[0-6]{1,7}$'", name="working_days_valid"),
     )
 
 
@@ -260,8 +269,11 @@ class Notification(SharedModel):
     link: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Its person chose this kind "in the digest": the next daily digest (or morning brief) carries it, once.
+    digest_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")),)
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")),
+                      Index("ix_notifications_digest_pending", "user_id", postgresql_where=text("digest_pending")))
 
 
 class RemindersSent(SharedModel):
@@ -284,6 +296,8 @@ class RemindersSent(SharedModel):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # refused for good
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Claimed for a person who takes this kind in their digest: the key is taken, the mail is the digest's.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     __table_args__ = (Index("ix_reminders_sent_unsent", "claimed_at",
                             postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),)

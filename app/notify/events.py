@@ -77,7 +77,8 @@ def path_of(url: str) -> str:
 
 def record_announced(client: Client, reviewers) -> int:
     """Write what the current change announced: a notification per recipient, and a claimed mail for those
-    who want it at once. `reviewers(client)`: who reviews the client's gates. Returns the notices written."""
+    who want it at once (those who take it in their digest: the notice waits for it). `reviewers(client)`:
+    who reviews the client's gates. Returns the notices written."""
     pending = db.session.info.pop(_KEY, [])
     written = 0
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
@@ -95,10 +96,12 @@ def record_announced(client: Client, reviewers) -> int:
             user = users.get(uid)
             if user is None:
                 continue
+            how = rules.delivery(a.kind, prefs.get((uid, a.kind)))
             db.session.add(Notification(user_id=uid, client_id=client.id, kind=a.kind, message=line,
-                                        link=path_of(link)[:500], created_at=clock.now()))
+                                        link=path_of(link)[:500], created_at=clock.now(),
+                                        digest_pending=how == rules.DIGEST))
             written += 1
-            if rules.delivery(a.kind, prefs.get((uid, a.kind))) == rules.IMMEDIATELY:
+            if how == rules.IMMEDIATELY:
                 key = rules.idempotency_key(a.kind, f"c{client.id}/{a.ref}", stamp, uid)
                 claim(Message(key, a.kind, uid, user.email, client.id, subject, line, link,
                               "Open in ISOpath"))

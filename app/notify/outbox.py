@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -28,12 +27,13 @@ from workflows import reminders as rules
 from .. import clock
 from ..accounts import mailed_link
 from ..extensions import db
-from ..mail import deliver, mail_queue
+from ..mail import Connection, deliver, mail_queue
 from ..models import RemindersSent
 from ..transaction import after_commit
 
 log = logging.getLogger("isopath.notify")
 STALE_AFTER = timedelta(minutes=15)  # a claim this old and never sent lost its job
+SEND_BATCH = 25  # messages per send job
 MAX_ATTEMPTS = 6  # a message the mail server keeps refusing is left to an operator (RQ's failed jobs)
 RETRY_INTERVALS = [30, 120, 600]  # seconds: a mail server restarting
 # Headers up to RFC 5322's hard limit: folded at 78, a long List-Unsubscribe URL came out as encoded words
@@ -54,6 +54,10 @@ class Message:
     link_label: str
     details: tuple[str, ...] = ()  # further lines (the morning brief's rows are passed as `rows` instead)
     rows: tuple = ()  # (client name, link, reasons) of a brief
+    sections: tuple = ()  # (heading, lines) of a weekly digest
+    held: tuple = ()  # (text, link) of the notices a digest carries
+    carries: tuple[int, ...] = ()  # ids of the held notices this digest delivers (no longer pending once claimed)
+    hold: bool = False  # for a person who takes this kind in their digest: the key is claimed, nothing mailed
 
 
 # ---- signed one-click unsubscribe ------------------------------------------------------------------------
@@ -97,32 +101,41 @@ def claim_many(messages: list[Message]) -> set[str]:
     rows = []
     for message in messages:
         kind = rules.kind(message.kind)
+        if message.hold:  # the digest that carries it is the mail; only the key and what it said are kept
+            rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
+                             to_email=message.email, subject=message.subject[:300], body_text=message.line,
+                             body_html="", unsubscribe_url=None, claimed_at=clock.now(), held=True))
+            continue
         unsubscribe = None if kind.mandatory else mailed_link(
             "notify.unsubscribe", token=unsubscribe_token(message.user_id, kind.key))
         text, html = _bodies(message, unsubscribe)
         rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
                          to_email=message.email, subject=message.subject[:300], body_text=text, body_html=html,
-                         unsubscribe_url=unsubscribe, claimed_at=clock.now()))
+                         unsubscribe_url=unsubscribe, claimed_at=clock.now(), held=False))
     if not rows:
         return set()
     stmt = insert(RemindersSent).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(
         RemindersSent.key)
     claimed = set(db.session.execute(stmt).scalars())
-    if claimed:
-        after_commit(enqueue_all, [m.key for m in messages if m.key in claimed])
+    to_send = [m.key for m in messages if m.key in claimed and not m.hold]
+    if to_send:
+        after_commit(enqueue_all, to_send)
     return claimed
 
 
 def enqueue_all(keys: list[str]) -> None:
-    """One job per message, queued in one pipelined round trip per chunk (a sweep queues thousands)."""
+    """One job per SEND_BATCH messages (sent over one SMTP connection; RQ costs some twenty Redis round trips
+    per job), queued in one pipelined round trip per thousand jobs (a sweep queues thousands)."""
     intervals = current_app.config.get("MAIL_RETRY_INTERVALS", RETRY_INTERVALS)
     queue = mail_queue()
+    batches = [keys[i:i + SEND_BATCH] for i in range(0, len(keys), SEND_BATCH)]
     try:
-        for i in range(0, len(keys), 1000):
-            queue.enqueue_many([Queue.prepare_data(send_message, (key,), job_id=job_id(key), timeout=120,
-                                                   result_ttl=0, failure_ttl=7 * 86400,
+        for i in range(0, len(batches), 1000):
+            queue.enqueue_many([Queue.prepare_data(send_messages, (batch,), job_id=batch_job_id(batch),
+                                                   timeout=120 + 10 * len(batch), result_ttl=0,
+                                                   failure_ttl=7 * 86400,
                                                    retry=Retry(max=len(intervals), interval=intervals))
-                                for key in keys[i:i + 1000]])
+                                for batch in batches[i:i + 1000]])
     except RedisError:  # the claims stay unsent: the next sweep finds them stale and queues them again
         log.warning("could not queue %d messages (Redis unreachable)", len(keys), exc_info=True)
 
@@ -130,6 +143,10 @@ def enqueue_all(keys: list[str]) -> None:
 def job_id(key: str) -> str:
     """RQ job ids take letters, digits, - and _ only: a digest of the key (one job per message)."""
     return "msg-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def batch_job_id(keys: list[str]) -> str:
+    return job_id(keys[0]) if len(keys) == 1 else "msgs-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:40]
 
 
 def enqueue_send(key: str) -> None:
@@ -148,7 +165,9 @@ def _mime(row: RemindersSent) -> EmailMessage:
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = row.to_email
     msg["Subject"] = row.subject
-    msg["Message-ID"] = make_msgid(domain="isopath")
+    # One Message-ID per message key: a copy sent again after a crash between the server's "250" and our
+    # commit is the same message to the mail servers and clients that drop duplicates by Message-ID.
+    msg["Message-ID"] = f"<{job_id(row.key)}@isopath>"
     msg["X-ISOpath-Key"] = row.key  # lets an operator (and the tests) tell one message from another
     if row.unsubscribe_url:
         # RFC 8058: a mail client may POST "List-Unsubscribe=One-Click" to the URL, without a login.
@@ -165,16 +184,27 @@ def _permanent(err: smtplib.SMTPException) -> bool:
     return isinstance(err, smtplib.SMTPResponseException) and 500 <= err.smtp_code < 600
 
 
-def send_message(key: str) -> str:
+def send_messages(keys: list[str]) -> str:
+    """The send job of a batch: each message as `send_message` does, over one SMTP connection. Trouble with one
+    raises and the job is retried whole; those already sent are not sent again (their rows say so)."""
+    connection = Connection()
+    try:
+        outcomes = [send_message(key, connection) for key in keys]
+    finally:
+        connection.close()
+    return f"{outcomes.count('sent')} of {len(keys)} sent"
+
+
+def send_message(key: str, connection: Connection | None = None) -> str:
     """The send job: send the claimed message unless it went out already; SMTP trouble raises (RQ retries
     with backoff), a permanent refusal (5xx) is recorded and not retried."""
     row = db.session.scalar(select(RemindersSent).where(RemindersSent.key == key).with_for_update())
-    if row is None or row.sent_at is not None or row.failed_at is not None:
+    if row is None or row.sent_at is not None or row.failed_at is not None or row.held:
         db.session.rollback()
         return "nothing to send"
     row.attempts += 1
     try:
-        deliver(_mime(row))
+        connection.send(_mime(row)) if connection is not None else deliver(_mime(row))
     except smtplib.SMTPException as err:
         if not _permanent(err):
             db.session.commit()  # the attempt is counted; the lock goes with the commit
@@ -197,6 +227,7 @@ def resend_stale(older_than: timedelta = STALE_AFTER) -> int:
     cutoff = clock.now() - older_than
     keys = db.session.scalars(select(RemindersSent.key).where(
         RemindersSent.sent_at.is_(None), RemindersSent.failed_at.is_(None), RemindersSent.claimed_at < cutoff,
+        RemindersSent.held.is_(False),
         RemindersSent.attempts < MAX_ATTEMPTS)
         .order_by(RemindersSent.claimed_at)).all()
     db.session.rollback()

@@ -10,33 +10,28 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, select, update
 
+from workflows import digests as digest_rules
 from workflows import reminders as rules
 from workflows.stages import stage_label
 
 from .. import clock
 from ..accounts import mailed_link
 from ..extensions import db
-from ..models import Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent, User, WorkItem
+from ..models import (Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent,
+                      User, WorkItem)
+from . import digests
+from .candidates import Candidate
 from .events import path_of, preferences
 from .outbox import Message, claim_many, resend_stale
 
 log = logging.getLogger("isopath.notify")
 BATCH = 500  # claims per transaction: a crash loses at most this many enqueues, which the next sweep heals
-
-
-@dataclass
-class Candidate:
-    key: str
-    kind: str
-    user_id: int
-    client_id: int
-    fields: dict
-    link: tuple  # (endpoint, values, fragment)
-    rows: tuple = field(default=())
 
 
 @dataclass
@@ -46,22 +41,47 @@ class SweepResult:
     skipped_by_preference: int = 0
     requeued: int = 0
     briefs: int = 0
+    digests: int = 0
+    held: int = 0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def _active_clients() -> dict[int, tuple[str, str]]:
-    return {cid: (name, slug) for cid, name, slug in db.session.execute(
-        select(Client.id, Client.name, Client.slug).where(Client.status == "active"))}
+class ClientRules(NamedTuple):
+    """What the sweep needs of an active client: its name and address, its weekend, its consultancy's lead
+    days, its time zone (its own, else the consultancy's, else UTC) and so its date now."""
+    name: str
+    slug: str
+    weekend: tuple[int, ...]
+    lead_days: tuple[int, ...]
+    zone: str
+    today: date
 
 
-def _task_candidates(today: date, clients: dict) -> list[Candidate]:
-    horizon = today + timedelta(days=max(rules.LEAD_DAYS))
+def _active_clients(now: datetime) -> dict[int, ClientRules]:
+    found, days = {}, {}
+    for cid, name, slug, working, zone, lead, firm_zone in db.session.execute(
+            select(Client.id, Client.name, Client.slug, Client.working_days, Client.time_zone,
+                   Account.reminder_lead_days, Account.time_zone)
+            .join(Account, Account.id == Client.account_id).where(Client.status == "active")):
+        zone = zone or firm_zone or "UTC"
+        if zone not in days:
+            days[zone] = now.astimezone(ZoneInfo(zone)).date()
+        found[cid] = ClientRules(name, slug, rules.weekend_of(working), rules.lead_days_of(lead), zone, days[zone])
+    return found
+
+
+def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
+    if not clients:
+        return []
+    horizon = max(c.today for c in clients.values()) + timedelta(
+        days=max(max(c.lead_days) for c in clients.values()))
     rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.title,
                                      WorkItem.due_on)
                               .where(WorkItem.kind == "task", WorkItem.due_on <= horizon)).all()
-    escalate = {r.client_id for r in rows if (today - r.due_on).days >= rules.ESCALATE_AFTER}
+    escalate = {r.client_id for r in rows if r.client_id in clients
+                and (clients[r.client_id].today - r.due_on).days >= rules.ESCALATE_AFTER}
     admins = defaultdict(list)
     if escalate:
         for cid, uid in db.session.execute(select(ClientMember.client_id, ClientMember.user_id).where(
@@ -69,9 +89,10 @@ def _task_candidates(today: date, clients: dict) -> list[Candidate]:
             admins[cid].append(uid)
     out = []
     for r in rows:
-        if r.client_id not in clients:
+        client = clients.get(r.client_id)
+        if client is None:
             continue
-        for step in rules.due_steps(r.due_on, today):
+        for step in rules.due_steps(r.due_on, client.today, client.lead_days, client.weekend):
             people = admins[r.client_id] if step.kind == "task_escalated" else [r.user_id]
             fields = {"title": r.title, "days": step.days, "when": rules.when_due(step.days)}
             for uid in people:
@@ -81,13 +102,18 @@ def _task_candidates(today: date, clients: dict) -> list[Candidate]:
     return out
 
 
-def _gate_candidates(today: date, clients: dict) -> list[Candidate]:
+def _gate_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
     rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.stage,
                                      WorkItem.waiting_since)
                               .where(WorkItem.kind == "gate_review", WorkItem.waiting_since.is_not(None))).all()
     out = []
     for r in rows:
-        step = rules.gate_wait_step(r.waiting_since.date(), today) if r.client_id in clients else None
+        client = clients.get(r.client_id)
+        if client is None:
+            continue
+        # Working days as the client counts them, in its time zone: a request on Friday has waited 1 on Monday.
+        requested_on = r.waiting_since.astimezone(ZoneInfo(client.zone)).date()
+        step = rules.gate_wait_step(requested_on, client.today, client.weekend)
         if step is None:
             continue
         key = rules.idempotency_key(step.kind, f"c{r.client_id}/gate/{r.ref_id}", step.window, r.user_id)
@@ -96,19 +122,25 @@ def _gate_candidates(today: date, clients: dict) -> list[Candidate]:
     return out
 
 
-def _brief_candidates(now, clients: dict) -> list[Candidate]:
-    """One morning brief per consultant whose local send time has passed today (a working day)."""
+def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
+    """One morning brief per consultant whose local send time has passed today (a working day), carrying the
+    notices they take in their digest; `covered` gets who the brief serves today (no daily digest for them)."""
     consultants = db.session.execute(select(User.id, User.time_zone).where(User.id.in_(
         select(ClientConsultant.user_id).where(ClientConsultant.client_id.in_(list(clients)))))).all()
+    zones = digests.zones_of([uid for uid, _tz in consultants])
     due = {}
-    for uid, tz in consultants:
-        day = rules.digest_due(now, tz or "UTC", f"brief-{uid}")
+    for uid, _tz in consultants:
+        day = rules.digest_due(now, zones[uid], f"brief-{uid}")
         if day is not None and rules.is_working_day(day):
             due[uid] = day
     if not due:
         return []
     keys = {uid: rules.idempotency_key("morning_brief", f"u{uid}", day.isoformat(), uid) for uid, day in due.items()}
     taken = set(db.session.scalars(select(RemindersSent.key).where(RemindersSent.key.in_(list(keys.values())))))
+    prefs = preferences(list(due))
+    # Whose held notices wait for the brief: those whose brief went out today wait for tomorrow's.
+    covered.update(uid for uid in due if keys[uid] in taken
+                   and rules.delivery("morning_brief", prefs.get((uid, "morning_brief"))) != rules.OFF)
     wanted = [uid for uid, key in keys.items() if key not in taken]
     if not wanted:
         return []
@@ -124,21 +156,26 @@ def _brief_candidates(now, clients: dict) -> list[Candidate]:
         .where(ClientConsultant.user_id.in_(wanted))).all()
     per_user = defaultdict(list)
     for uid, summary, created_at in summaries:
-        name, slug = clients[summary.client_id]
+        name, slug = clients[summary.client_id][:2]
         since = summary.last_activity_at or created_at
         per_user[uid].append(rules.BriefClient(
             name, slug, gates_waiting=gates[(uid, summary.client_id)], overdue_tasks=summary.overdue_tasks,
             red_kpis=summary.red_kpis, missing_kpis=summary.stale_kpis,
             days_quiet=(now - since).days if since else None))
+    held = digests.pending_notices({uid: digests.digest_moment(due[uid], zones[uid], uid) for uid in wanted})
     out = []
     for uid in wanted:
         rows = rules.brief_rows(per_user[uid])
-        if not rows:  # nothing to say, nothing sent
+        if not rows:  # nothing to say, nothing sent (held notices, if any, go in a daily digest)
             continue
         brief = tuple((r.client.name, mailed_link("workspace.overview", slug=r.client.slug), list(r.reasons))
                       for r in rows)
+        notes = held.get(uid, [])
+        if rules.delivery("morning_brief", prefs.get((uid, "morning_brief"))) != rules.OFF:
+            covered.add(uid)
         out.append(Candidate(keys[uid], "morning_brief", uid, 0, {"count": len(rows)},
-                             ("portfolio.index", {}, ""), rows=brief))
+                             ("portfolio.index", {}, ""), rows=brief,
+                             held=digest_rules.held_lines([n[1:] for n in notes]), carries=tuple(n[0] for n in notes)))
     return out
 
 
@@ -162,7 +199,8 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
     for c in candidates:
         if c.user_id not in users:
             continue
-        if rules.delivery(c.kind, prefs.get((c.user_id, c.kind))) != rules.IMMEDIATELY:
+        how = rules.delivery(c.kind, prefs.get((c.user_id, c.kind)))
+        if how == rules.OFF:
             result.skipped_by_preference += 1
             continue
         client = clients.get(c.client_id)
@@ -172,8 +210,11 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
         if client and endpoint.startswith("workspace."):
             values = {"slug": client[1], **values}
         link = mailed_link(endpoint, **values) + (f"#{fragment}" if fragment else "")
+        label = {"morning_brief": "Open your portfolio", "daily_digest": "Open your notifications"}.get(
+            c.kind, "Open in ISOpath")
         batch.append(Message(c.key, c.kind, c.user_id, users[c.user_id][0], c.client_id or None, subject, line, link,
-                             "Open your portfolio" if c.kind == "morning_brief" else "Open in ISOpath", rows=c.rows))
+                             label, rows=c.rows, sections=c.sections, held=c.held, carries=c.carries,
+                             hold=how == rules.DIGEST))
         if len(batch) >= BATCH:
             _claim_batch(batch, result)
             batch = []
@@ -184,21 +225,29 @@ def _claim_batch(batch: list[Message], result: SweepResult) -> None:
     """Claim a batch in one statement and write the app's notice of each message claimed, then commit."""
     claimed = claim_many(batch)
     notices = [dict(user_id=m.user_id, client_id=m.client_id, kind=m.kind, message=m.line,
-                    link=path_of(m.link)[:500], created_at=clock.now()) for m in batch if m.key in claimed]
+                    link=path_of(m.link)[:500], created_at=clock.now(), digest_pending=m.hold)
+               for m in batch if m.key in claimed and m.kind != "daily_digest"]
     if notices:  # the same notice in the app, in the claim's transaction: one per message, never twice
         db.session.execute(insert(Notification), notices)
+    delivered = [nid for m in batch if m.key in claimed for nid in m.carries]
+    if delivered:  # the digest claimed carries them: no later digest repeats them
+        db.session.execute(update(Notification).where(Notification.id.in_(delivered)).values(digest_pending=False))
     result.claimed += len(claimed)
+    result.held += sum(1 for m in batch if m.key in claimed and m.hold)
     result.briefs += sum(1 for m in batch if m.key in claimed and m.kind == "morning_brief")
+    result.digests += sum(1 for m in batch if m.key in claimed and m.kind in ("daily_digest", "weekly_digest"))
     db.session.commit()
 
 
 def sweep_reminders() -> dict:
     """The periodic job: claim and queue every message due now; queue again claims whose job was lost."""
     now = clock.now()
-    today = now.date()
     result = SweepResult()
-    clients = _active_clients()
-    candidates = _task_candidates(today, clients) + _gate_candidates(today, clients) + _brief_candidates(now, clients)
+    clients = _active_clients(now)
+    covered: set[int] = set()
+    candidates = (_task_candidates(clients) + _gate_candidates(clients)
+                  + _brief_candidates(now, clients, covered))
+    candidates += digests.daily_candidates(now, covered) + digests.weekly_candidates(now, clients)
     result.candidates = len(candidates)
     fresh = _new_only(candidates)
     db.session.rollback()  # end the read transaction: the claims commit in batches of their own

@@ -72,7 +72,7 @@ def _set_preference(user_id: int, kind_key: str, delivery: str) -> None:
                                                   set_={"delivery": delivery}))
 
 
-CHOICES = (rules.IMMEDIATELY, rules.OFF)  # the morning brief collects its own rows; no digest of events yet
+CHOICES = rules.DELIVERIES  # the columns of the page; a digest itself offers no "in the digest"
 
 
 @bp.route("/settings/notifications", methods=["GET", "POST"])
@@ -85,8 +85,6 @@ def settings():
         for key, choice in typed.items():
             try:
                 rules.check_preference(key, choice)
-                if choice not in CHOICES:
-                    raise rules.WorkflowError("Choose “At once” or “Off”.")
             except rules.WorkflowError as err:
                 errors[key] = str(err)
         if zone and zone not in TIME_ZONES:
@@ -103,7 +101,8 @@ def settings():
                for k in rules.PREFERENCE_KINDS}
     zone = request.form.get("time_zone", "") if request.method == "POST" else (current_user.time_zone or "")
     return render("notify/settings.html", kinds=rules.PREFERENCE_KINDS, current=current, errors=errors,
-                  labels=rules.DELIVERY_LABELS, choices=CHOICES, zones=TIME_ZONES, zone=zone), (422 if errors else 200)
+                  labels=rules.DELIVERY_LABELS, choices=CHOICES, offered=rules.choices, zones=TIME_ZONES,
+                  zone=zone), (422 if errors else 200)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -121,3 +120,6 @@ def unsubscribe(token):
     _set_preference(user_id, kind_key, rules.OFF)
     db.session.commit()
     return render("notify/unsubscribe.html", state="done", kind=kind)
+
+
+from . import owner  # noqa: E402,F401  (the owners' /reminders page, on this blueprint)

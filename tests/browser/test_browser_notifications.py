@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Notification, User
+from app import clock
+from app.models import Notification, RemindersSent, User
 from app.notify.outbox import unsubscribe_token
 
 from .conftest import SCREENSHOTS, log_in
@@ -60,3 +61,32 @@ def test_the_unsubscribe_page_without_login(app, page):
     page.screenshot(path=os.path.join(SCREENSHOTS, "unsubscribe.png"), full_page=True)
     page.click("text=Unsubscribe")
     assert page.locator("h1").inner_text() == "You're unsubscribed"
+
+
+def test_the_owners_reminders_page_and_a_clients_working_days_in_a_browser(app, page):
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.email == "owner@northwind.example"))
+        db.session.add(RemindersSent(key=f"task_due:browser/{owner.id}:d7:{owner.id}", kind="task_due",
+                                     user_id=owner.id, client_id=None, to_email=owner.email,
+                                     subject="A refused reminder with a long subject to wrap on a phone",
+                                     body_text="x", body_html="x", attempts=1, failed_at=clock.now(),
+                                     error="550 5.1.1 The mailbox does not exist here"))
+        db.session.commit()
+    log_in(page, "owner@northwind.example")
+    page.wait_for_load_state()
+    for path, shot in (("/reminders", "reminders"), ("/c/acme-logistics/settings#calendar", "client-calendar")):
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(path)
+        assert _serious(page) == []
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{shot}.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{shot}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/reminders")
+    page.fill("#lead_days", "10, 2")
+    page.click("text=Save reminders")
+    page.wait_for_url("**/reminders")
+    assert page.locator("#lead_days").input_value() == "10, 2"

@@ -38,7 +38,8 @@ from app.library import kpi_store, store
 from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Acknowledgement, Attachment,
                         BillingSubscription, CheckoutIntent, Client, ClientConsultant, ClientMember, Document,
                         DocumentVersion, Finding, GapRating, GateReview, Invitation, Kpi, KpiTarget, Measurement,
-                        Notification, NotificationPreference, Objective, RecordEntry, Stage, Task, User)
+                        Notification, NotificationPreference, Objective, RecordEntry, RemindersSent, Stage, Task,
+                        User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
 from app.workspace import operations as ops
@@ -111,9 +112,9 @@ class Case:
         return self.rule + (f" ({self.label})" if self.label else "")
 
     def denied_status(self, role: str) -> int:
-        """Members without the right get 403; client staff have no consultancy pages at all (404); billing is the
-        owners' alone, and anyone else does not learn it exists (404)."""
-        if (self.area == "account" and role in CLIENT_SIDE) or self.area == "billing":
+        """Members without the right get 403; client staff have no consultancy pages at all (404); billing and the
+        reminders page are the owners' alone, and anyone else does not learn they exist (404)."""
+        if (self.area == "account" and role in CLIENT_SIDE) or self.area in ("billing", "owners"):
             return 404
         return 403
 
@@ -769,6 +770,15 @@ def client_unarchive(s):
     return Request(_c(s, "/settings/unarchive"), {}, 303, lambda: _client(s).archived_at is None)
 
 
+def client_calendar(s):
+    client = _client(s)
+    client.working_days, client.time_zone = None, None
+    s.db.session.commit()
+    return Request(_c(s, "/settings/calendar"), {"working_days": ["1", "2", "3", "4", "5"],
+                                                 "time_zone": "Europe/Vienna"}, 303,
+                   lambda: (_client(s).working_days, _client(s).time_zone) == ("12345", "Europe/Vienna"))
+
+
 def _kpi(s, key="on_time_delivery") -> int:
     """The client's KPI from this library entry, added once."""
     with inside(s):
@@ -943,6 +953,7 @@ WORKSPACE = [
     Case("/c/<slug>/settings/name", SETTINGS, client_rename, "workspace"),
     Case("/c/<slug>/settings/consultants", SETTINGS, client_consultants, "workspace"),
     Case("/c/<slug>/settings/dates", SETTINGS, client_dates, "workspace"),
+    Case("/c/<slug>/settings/calendar", SETTINGS, client_calendar, "workspace"),
     Case("/c/<slug>/settings/archive", SETTINGS, client_archive, "workspace"),
     Case("/c/<slug>/settings/unarchive", SETTINGS, client_unarchive, "workspace"),
     Case("/c/<slug>/kpis/library", MANAGERS, kpi_from_library, "workspace"),
@@ -1092,8 +1103,38 @@ def restore_library_kpi(s):
     return Request("/library/kpis/nps/restore", {}, 303, lambda: _library_kpi(s, "nps").archived_at is None)
 
 
+def _account(s) -> Account:
+    s.db.session.rollback()
+    return s.db.session.get(Account, s.account_id)
+
+
+def reminder_settings(s):
+    _account(s).reminder_lead_days = None
+    s.db.session.commit()
+    return Request("/reminders", {"lead_days": "14, 3", "time_zone": ""}, 303,
+                   lambda: _account(s).reminder_lead_days == "14,3")
+
+
+def retry_failed_mail(s):
+    """A mail to the owner the mail server refused for good; retried, it is queued again (and no longer failed)."""
+    key = f"task_due:{unique('refused')}:d7:{s.user_ids['owner']}"
+    s.db.session.add(RemindersSent(key=key, kind="task_due", user_id=s.user_ids["owner"], client_id=None,
+                                   to_email=s.emails["owner"], subject="Refused", body_text="x", body_html="x",
+                                   claimed_at=clock.now(), attempts=1, failed_at=clock.now(), error="550 no"))
+    s.db.session.commit()
+    return Request("/reminders/failed/retry", {"key": key}, 303,
+                   lambda: _outbox_row(s, key).failed_at is None)
+
+
+def _outbox_row(s, key) -> RemindersSent:
+    s.db.session.rollback()
+    return s.db.session.get(RemindersSent, key)
+
+
 ACCOUNT = [
     Case("/clients/new", ACCOUNT_MEMBERS, new_client, "account"),
+    Case("/reminders", ACCOUNT_OWNERS, reminder_settings, "owners"),
+    Case("/reminders/failed/retry", ACCOUNT_OWNERS, retry_failed_mail, "owners"),
     Case("/team", ACCOUNT_OWNERS, invite_consultant, "account"),
     Case("/team/<int:user_id>/role", ACCOUNT_OWNERS, team_role, "account"),
     Case("/team/<int:user_id>/remove", ACCOUNT_OWNERS, team_remove, "account"),

@@ -82,6 +82,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/settings/name", {"name": "Taken Over Ltd"}),
     ("POST", "/c/<slug>/settings/consultants", {"consultants": "1"}),
     ("POST", "/c/<slug>/settings/dates", {"start_on": "2030-01-01", "target_on": "2030-12-01"}),
+    ("POST", "/c/<slug>/settings/calendar", {"working_days": ["5", "6"], "time_zone": ""}),
     ("POST", "/c/<slug>/settings/archive", {}),
     ("POST", "/c/<slug>/settings/unarchive", {}),
     ("GET", "/c/<slug>/kpis", None),

@@ -9,6 +9,7 @@ from email.header import decode_header, make_header
 from sqlalchemy import select
 
 import tenants
+from workflows import reminders as rules
 from app.models import Notification, NotificationPreference, RemindersSent, Task
 from app.notify.outbox import unsubscribe_token
 from app.workspace import operations as ops
@@ -209,8 +210,7 @@ def test_preferences_page_saves_and_refuses_turning_off_a_mandatory_kind(http, f
     http.login(w.staff.email)
     page = http.get("/settings/notifications")
     assert page.status_code == 200
-    base = {k: "immediately" for k in ("gate_review_requested", "gate_approved", "gate_sent_back", "task_assigned",
-                                       "task_due", "task_overdue", "task_escalated", "gate_waiting", "morning_brief")}
+    base = {k.key: "immediately" for k in rules.PREFERENCE_KINDS}
     bad = http.submit("/settings/notifications", {**base, "gate_sent_back": "off", "time_zone": "Mars/Olympus"})
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
@@ -221,7 +221,7 @@ def test_preferences_page_saves_and_refuses_turning_off_a_mandatory_kind(http, f
     db.session.rollback()
     prefs = dict(db.session.execute(select(NotificationPreference.kind, NotificationPreference.delivery).where(
         NotificationPreference.user_id == w.staff.id)).all())
-    assert prefs["task_due"] == "off" and prefs["gate_sent_back"] == "immediately" and len(prefs) == 9
+    assert prefs["task_due"] == "off" and prefs["gate_sent_back"] == "immediately" and len(prefs) == len(rules.PREFERENCE_KINDS)
     db.session.refresh(w.staff)
     assert w.staff.time_zone == "Europe/Vienna"
 

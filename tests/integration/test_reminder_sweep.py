@@ -86,8 +86,9 @@ def test_the_sweep_sends_exactly_what_is_due_once(factory, db, mailbox, app):
         sweep_reminders()
     assert keys_of(db, c) == first
     with frozen_at(WED + timedelta(days=5)):  # Monday: that rung comes now, once; the rest is in its window
-        sweep_reminders()
-    assert keys_of(db, c) == first | {f"task_due:c{c}/task/{ids['later']}:d7:{w.staff.id}"}
+        sweep_reminders()  # (and the client admin's weekly digest: the week's first working day)
+    assert keys_of(db, c) == first | {f"task_due:c{c}/task/{ids['later']}:d7:{w.staff.id}",
+                                      f"weekly_digest:c{c}:2026-W51:{w.client_admin.id}"}
 
 
 def test_two_sweeps_at_once_claim_each_message_once(factory, db, mailbox, app):

@@ -14,7 +14,7 @@ def test_every_kind_is_one_entry_with_unique_key_and_wording_that_formats():
     keys = [k.key for k in r.KINDS]
     assert len(keys) == len(set(keys))
     fields = dict(client="Acme", stage="Initial audit", actor="Ann", reasons="x", title="T", when="today",
-                  days=3, count=2)
+                  days=3, count=2, updates="2 updates", excerpt="Hi", severity="major", clause="")
     for k in r.KINDS:
         subject, line = r.wording(k.key, **fields)
         assert subject and line

@@ -11,7 +11,7 @@ from .certification import (
 )
 from .client import (
     ArchiveRecord, archive_client, archive_record, assign_consultants, client_name, consultancy_members,
-    rename_client, unarchive_client,
+    rename_client, set_reminder_calendar, unarchive_client,
 )
 from .common import Actor, log
 from .document_records import acknowledge, add_record_entry, expected_readers, mark_reviewed, reviews_due
@@ -62,6 +62,7 @@ __all__ = [
     "rate_gap_item",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
     "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
+    "set_reminder_calendar",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
     "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",

@@ -10,6 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
+from workflows import reminders as rules
+from workflows.errors import WorkflowError
+
 from ... import clock
 from ...extensions import db
 from ...models import AccountMember, ActivityEntry, Client, ClientConsultant, User
@@ -54,6 +57,27 @@ def rename_client(client: Client, name: str | None, actor: Actor) -> None:
     client.name = name
     log(actor, "client.renamed", "client", client.id, f"Client renamed from “{before}” to “{name}”",
         {"name": before}, {"name": name})
+
+
+def set_reminder_calendar(client: Client, working_days: list[str], time_zone: str | None, actor: Actor) -> None:
+    """The weekdays the client works (no reminders on the others; "working days" count them) and its time
+    zone (None: the consultancy's)."""
+    try:
+        days = rules.parse_working_days(working_days)
+    except WorkflowError as err:
+        raise Refusal(str(err), field="working_days") from None
+    try:
+        zone = rules.check_time_zone(time_zone)
+    except WorkflowError as err:
+        raise Refusal(str(err), field="time_zone") from None
+    days = None if days == "01234" else days
+    before = {"working_days": client.working_days, "time_zone": client.time_zone}
+    if before == {"working_days": days, "time_zone": zone}:
+        return
+    client.working_days, client.time_zone = days, zone
+    log(actor, "client.calendar_changed", "client", client.id,
+        f"Working days set to {rules.working_days_label(days)}, time zone {zone or 'as the consultancy'}",
+        before, {"working_days": days, "time_zone": zone})
 
 
 def assign_consultants(client: Client, user_ids: list[int], actor: Actor) -> None:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+import tenants
 import workflows as wf
 from workflows import documents as wd
 
 from ... import clock
 from ...extensions import db
-from ...models import Document, DocumentVersion, Stage
+from ...models import Client, ClientMember, Document, DocumentVersion, Stage
+from ...notify.events import announce
 from ...permissions import DOCUMENT_APPROVERS
 from ...refusal import Refusal
 from .common import Actor, check_length, log
@@ -140,7 +142,19 @@ def set_version_status(version: DocumentVersion, status: str, actor: Actor, role
     log(actor, "document.version_status", "document", doc.id,
         f"“{doc.title}” version {version.number}: {labels[before]} → {labels[status]}{superseded}",
         {"version": version.number, "status": before}, {"version": version.number, "status": status})
+    if status == wd.IN_REVIEW:  # to whoever approves it: the client's top management for its own documents
+        announce("document_waiting", f"document/{doc.id}/v{version.number}", "workspace.document",
+                 actor_id=actor.id, link_values={"doc_id": doc.id}, to=_top_management(doc), title=doc.title)
     return True
+
+
+def _top_management(doc: Document) -> list[int]:
+    """The client's top management, when they approve this document (the consultants are told in any case)."""
+    if doc.approver_role != "top_management":
+        return []
+    return list(db.session.scalars(  # the bound client's members, in the shared schema
+        select(ClientMember.user_id).join(Client, Client.id == ClientMember.client_id)
+        .where(Client.schema_name == tenants.current_schema(), ClientMember.role == "top_management")))
 
 
 def set_document_status(doc: Document, status: str, actor: Actor, role: str | None) -> None:

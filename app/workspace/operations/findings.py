@@ -12,6 +12,7 @@ from workflows import nonconformity as nc
 from ... import clock
 from ...extensions import db
 from ...models import Finding
+from ...notify.events import announce
 from ...refusal import Refusal
 from .certification import parse_day
 from .common import Actor, check_length, log
@@ -78,6 +79,10 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
     db.session.flush()
     log(actor, "finding.raised", "finding", finding.id, f"{severity.title()} finding #{finding.id}: {finding.title}",
         None, {"severity": severity, "clause": finding.clause, "source": source, "kind": finding.kind})
+    # Findings have no owner of their own: the client's admins answer for them.
+    announce("finding_raised", f"finding/{finding.id}", "workspace.finding", actor_id=actor.id,
+             link_values={"finding_id": finding.id}, title=finding.title, severity=severity,
+             clause=f" (clause {finding.clause})" if finding.clause else "")
     return finding
 
 

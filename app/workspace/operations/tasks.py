@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 
 import workflows as wf
+from workflows import reminders as rules
 from workflows.stages import stage_label
 
 from ... import clock
@@ -115,6 +116,10 @@ def add_comment(task: Task, body: str, actor: Actor) -> TaskComment:
     db.session.add(comment)
     db.session.flush()
     log(actor, "task.comment", "task", task.id, f"Comment on “{task.title}”", None, {"comment_id": comment.id})
+    if task.assignee_id is not None:  # told to the assignee (not if they wrote it themselves)
+        announce("task_comment", f"task/{task.id}/comment/{comment.id}", "workspace.task", actor_id=actor.id,
+                 to=(task.assignee_id,), link_values={"task_id": task.id}, fragment=f"comment-{comment.id}",
+                 title=task.title, excerpt=rules.excerpt(body))
     return comment
 
 

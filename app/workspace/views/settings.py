@@ -1,5 +1,5 @@
 """The client's settings, for its consultants and the consultancy's owners: name, consultants, the plan's
-start and target dates (previewed, then applied), archiving and unarchiving."""
+start and target dates (previewed, then applied), working days and time zone, archiving and unarchiving."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows import reminders as rules
 
 from ...extensions import db
 from ...permissions import CLIENT_SETTINGS_ROLES, ROLE_LABELS, client_role, may_change, requires
@@ -60,7 +62,7 @@ def _consultants_form(formdata=None):
     return form
 
 
-def _page(status: int = 200, rename=None, consultants=None, dates=None, preview=None):
+def _page(status: int = 200, rename=None, consultants=None, dates=None, preview=None, calendar=None):
     s = ops.settings()
     if rename is None:
         rename = RenameForm(formdata=None, data={"name": g.client.name})
@@ -71,7 +73,17 @@ def _page(status: int = 200, rename=None, consultants=None, dates=None, preview=
         dates = DatesForm(formdata=None, data={"start_on": s.start_on, "target_on": s.target_on},
                           meta={"csrf": False})
     return render("workspace/settings.html", client=g.client, settings=s, rename=rename, consultants=consultants,
-                  dates=dates, preview=preview, can_change=may_change(*CLIENT_SETTINGS_ROLES)), status
+                  dates=dates, preview=preview, can_change=may_change(*CLIENT_SETTINGS_ROLES),
+                  calendar=calendar or _calendar(), weekdays=rules.WEEKDAY_NAMES, zones=rules.time_zones(),
+                  firm_zone=g.client.account.time_zone or "UTC"), status
+
+
+def _calendar(days=None, zone=None, errors=None) -> dict:
+    """The working days and time zone form: as stored, or as typed with its errors."""
+    if days is None:
+        days = list(g.client.working_days or "01234")
+        zone = g.client.time_zone or ""
+    return {"days": days, "zone": zone, "errors": errors or {}}
 
 
 @bp.get("/settings")
@@ -115,6 +127,21 @@ def client_consultants():
             flash("Assigned consultants saved.", "success")
             return redirect(url_for("workspace.client_settings"), 303)
     return _page(422, consultants=form)
+
+
+@bp.post("/settings/calendar")
+@requires(*CLIENT_SETTINGS_ROLES)
+def client_calendar():
+    days, zone = request.form.getlist("working_days"), request.form.get("time_zone", "")
+    try:
+        ops.set_reminder_calendar(g.client, days, zone, actor())
+    except Refusal as err:
+        db.session.rollback()
+        return _page(422, calendar=_calendar(days, zone, {err.field: str(err)}))
+    ops.save(g.client)
+    flash(f"Working days saved: {rules.working_days_label(g.client.working_days)}; reminders keep to them.",
+          "success")
+    return redirect(url_for("workspace.client_settings") + "#calendar", 303)
 
 
 @bp.get("/settings/dates")
