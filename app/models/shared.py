@@ -231,6 +231,10 @@ class ClientKpiLatest(SharedModel):
     recent_values: Mapped[list[float | None]] = mapped_column(ARRAY(Float))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    # The percentiles' counts read this narrow index, not the wide rows (kpi_latest.standings).
+    __table_args__ = (Index("ix_client_kpi_latest_value", "library_key", "value", postgresql_include=["client_id"],
+                            postgresql_where=text("value IS NOT NULL")),)
+
 
 class Invitation(SharedModel):
     """A single-use, expiring invitation; only the token's hash is stored."""

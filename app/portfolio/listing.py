@@ -154,18 +154,14 @@ class Page:
 
 
 def page_of(scope: Scope, listing: Listing, per_page: int | None = None) -> Page:
-    """One page of the filtered list with the total, in one statement: each row carries the count of every
-    matching row (the window is counted before the LIMIT). A page past the end is asked again as the last."""
+    # The total in a query of its own: a window count in the page's query makes PostgreSQL carry every matching
+    # row through the window before its top-N sort, which measured slower at 2,000 clients than two statements.
     per_page = per_page or PER_PAGE  # read at call time: the tests page through a few clients
-    stmt = _ordered(listing, _filtered(scope, listing, select(*COLUMNS, func.count().over().label("total"))))
-    page = max(listing.page, 1)
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    total = rows[0].total if rows else 0
-    if not rows and page > 1:
-        total = db.session.scalar(_filtered(scope, listing, select(func.count())))
-        page = max(1, -(-total // per_page))
-        rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all() if total else []
+    total = db.session.scalar(_filtered(scope, listing, select(func.count())))
     pages = max(1, -(-total // per_page))
+    page = min(max(listing.page, 1), pages)
+    rows = db.session.execute(_ordered(listing, _filtered(scope, listing, select(*COLUMNS)))
+                              .limit(per_page).offset((page - 1) * per_page)).all()
     first = (page - 1) * per_page + 1 if rows else 0
     return Page(rows, total, page, pages, first, first + len(rows) - 1 if rows else 0)
 
