@@ -107,53 +107,54 @@ _SCOPED = """
         FROM clients c JOIN client_kpi_latest k ON k.client_id = c.id
         WHERE c.account_id = :account_id AND c.status = 'active' AND k.library_key = :key)"""
 
-# Every client's standing is counted over the whole consultancy (the windows), then the shown ones are
-# ordered worst first — by value, the KPI's direction taken into account, which is the percentiles' order —
-# and one page of them returned. NULLs (no value yet) sort last and have no standing.
-_PAGE = text(_SCOPED + """,
+_WORST_FIRST = ("value IS NULL, CASE WHEN :higher THEN value END, CASE WHEN NOT :higher THEN value END DESC, "
+                "lower(name), id")
+
+# One statement. Every client's standing is counted over the whole consultancy (the windows), then the shown
+# ones are ordered worst first — by value, the KPI's direction taken into account, which is the percentiles'
+# order — and one page of them kept; NULLs (no value yet) sort last and have no standing. Beside each row, the
+# shared axes: x, the last `window` distinct periods of the shown clients (read from their distinct arrays, a
+# handful, not from every element); y, their values from the first of those periods on (period keys of one
+# KPI sort as text, so "from the first on" is "in the window"). `scoped` is read three times, so PostgreSQL
+# joins the clients to their rows once.
+_BOARD = text(_SCOPED + f""",
     ranked AS (
         SELECT *, count(value) OVER () AS among,
                CASE WHEN value IS NOT NULL THEN rank() OVER (ORDER BY value) - 1 END AS below,
                CASE WHEN value IS NOT NULL THEN count(*) OVER (PARTITION BY value) - 1 END AS ties
-        FROM scoped)
-    SELECT id, slug, name, period, value, status, recent_periods, recent_values, below, ties,
-           among - below - ties - 1 AS above, among, count(*) OVER () AS total, max(period) OVER () AS newest
-    FROM ranked WHERE shown
-    ORDER BY value IS NULL, CASE WHEN :higher THEN value END, CASE WHEN NOT :higher THEN value END DESC,
-             lower(name), id
-    LIMIT :limit OFFSET :offset""")
-
-# The x axis: the last `window` distinct periods of the shown clients (read from their distinct arrays, a
-# handful, not from every element); the y range: their values from the first of those periods on (period keys
-# of one KPI sort as text, so "from the first on" is "in the window").
-_AXES = text(_SCOPED + """,
+        FROM scoped),
+    page AS (
+        SELECT id, slug, name, period, value, status, recent_periods, recent_values, below, ties,
+               among - below - ties - 1 AS above, among, count(*) OVER () AS total, max(period) OVER () AS newest,
+               row_number() OVER (ORDER BY {_WORST_FIRST}) AS position
+        FROM ranked WHERE shown ORDER BY {_WORST_FIRST} LIMIT :limit OFFSET :offset),
     axis AS (SELECT DISTINCT period FROM (SELECT DISTINCT recent_periods FROM scoped WHERE shown) AS arrays,
                                          unnest(arrays.recent_periods) AS period
              ORDER BY period DESC LIMIT :window),
-    bounds AS (SELECT min(period) AS first FROM axis)
-    SELECT ARRAY(SELECT period FROM axis ORDER BY period), min(p.value), max(p.value)
-    FROM scoped, bounds, unnest(recent_periods, recent_values) AS p(period, value)
-    WHERE shown AND p.period >= bounds.first AND p.value IS NOT NULL""")
+    bounds AS (SELECT min(period) AS first, ARRAY(SELECT period FROM axis ORDER BY period) AS periods FROM axis),
+    span AS (SELECT min(p.value) AS low, max(p.value) AS high
+             FROM scoped, bounds, unnest(recent_periods, recent_values) AS p(period, value)
+             WHERE shown AND p.period >= bounds.first AND p.value IS NOT NULL)
+    SELECT page.*, bounds.periods AS axis, span.low, span.high FROM page, bounds, span ORDER BY page.position""")
 
 
 def board(account_id: int, key: str, direction: str, assigned_to: int | None, page: int, per_page: int,
           window: int = RECENT_PERIODS) -> BoardPage:
     """One page of the consultancy's active clients that track `key` (those assigned to `assigned_to`, or all),
-    worst first, in two statements whatever the number of clients: the page with each row's counts of the
+    worst first, in one statement whatever the number of clients: each row with its counts of the
     consultancy's values under, equal to and over its own (the percentile's inputs), and the shared axes.
     A page past the end is the last page."""
     params = {"account_id": account_id, "key": key, "everyone": assigned_to is None, "user_id": assigned_to or 0,
               "higher": direction == wk.HIGHER, "limit": per_page, "window": window}
-    rows = db.session.execute(_PAGE, {**params, "offset": (page - 1) * per_page}).all()
+    rows = db.session.execute(_BOARD, {**params, "offset": (page - 1) * per_page}).all()
     if not rows and page > 1:
         total = db.session.scalar(text(_SCOPED + " SELECT count(*) FROM scoped WHERE shown"), params)
         last = max(1, -(-total // per_page))
-        rows = db.session.execute(_PAGE, {**params, "offset": (last - 1) * per_page}).all()
+        rows = db.session.execute(_BOARD, {**params, "offset": (last - 1) * per_page}).all()
     if not rows:
         return BoardPage([], 0, 0, None, [], None, None)
-    periods, low, high = db.session.execute(_AXES, params).one()
     first = rows[0]
-    return BoardPage(rows, first.total, first.among, first.newest, list(periods), low, high)
+    return BoardPage(rows, first.total, first.among, first.newest, list(first.axis), first.low, first.high)
 
 
 def tracked(account_id: int) -> dict[str, tuple[int, int]]:
