@@ -66,10 +66,18 @@ def landing_url_for(user) -> str:
 
 def mailed_link(endpoint: str, **values) -> str:
     """An absolute link for a mail, on BASE_URL: never on the Host header of whoever asked for the mail."""
+    return mailed_links()(endpoint, **values)
+
+
+def mailed_links():
+    """`mailed_link` for many links: the URL map bound to BASE_URL once (a reminder sweep builds thousands)."""
     base = urlsplit(current_app.config["BASE_URL"])
-    current_app.inject_url_defaults(endpoint, values)
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
-    return adapter.build(endpoint, values, force_external=True)
+
+    def build(endpoint: str, **values) -> str:
+        current_app.inject_url_defaults(endpoint, values)
+        return adapter.build(endpoint, values, force_external=True)
+    return build
 
 
 # --- invitations -------------------------------------------------------------------------------

@@ -292,8 +292,11 @@ class RemindersSent(SharedModel):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True)
     to_email: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # What the message says (line, link, details, brief rows, digest sections, held notices), composed into
+    # mail by the send job; rows claimed before that change carry their rendered bodies instead.
+    content: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+    body_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(600), nullable=True)
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -20,11 +20,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from workflows import reminders as rules
 
 from .. import clock
+from ..bulk import insert_rows
 from ..accounts import mailed_link
 from ..extensions import db
 from ..mail import Connection, deliver, mail_queue
@@ -59,6 +59,11 @@ class Message:
     carries: tuple[int, ...] = ()  # ids of the held notices this digest delivers (no longer pending once claimed)
     hold: bool = False  # for a person who takes this kind in their digest: the key is claimed, nothing mailed
 
+    def content(self) -> dict:
+        """What the message says, kept with its claim; the send job composes the mail from it."""
+        return dict(line=self.line, link=self.link, link_label=self.link_label, details=list(self.details),
+                    rows=list(self.rows), sections=list(self.sections), held=list(self.held))
+
 
 # ---- signed one-click unsubscribe ------------------------------------------------------------------------
 def _signer() -> URLSafeSerializer:
@@ -80,16 +85,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     return user_id, kind_key
 
 
-# ---- compose and claim -----------------------------------------------------------------------------------
-def _bodies(message: Message, unsubscribe: str | None) -> tuple[str, str]:
-    kind = rules.kind(message.kind)
-    context = dict(message=message, kind=kind, unsubscribe=unsubscribe,
-                   settings_link=mailed_link("notify.settings"))
-    # The templates alone, not Flask's page context (no logged-in user in a job): mail needs none of it.
-    env = current_app.jinja_env
-    return env.get_template("notify/mail.txt").render(**context), env.get_template("notify/mail.html").render(**context)
-
-
+# ---- claim and compose ----------------------------------------------------------------------------------
 def claim(message: Message) -> bool:
     """Record the message under its key in the current transaction; False if the key was already claimed.
     The send job is queued once the transaction commits (a rolled-back change sends nothing)."""
@@ -97,30 +93,34 @@ def claim(message: Message) -> bool:
 
 
 def claim_many(messages: list[Message]) -> set[str]:
-    """`claim` for many messages in one statement (the sweep's batches); returns the keys this call claimed."""
-    rows = []
-    for message in messages:
-        kind = rules.kind(message.kind)
-        if message.hold:  # the digest that carries it is the mail; only the key and what it said are kept
-            rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
-                             to_email=message.email, subject=message.subject[:300], body_text=message.line,
-                             body_html="", unsubscribe_url=None, claimed_at=clock.now(), held=True))
-            continue
-        unsubscribe = None if kind.mandatory else mailed_link(
-            "notify.unsubscribe", token=unsubscribe_token(message.user_id, kind.key))
-        text, html = _bodies(message, unsubscribe)
-        rows.append(dict(key=message.key, kind=message.kind, user_id=message.user_id, client_id=message.client_id,
-                         to_email=message.email, subject=message.subject[:300], body_text=text, body_html=html,
-                         unsubscribe_url=unsubscribe, claimed_at=clock.now(), held=False))
-    if not rows:
+    """`claim` for many messages in one statement (the sweep's batches); returns the keys this call claimed.
+    What a message says is kept as data, not as mail: rendering waits for the send job (a first sweep at
+    2,000 clients claims some 130,000 messages; a digest's held notice is never mailed on its own)."""
+    if not messages:
         return set()
-    stmt = insert(RemindersSent).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(
-        RemindersSent.key)
-    claimed = set(db.session.execute(stmt).scalars())
+    now = clock.now()
+    rows = [dict(key=m.key, kind=m.kind, user_id=m.user_id, client_id=m.client_id, to_email=m.email,
+                 subject=m.subject[:300], content=m.content(), claimed_at=now, held=m.hold) for m in messages]
+    claimed = set(insert_rows(RemindersSent.__table__, rows, skip_conflicts_on="key", returning="key"))
     to_send = [m.key for m in messages if m.key in claimed and not m.hold]
     if to_send:
         after_commit(enqueue_all, to_send)
     return claimed
+
+
+def _composed(row: RemindersSent) -> tuple[str, str, str | None]:
+    """Text, HTML and unsubscribe link of a claimed message (as claimed, for rows kept with their bodies)."""
+    if row.content is None:
+        return row.body_text or "", row.body_html or "", row.unsubscribe_url
+    kind = rules.kind(row.kind)
+    message = Message(row.key, row.kind, row.user_id, row.to_email, row.client_id, row.subject, **row.content)
+    unsubscribe = None if kind.mandatory else mailed_link(
+        "notify.unsubscribe", token=unsubscribe_token(row.user_id, kind.key))
+    context = dict(message=message, kind=kind, unsubscribe=unsubscribe, settings_link=mailed_link("notify.settings"))
+    # The templates alone, not Flask's page context (no logged-in user in a job): mail needs none of it.
+    env = current_app.jinja_env
+    return (env.get_template("notify/mail.txt").render(**context), env.get_template("notify/mail.html").render(**context),
+            unsubscribe)
 
 
 def enqueue_all(keys: list[str]) -> None:
@@ -169,12 +169,13 @@ def _mime(row: RemindersSent) -> EmailMessage:
     # commit is the same message to the mail servers and clients that drop duplicates by Message-ID.
     msg["Message-ID"] = f"<{job_id(row.key)}@isopath>"
     msg["X-ISOpath-Key"] = row.key  # lets an operator (and the tests) tell one message from another
-    if row.unsubscribe_url:
+    text, html, unsubscribe = _composed(row)
+    if unsubscribe:
         # RFC 8058: a mail client may POST "List-Unsubscribe=One-Click" to the URL, without a login.
-        msg["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(row.body_text)
-    msg.add_alternative(row.body_html, subtype="html")
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
     return msg
 
 

@@ -21,7 +21,8 @@ from workflows import reminders as rules
 from workflows.stages import stage_label
 
 from .. import clock
-from ..accounts import mailed_link
+from ..bulk import existing, insert_rows
+from ..accounts import mailed_link, mailed_links
 from ..extensions import db
 from ..models import (Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent,
                       User, WorkItem)
@@ -77,9 +78,9 @@ def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
         return []
     horizon = max(c.today for c in clients.values()) + timedelta(
         days=max(max(c.lead_days) for c in clients.values()))
-    rows = db.session.execute(select(WorkItem.client_id, WorkItem.ref_id, WorkItem.user_id, WorkItem.title,
-                                     WorkItem.due_on)
-                              .where(WorkItem.kind == "task", WorkItem.due_on <= horizon)).all()
+    items = WorkItem.__table__.c  # plain rows (tens of thousands at 2,000 clients), not ORM-loaded ones
+    rows = db.session.execute(select(items.client_id, items.ref_id, items.user_id, items.title, items.due_on)
+                              .where(items.kind == "task", items.due_on <= horizon)).all()
     escalate = {r.client_id for r in rows if r.client_id in clients
                 and (clients[r.client_id].today - r.due_on).days >= rules.ESCALATE_AFTER}
     admins = defaultdict(list)
@@ -181,12 +182,8 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
 
 def _new_only(candidates: list[Candidate]) -> list[Candidate]:
     """Those whose key nobody claimed yet: a sweep with nothing new composes no mail at all."""
-    fresh = []
-    for i in range(0, len(candidates), 5000):
-        chunk = candidates[i:i + 5000]
-        taken = set(db.session.scalars(select(RemindersSent.key).where(RemindersSent.key.in_([c.key for c in chunk]))))
-        fresh += [c for c in chunk if c.key not in taken]
-    return fresh
+    taken = existing(RemindersSent.__table__.c.key, [c.key for c in candidates])
+    return [c for c in candidates if c.key not in taken]
 
 
 def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) -> None:
@@ -195,6 +192,7 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
     for i in range(0, len(ids), 5000):
         users.update({u.id: (u.email, u.id) for u in db.session.scalars(select(User).where(User.id.in_(ids[i:i + 5000])))})
     prefs = preferences(ids) if ids else {}
+    link_to = mailed_links()
     batch = []
     for c in candidates:
         if c.user_id not in users:
@@ -209,7 +207,7 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
         endpoint, values, fragment = c.link
         if client and endpoint.startswith("workspace."):
             values = {"slug": client[1], **values}
-        link = mailed_link(endpoint, **values) + (f"#{fragment}" if fragment else "")
+        link = link_to(endpoint, **values) + (f"#{fragment}" if fragment else "")
         label = {"morning_brief": "Open your portfolio", "daily_digest": "Open your notifications"}.get(
             c.kind, "Open in ISOpath")
         batch.append(Message(c.key, c.kind, c.user_id, users[c.user_id][0], c.client_id or None, subject, line, link,
@@ -228,7 +226,7 @@ def _claim_batch(batch: list[Message], result: SweepResult) -> None:
                     link=path_of(m.link)[:500], created_at=clock.now(), digest_pending=m.hold)
                for m in batch if m.key in claimed and m.kind != "daily_digest"]
     if notices:  # the same notice in the app, in the claim's transaction: one per message, never twice
-        db.session.execute(insert(Notification), notices)
+        insert_rows(Notification.__table__, notices)
     delivered = [nid for m in batch if m.key in claimed for nid in m.carries]
     if delivered:  # the digest claimed carries them: no later digest repeats them
         db.session.execute(update(Notification).where(Notification.id.in_(delivered)).values(digest_pending=False))

@@ -102,7 +102,8 @@ def test_a_reminder_taken_in_the_digest_is_held_never_mailed_alone_and_carried_o
     key = f"task_due:c{w.client.id}/task/{task_id}:d7:{w.staff.id}"
     db.session.rollback()
     row = db.session.get(RemindersSent, key)
-    assert row.held and row.sent_at is None and row.body_html == ""
+    assert row.held and row.sent_at is None and row.body_html is None  # a held notice is never composed as mail
+    assert row.content["line"] == f"Your task “{title}” at {w.client.name} is due in 7 days."
     sweep_and_send(app, wed + timedelta(hours=1))  # the key is taken: held once, and never queued as stale
     assert mailbox.to(w.staff.email) == [] and pending(db, w.staff.id) == ["task_due"]
     sweep_and_send(app, wed + timedelta(days=1, hours=-1))  # Thursday 09:00
