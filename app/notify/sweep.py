@@ -193,13 +193,14 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
         users.update({u.id: (u.email, u.id) for u in db.session.scalars(select(User).where(User.id.in_(ids[i:i + 5000])))})
     prefs = preferences(ids) if ids else {}
     link_to = mailed_links()
-    batch = []
+    batch, unheld = [], []
     for c in candidates:
         if c.user_id not in users:
             continue
         how = rules.delivery(c.kind, prefs.get((c.user_id, c.kind)))
         if how == rules.OFF:
             result.skipped_by_preference += 1
+            unheld += c.carries  # a digest turned off carries nothing: its notices stay in the app, no longer held
             continue
         client = clients.get(c.client_id)
         fields = {"client": client[0] if client else "", **c.fields}
@@ -216,6 +217,8 @@ def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) 
         if len(batch) >= BATCH:
             _claim_batch(batch, result)
             batch = []
+    if unheld:
+        db.session.execute(update(Notification).where(Notification.id.in_(unheld)).values(digest_pending=False))
     _claim_batch(batch, result)
 
 

@@ -114,6 +114,21 @@ def test_a_reminder_taken_in_the_digest_is_held_never_mailed_alone_and_carried_o
     assert pending(db, w.staff.id) == [] and db.session.get(RemindersSent, key).sent_at is None
 
 
+def test_notices_held_for_a_digest_turned_off_stay_in_the_app_and_are_no_longer_held(factory, db, mailbox, app):
+    w = factory.world()
+    prefer(db, w.staff, task_assigned="digest", daily_digest="off", task_overdue="off", task_due="off")
+    plan(db, w, FRI, {"a": None}, w.staff, actor=ops.Actor(w.consultant.id, w.consultant.name))
+    mailbox.deliver()
+    assert pending(db, w.staff.id) == ["task_assigned"]
+    first = sweep_and_send(app, MON + timedelta(hours=9))  # the digest's moment passed, but the digest is off
+    assert db.session.scalar(select(RemindersSent.key).where(RemindersSent.user_id == w.staff.id)) is None
+    assert mailbox.to(w.staff.email) == [] and pending(db, w.staff.id) == []
+    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == w.staff.id)).all() == \
+        ["task_assigned"]  # still on /notifications
+    again = sweep_and_send(app, MON + timedelta(hours=10))  # nothing held: no digest composed to be refused
+    assert first["skipped_by_preference"] - again["skipped_by_preference"] == 1 and mailbox.to(w.staff.email) == []
+
+
 def test_a_consultants_held_notices_ride_in_their_morning_brief_not_a_second_mail(factory, db, mailbox, app):
     w = factory.world()
     prefer(db, w.consultant, gate_review_requested="digest")
