@@ -44,13 +44,15 @@ def insert_rows(table: Table, rows: list[dict], *, skip_conflicts_on: str | None
     return list(result.scalars()) if returning else []
 
 
-def existing(column, values: list) -> set:
-    """Which of `values` the (indexed) `column` holds already, asked in one statement whatever their number
-    (an IN list writes a placeholder per value, as the many-rows insert does)."""
+def unclaimed(column, values: list) -> set:
+    """Which of `values` the (unique, indexed) `column` does not hold yet, asked in one statement whatever
+    their number (an IN list writes a placeholder per value); only those come back, so a sweep with
+    nothing new reads nothing back."""
     if not values:
         return set()
     quote = _DIALECT.identifier_preparer.quote
     kind = column.type.compile(dialect=_DIALECT)
-    sql = (f"SELECT {quote(column.name)} FROM {_DIALECT.identifier_preparer.format_table(column.table)} "
-           f"WHERE {quote(column.name)} IN (SELECT CAST(v AS {kind}) FROM jsonb_array_elements_text(CAST(:values AS JSONB)) AS v)")
-    return set(db.session.execute(text(sql), {"values": json.dumps(values, default=_plain)}).scalars())
+    sql = (f"SELECT v FROM (SELECT CAST(value AS {kind}) AS v FROM jsonb_array_elements_text(CAST(:values AS JSONB))) "
+           f"AS wanted WHERE NOT EXISTS (SELECT 1 FROM {_DIALECT.identifier_preparer.format_table(column.table)} AS t "
+           f"WHERE t.{quote(column.name)} = wanted.v)")
+    return set(db.session.execute(text(sql), {"values": json.dumps(values, default=_plain)}).scalars().all())

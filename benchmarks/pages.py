@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import drop_database, line, ms, pct, prepare_database, redis_for  # noqa: E402  (benchmarks/ is on sys.path)
+from common import drop_database, line, ms, pct, prepare_database, redis_for, settle  # noqa: E402  (benchmarks/ is on sys.path)
 
 LOGIN = ("owner@northwind.example", "demo-pass-2026")
 CLIENT = "acme-logistics"
@@ -234,10 +234,12 @@ def main() -> None:
         t = time.perf_counter()
         seed(url, redis_url)
         line("demo data seeded", f"{time.perf_counter() - t:.0f} s")
+        line("database settled (VACUUM ANALYZE, CHECKPOINT)", f"{settle(url):.1f} s")
         port = free_port()
         server = start_gunicorn(url, redis_url, port)
         report(port, "demo data", args.requests)
         line(f"plans grown to {TASKS_PER_CLIENT} tasks per client", f"{grow_plans(url, TASKS_PER_CLIENT)} tasks added")
+        line("database settled", f"{settle(url):.1f} s")
         report(port, f"{TASKS_PER_CLIENT} tasks per client", args.requests)
         line("load average at end", f"{os.getloadavg()[0]:.2f}")
     finally:

@@ -33,7 +33,7 @@ from ..transaction import after_commit
 
 log = logging.getLogger("isopath.notify")
 STALE_AFTER = timedelta(minutes=15)  # a claim this old and never sent lost its job
-SEND_BATCH = 25  # messages per send job
+SEND_BATCH = 50  # messages per send job (and per SMTP connection)
 MAX_ATTEMPTS = 6  # a message the mail server keeps refusing is left to an operator (RQ's failed jobs)
 RETRY_INTERVALS = [30, 120, 600]  # seconds: a mail server restarting
 # Headers up to RFC 5322's hard limit: folded at 78, a long List-Unsubscribe URL came out as encoded words
@@ -61,8 +61,11 @@ class Message:
 
     def content(self) -> dict:
         """What the message says, kept with its claim; the send job composes the mail from it."""
-        return dict(line=self.line, link=self.link, link_label=self.link_label, details=list(self.details),
-                    rows=list(self.rows), sections=list(self.sections), held=list(self.held))
+        content = dict(line=self.line, link=self.link, link_label=self.link_label)
+        for name in ("details", "rows", "sections", "held"):  # most messages have none of these
+            if getattr(self, name):
+                content[name] = list(getattr(self, name))
+        return content
 
 
 # ---- signed one-click unsubscribe ------------------------------------------------------------------------

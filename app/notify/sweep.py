@@ -21,7 +21,7 @@ from workflows import reminders as rules
 from workflows.stages import stage_label
 
 from .. import clock
-from ..bulk import existing, insert_rows
+from ..bulk import insert_rows, unclaimed
 from ..accounts import mailed_link, mailed_links
 from ..extensions import db
 from ..models import (Account, Client, ClientConsultant, ClientMember, ClientSummary, Notification, RemindersSent,
@@ -32,7 +32,7 @@ from .events import path_of, preferences
 from .outbox import Message, claim_many, resend_stale
 
 log = logging.getLogger("isopath.notify")
-BATCH = 500  # claims per transaction: a crash loses at most this many enqueues, which the next sweep heals
+BATCH = 2000  # claims per transaction: a crash loses at most this many enqueues, which the next sweep heals
 
 
 @dataclass
@@ -89,11 +89,16 @@ def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
                 ClientMember.client_id.in_(escalate), ClientMember.role == "client_admin")):
             admins[cid].append(uid)
     out = []
+    ladder = {}  # the steps of a due date under a client's rules: tens of thousands of tasks share a few hundred
     for r in rows:
         client = clients.get(r.client_id)
         if client is None:
             continue
-        for step in rules.due_steps(r.due_on, client.today, client.lead_days, client.weekend):
+        rung = (r.due_on, client.today, client.lead_days, client.weekend)
+        steps = ladder.get(rung)
+        if steps is None:
+            steps = ladder[rung] = rules.due_steps(*rung)
+        for step in steps:
             people = admins[r.client_id] if step.kind == "task_escalated" else [r.user_id]
             fields = {"title": r.title, "days": step.days, "when": rules.when_due(step.days)}
             for uid in people:
@@ -182,8 +187,8 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
 
 def _new_only(candidates: list[Candidate]) -> list[Candidate]:
     """Those whose key nobody claimed yet: a sweep with nothing new composes no mail at all."""
-    taken = existing(RemindersSent.__table__.c.key, [c.key for c in candidates])
-    return [c for c in candidates if c.key not in taken]
+    fresh = unclaimed(RemindersSent.__table__.c.key, [c.key for c in candidates])
+    return [c for c in candidates if c.key in fresh]
 
 
 def _claim_all(candidates: list[Candidate], clients: dict, result: SweepResult) -> None:

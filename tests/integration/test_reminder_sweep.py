@@ -19,7 +19,7 @@ from app.models import ClientSummary, RemindersSent, Task, User
 from app.notify.outbox import Message, claim
 from app.notify.sweep import sweep_reminders
 from app.workspace import operations as ops
-from conftest import deliver_queued_mail, free_port
+from conftest import deliver_queued_mail, free_port, unique
 from test_my_work import complete
 from test_notifications import parts, subject
 
@@ -248,3 +248,55 @@ def test_the_morning_brief_goes_out_once_at_the_local_hour_ranked_and_never_empt
     assert db.session.scalar(select(RemindersSent.key).where(RemindersSent.user_id == w.consultant.id,
                                                              RemindersSent.kind == "morning_brief")) == \
         f"morning_brief:u{w.consultant.id}:{DST_MONDAY.isoformat()}:{w.consultant.id}"
+
+
+def test_a_message_claimed_with_its_bodies_before_the_content_column_is_sent_as_it_was(factory, db, mailbox, app):
+    """Rows claimed before claims kept their content as data carry rendered bodies: sent unchanged."""
+    user = factory.user("Old Claim")
+    key = f"task_due:legacy/{user.id}:d7:{user.id}"
+    with frozen_at(WED), app.app_context():
+        db.session.add(RemindersSent(key=key, kind="task_due", user_id=user.id, to_email=user.email,
+                                     subject="Claimed last week", body_text="The old plain body",
+                                     body_html="<p>The old HTML body</p>", unsubscribe_url="http://x/unsubscribe/old",
+                                     claimed_at=WED - timedelta(hours=1)))
+        db.session.commit()
+    with frozen_at(WED + timedelta(minutes=20)):
+        assert sweep_reminders()["requeued"] >= 1
+        deliver_queued_mail(app)
+    [mail] = mailbox.to(user.email)
+    plain, html = parts(mail)
+    assert subject(mail) == "Claimed last week" and plain.strip() == "The old plain body"
+    assert "<p>The old HTML body</p>" in html and mail["List-Unsubscribe"] == "<http://x/unsubscribe/old>"
+
+
+def test_claims_keep_what_the_message_says_and_the_send_job_composes_it(factory, db, mailbox, app):
+    user = factory.user("New Claim")
+    key = f"task_due:content/{user.id}:d7:{user.id}"
+    with frozen_at(WED), app.app_context():
+        assert claim(Message(key, "task_due", user.id, user.email, None, "Due soon", "Your task is due in 7 days.",
+                             "http://127.0.0.1/c/x/tasks/1", "Open in ISOpath", details=("Second line",)))
+        assert not claim(Message(key, "task_due", user.id, user.email, None, "Again", "Again", "http://x/", "Open"))
+        db.session.commit()
+        row = db.session.get(RemindersSent, key)
+        assert row.body_text is None and row.body_html is None and row.unsubscribe_url is None
+        assert row.content == {"line": "Your task is due in 7 days.", "link": "http://127.0.0.1/c/x/tasks/1",
+                               "link_label": "Open in ISOpath", "details": ["Second line"]}
+        deliver_queued_mail(app)
+    [mail] = mailbox.to(user.email)
+    plain, html = parts(mail)
+    assert subject(mail) == "Due soon"
+    assert "Your task is due in 7 days." in plain and "Second line" in plain
+    assert "Open in ISOpath: http://127.0.0.1/c/x/tasks/1" in plain and 'href="http://127.0.0.1/c/x/tasks/1"' in html
+    assert "/unsubscribe/" in mail["List-Unsubscribe"] and "/unsubscribe/" in plain
+
+
+def test_unclaimed_names_only_the_keys_nobody_holds(db, app):
+    from app.bulk import unclaimed
+    tag = unique("bulk").replace("-", "_")
+    wanted = [f"task_due:{tag}/{i}:d7:0" for i in range(3)]
+    with app.app_context():
+        db.session.add(RemindersSent(key=wanted[0], kind="task_due", to_email="a@x.example",
+                                     subject="s", content={"line": "l", "link": "l", "link_label": "l"}))
+        db.session.commit()
+        assert unclaimed(RemindersSent.__table__.c.key, wanted) == set(wanted[1:])
+        assert unclaimed(RemindersSent.__table__.c.key, []) == set()
