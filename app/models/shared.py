@@ -229,6 +229,10 @@ class ClientKpiLatest(SharedModel):
     status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the KPI's current status (missing too)
     recent_periods: Mapped[list[str]] = mapped_column(ARRAY(String(10)))
     recent_values: Mapped[list[float | None]] = mapped_column(ARRAY(Float))
+    # The range of recent_values, kept with them: the shared y axis of the cross-client view reads two numbers
+    # per client instead of unnesting every client's array (kpi_latest._BOARD).
+    recent_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recent_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     # The percentiles' counts read this narrow index, not the wide rows (kpi_latest.standings).

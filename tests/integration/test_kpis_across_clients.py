@@ -61,6 +61,7 @@ def test_latest_summary_after_a_measurement_and_a_correction(http, factory, db):
     assert http.submit(f"{url}/measurements", {"period": now.key, "value": "80"}, form_url=url).status_code == 303
     assert latest(db, client) == (now.key, 80.0, wk.AT_RISK, [before.key, now.key], [92.5, 80.0])
     row = db.session.get(ClientKpiLatest, (client.id, "csat"))
+    assert (row.recent_low, row.recent_high) == (80.0, 92.5)  # the range kept with the values, gaps ignored
     assert (row.name, row.unit, row.direction) == ("Customer satisfaction (CSAT)", "%", "higher") or row.unit == "%"
     # Refused input changes nothing.
     assert http.submit(f"{url}/measurements", {"period": now.key, "value": "150"}, form_url=url).status_code == 422
@@ -200,3 +201,32 @@ def test_the_charts_come_a_page_at_a_time_with_percentiles_over_every_client(htt
     assert _cards(second) == [(c["A"].slug, "95", "100th percentile")]
     assert "3–3 of 3 clients shown" in second and "One scale for every chart: 70 – 100 %" in second
     assert _cards(http.get("/kpis/csat?page=abc").get_data(as_text=True)) == _cards(first)
+
+
+def test_the_shared_scale_leaves_out_values_older_than_the_window(db, three):
+    """The y range is taken from the values in the x window: a client whose recent values reach back before it
+    (it stopped measuring a while ago) adds only its values inside the window, whatever its kept range says."""
+    from app.workspace.operations.kpi_latest import board
+
+    c = three["clients"]
+    now = current()
+    window = [now]
+    for _ in range(3):
+        window.insert(0, window[0].previous())
+    older = [window[0].previous().previous(), window[0].previous()]
+    rows = {"A": (window, [50.0, 55.0, 60.0, 58.0]),
+            "B": (window[2:], [70.0, 72.0]),
+            "C": (older + window[:1], [1.0, 999.0, 65.0])}  # 1 and 999 lie before the window's first period
+    for name, (periods, values) in rows.items():
+        db.session.add(ClientKpiLatest(client_id=c[name].id, library_key="nps", name="NPS", unit="", direction="higher",
+                                       period=periods[-1].key, value=values[-1], status=wk.ON_TRACK,
+                                       recent_periods=[p.key for p in periods], recent_values=values,
+                                       recent_low=min(values), recent_high=max(values)))
+    db.session.commit()
+    page = board(three["account"].id, "nps", wk.HIGHER, None, 1, 10, window=4)
+    assert page.periods == [p.key for p in window]
+    assert (page.low, page.high) == (50.0, 72.0)
+    assert page.total == 3
+    # With a window long enough to take in C's older periods, they count.
+    wide = board(three["account"].id, "nps", wk.HIGHER, None, 1, 10, window=6)
+    assert (wide.low, wide.high) == (1.0, 999.0)

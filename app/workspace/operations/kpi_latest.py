@@ -29,11 +29,13 @@ def latest_rows(client: Client, rows: list[KpiRow]) -> list[dict]:
             continue
         recent = row.position.periods[-RECENT_PERIODS:]
         latest = row.position.latest_value
+        values = [r.value for r in recent if r.value is not None]
         found.append({
             "client_id": client.id, "library_key": row.kpi.library_key, "name": row.kpi.name, "unit": row.kpi.unit,
             "direction": row.kpi.direction, "period": latest.period.key if latest else None,
             "value": latest.value if latest else None, "status": row.position.status,
             "recent_periods": [r.period.key for r in recent], "recent_values": [r.value for r in recent],
+            "recent_low": min(values) if values else None, "recent_high": max(values) if values else None,
         })
     return found
 
@@ -43,7 +45,8 @@ def write_latest(client: Client, rows: list[KpiRow]) -> None:
     change no KPI), rows of KPIs the client no longer has removed."""
     wanted = latest_rows(client, rows)
     table = ClientKpiLatest.__table__
-    compared = ("name", "unit", "direction", "period", "value", "status", "recent_periods", "recent_values")
+    compared = ("name", "unit", "direction", "period", "value", "status", "recent_periods", "recent_values",
+                "recent_low", "recent_high")
     if wanted:
         stmt = insert(table).values([{**w, "updated_at": clock.now()} for w in wanted])
         changed = None
@@ -102,6 +105,7 @@ class BoardPage:
 _SCOPED = """
     WITH scoped AS (
         SELECT c.id, c.slug, c.name, k.period, k.value, k.status, k.recent_periods, k.recent_values,
+               k.recent_low, k.recent_high,
                (CAST(:everyone AS boolean) OR EXISTS (SELECT 1 FROM client_consultants cc
                                                     WHERE cc.client_id = c.id AND cc.user_id = :user_id)) AS shown
         FROM clients c JOIN client_kpi_latest k ON k.client_id = c.id
@@ -115,8 +119,9 @@ _WORST_FIRST = ("value IS NULL, CASE WHEN :higher THEN value END, CASE WHEN NOT 
 # order — and one page of them kept; NULLs (no value yet) sort last and have no standing. Beside each row, the
 # shared axes: x, the last `window` distinct periods of the shown clients (read from their distinct arrays, a
 # handful, not from every element); y, their values from the first of those periods on (period keys of one
-# KPI sort as text, so "from the first on" is "in the window"). `scoped` is read three times, so PostgreSQL
-# joins the clients to their rows once.
+# KPI sort as text, so "from the first on" is "in the window") — the range kept with each row where all of its
+# recent periods are in the window, its array unnested only where some are older. `scoped` is read three
+# times, so PostgreSQL joins the clients to their rows once.
 _BOARD = text(_SCOPED + f""",
     ranked AS (
         SELECT *, count(value) OVER () AS among,
@@ -132,9 +137,14 @@ _BOARD = text(_SCOPED + f""",
                                          unnest(arrays.recent_periods) AS period
              ORDER BY period DESC LIMIT :window),
     bounds AS (SELECT min(period) AS first, ARRAY(SELECT period FROM axis ORDER BY period) AS periods FROM axis),
-    span AS (SELECT min(p.value) AS low, max(p.value) AS high
-             FROM scoped, bounds, unnest(recent_periods, recent_values) AS p(period, value)
-             WHERE shown AND p.period >= bounds.first AND p.value IS NOT NULL)
+    span AS (SELECT min(low) AS low, max(high) AS high FROM (
+                 SELECT recent_low AS low, recent_high AS high FROM scoped, bounds
+                 WHERE shown AND recent_periods[1] >= bounds.first
+                 UNION ALL
+                 SELECT p.value, p.value
+                 FROM scoped, bounds, unnest(recent_periods, recent_values) AS p(period, value)
+                 WHERE shown AND recent_periods[1] < bounds.first AND p.period >= bounds.first
+                       AND p.value IS NOT NULL) AS ranges)
     SELECT page.*, bounds.periods AS axis, span.low, span.high FROM page, bounds, span ORDER BY page.position""")
 
 
