@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,8 +36,10 @@ class ManagementReview(TenantModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     inputs: Mapped[list["ReviewInputEntry"]] = relationship(order_by="ReviewInputEntry.position", lazy="selectin",
-                                                            back_populates="review")
-    actions: Mapped[list["ReviewAction"]] = relationship(order_by="ReviewAction.id", lazy="selectin")
+                                                            back_populates="review", cascade="all, delete-orphan",
+                                                            passive_deletes=True)
+    actions: Mapped[list["ReviewAction"]] = relationship(order_by="ReviewAction.id", lazy="selectin",
+                                                      cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="status_valid"),
@@ -61,7 +64,8 @@ class ReviewInputEntry(TenantModel):
 
     review: Mapped[ManagementReview] = relationship(back_populates="inputs")
     contributions: Mapped[list["ReviewContribution"]] = relationship(order_by="ReviewContribution.id",
-                                                                     lazy="selectin")
+                                                                     lazy="selectin", cascade="all, delete-orphan",
+                                                                     passive_deletes=True)
 
     __table_args__ = (UniqueConstraint("review_id", "key"),)
 

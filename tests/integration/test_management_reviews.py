@@ -29,7 +29,8 @@ def body(resp) -> str:
 
 
 def pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                          check=True).stdout.decode()
 
 
 @pytest.fixture()
@@ -79,7 +80,7 @@ def test_opening_prefills_every_input_of_9_3_2(http, db, w):
     assert list(r["inputs"]) == ["a", "b", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "d", "e", "f"]
     assert "Supplier list" not in r["inputs"]["c4"][0] and "1 findings recorded, 1 open" in r["inputs"]["c4"][0]
     assert "Deliver 95 % of jobs on time" in r["inputs"]["c2"][0]
-    assert "Customer satisfaction" in r["inputs"]["c5"][0] or r["inputs"]["c5"][0].startswith("•")
+    assert r["inputs"]["c5"][0].startswith("• ") and "no value yet" in r["inputs"]["c5"][0]  # the KPI, unmeasured
     assert "1 supplier findings" in r["inputs"]["c7"][0]
     assert r["inputs"]["a"][0] == "" and not r["complete"]  # no previous review: someone says so explicitly
     http.login(w.auditor.email)
@@ -230,7 +231,8 @@ def test_top_management_closes_with_actions_that_become_tasks_and_the_record_is_
     assert "Task #" in page_text and "The QMS remains suitable" in page_text and "Close the review" not in page_text
     before = activity(db, w)
     for url, data in [(f"{page}/inputs/b", {"text": "late"}), (f"{page}/refresh", {}),
-                      (f"{page}/close", {"conclusion": "Again, suitable and effective.", "next_review_on": "2030-01-01"}),
+                      (f"{page}/close", {"conclusion": "Again, suitable and effective.",
+                                         "next_review_on": "2030-01-01"}),
                       (f"{page}/inputs/b/contributions", {"body": "late"}),
                       (f"{page}/actions", {"kind": "change", "description": "x", "owner": str(w.top.id),
                                            "due_on": due})]:
@@ -278,3 +280,20 @@ def test_the_gate_facts(db, w):
         assert state.internal_audit_completed_on == (clock.now() - timedelta(days=5)).date()
         assert state.management_review_closed_on == clock.today() and state.management_review_inputs_complete
         db.session.rollback()
+
+
+def test_the_demo_review_is_held_asynchronously_over_a_week(db, w):
+    from app.demo_reviews import seed_review
+
+    with inside(db, w.client):
+        task = db.session.scalar(select(Task).where(Task.key == "conduct_internal_audits"))
+        task.status, task.completed_at = "done", clock.now() - timedelta(days=20)
+        seed_review(w.staff.id, w.top.id, w.consultant.id)
+        ops.save(db.session.get(type(w.client), w.client.id))
+        [r] = ops.reviews()
+        opened = (clock.now() - timedelta(days=18)).date()
+        assert r.status == "closed" and r.opened_on == opened and r.closed_on == opened + timedelta(days=7)
+        assert r.closed_by_name == w.top.name and len(r.actions) == 2 and all(a.task_id for a in r.actions)
+        days = {c.created_at.date() for e in r.inputs for c in e.contributions}
+        assert len(days) == 5 and min(days) > opened and max(days) < r.closed_on
+        assert r.inputs_complete and ops.client_state().management_review_closed_on == r.closed_on

@@ -72,8 +72,7 @@ def _ensure_open(review: ManagementReview) -> None:
 
 
 def _recount(review: ManagementReview) -> None:
-    db.session.flush()
-    db.session.refresh(review)
+    # The review's inputs and their contributions are changed through its collections, so they are current here.
     review.inputs_complete = mr.inputs_complete(input_states(review))
 
 
@@ -96,8 +95,9 @@ def open_review(opened: str, fmt: str, channel: str, participants: list[User], a
     db.session.flush()
     filled = prefill(today, review.id)
     for position, ri in enumerate(mr.INPUTS):
-        db.session.add(ReviewInputEntry(review_id=review.id, key=ri.key, position=position, snapshot=filled[ri.key],
-                                        text=filled[ri.key]))
+        review.inputs.append(ReviewInputEntry(key=ri.key, position=position, snapshot=filled[ri.key],
+                                              text=filled[ri.key]))
+    db.session.flush()
     _recount(review)
     log(actor, "management_review.opened", "management_review", review.id,
         f"Management review #{review.id} opened on {opened_on.isoformat()} with "
@@ -164,9 +164,8 @@ def contribute(review: ManagementReview, key: str, body: str, actor: Actor, may_
     body = _text(body, f"body-{key}", "Your input")
     if not body:
         raise Refusal("Write your input before sending it.", 422, field=f"body-{key}")
-    c = ReviewContribution(input_id=entry.id, author_id=actor.id, author_name=actor.name, body=body,
-                           created_at=clock.now())
-    db.session.add(c)
+    c = ReviewContribution(author_id=actor.id, author_name=actor.name, body=body, created_at=clock.now())
+    entry.contributions.append(c)
     _recount(review)
     log(actor, "management_review.contribution", "management_review", review.id,
         f"Management review #{review.id}: {actor.name} added input to {mr.input_of(key).clause}", None,
@@ -182,9 +181,9 @@ def add_output(review: ManagementReview, kind: str, description: str, owner: Use
     due_on = parse_day(due, "due_on", "Due on")
     _rule(mr.check_output, kind, description, owner is not None, due_on, clock.today(),
           field="description" if kind in mr.OUTPUT_KINDS else "kind")
-    action = ReviewAction(review_id=review.id, kind=kind, description=description, owner_id=owner.id,
-                          owner_name=owner.name, due_on=due_on, created_by_name=actor.name, created_at=clock.now())
-    db.session.add(action)
+    action = ReviewAction(kind=kind, description=description, owner_id=owner.id, owner_name=owner.name,
+                          due_on=due_on, created_by_name=actor.name, created_at=clock.now())
+    review.actions.append(action)
     db.session.flush()
     log(actor, "management_review.output", "management_review", review.id,
         f"Management review #{review.id}: {mr.OUTPUT_KINDS[kind]} — {description}, owned by {owner.name}, due "
@@ -197,7 +196,7 @@ def remove_output(review: ManagementReview, action_id: int, actor: Actor) -> Non
     action = next((a for a in review.actions if a.id == action_id), None)
     if action is None:
         raise Refusal(f"Management review #{review.id} has no action #{action_id}.", 404)
-    db.session.delete(action)
+    review.actions.remove(action)  # delete-orphan: the row goes with it
     log(actor, "management_review.output_removed", "management_review", review.id,
         f"Management review #{review.id}: action “{action.description}” withdrawn", {"action": action_id}, None)
 
