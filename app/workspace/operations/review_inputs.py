@@ -37,9 +37,10 @@ def _kpi_line(row) -> str:
     return f"{row.kpi.name}: {latest.value:g} {row.kpi.unit} in {latest.period}{target} — {status.lower()}"
 
 
-def _tasks_on(prefixes: tuple[str, ...], tasks: list[Task]) -> list[str]:
+def _tasks_on(prefixes: tuple[str, ...], tasks: list[Task], started_only: bool = True) -> list[str]:
+    # Work not started says nothing about a change or a resource yet; only what is under way or done is reported.
     return [f"{t.title} ({wf.TASK_STATUS_LABELS.get(t.status, t.status).lower()})" for t in tasks
-            if _on(t.clauses, prefixes)]
+            if _on(t.clauses, prefixes) and not (started_only and t.status == "todo")]
 
 
 def _previous_actions(before_id: int | None) -> list[str]:
@@ -99,7 +100,7 @@ def prefill(today: date, review_id: int | None = None) -> dict[str, str]:
     if audit_findings:
         out["c6"].append(f"Internal audit: {len(audit_findings)} findings, "
                          f"{sum(1 for f in audit_findings if f.status == 'open')} open")
-    out["c6"] += [t for t in _tasks_on(("9.2",), tasks)]
+    out["c6"] += _tasks_on(("9.2",), tasks, started_only=False)
     overall = gap_report().overall
     if overall.rated:
         out["c6"].append(f"Gap analysis: {overall.rated} of {overall.items} requirements rated, score "
