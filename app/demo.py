@@ -13,6 +13,7 @@ from workflows.stages import STAGE_KEYS
 from . import clock
 from .clients import create_client
 from .demo_kpis import seed_kpis
+from .demo_reviews import seed_review
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientMember, Document, Finding, Stage, Task, User
 from .security import hash_password
@@ -171,6 +172,8 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
         if current == "certification_audit":
             _stage_2_minor(staff, as_staff, as_consultant)
         seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
+        if stage_index >= STAGE_KEYS.index("internal_audit"):
+            seed_review(staff_id, director_id, consultant_id)
         ops.save(db.session.get(Client, client.id))
 
 

@@ -60,6 +60,13 @@ FINDING_RAISERS = (*WRITER_ROLES, "auditor")
 FINDING_WORKERS = WRITER_ROLES
 FINDING_CLOSERS = CONSULTANT_ROLES
 FINDING_CB_ROLES = CERTIFICATION_ROLES
+# Management review (9.3): every member reads it (the auditor too); the consultants, top management and the client
+# admin open it, refresh and edit its inputs and record its outputs; its named participants (client users and
+# consultants) add their input; only the client's top management closes it (workflows/management_review.py
+# checks that too).
+MR_MANAGERS = CLIENT_MANAGERS
+MR_CONTRIBUTORS = WRITER_ROLES  # and named as a participant, unless a manager
+MR_CLOSERS = ("top_management",)
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import INVALID_INPUT, TransitionError, WorkflowError
+from .management_review import held_after_audit
 from .stages import is_before, next_stage, stage_index, stage_label
 from .state import ClientState, TaskState, check_stage, is_certified, is_stage_passed
 from .template import Template
@@ -29,6 +30,8 @@ OPEN_MAJOR_FINDING = "open_major_finding"
 SIGNOFF_MISSING = "signoff_missing"
 CERTIFICATION_DECISION_MISSING = "certification_decision_missing"
 STAGE_NOT_CURRENT = "stage_not_current"
+MR_INPUTS_INCOMPLETE = "mr_inputs_incomplete"
+MR_NOT_AFTER_INTERNAL_AUDIT = "mr_not_after_internal_audit"
 
 
 # --------------------------------------------------------------------------
@@ -191,6 +194,8 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
             )
         )
 
+    unmet.extend(_management_review_unmet(gate, state, stage_key))
+
     if gate.consultant_signoff and stage_key not in state.signoffs:
         unmet.append(UnmetCriterion(SIGNOFF_MISSING, f"Consultant sign-off for “{label}” is missing", (stage_key,)))
 
@@ -200,6 +205,26 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
         ready_for_signoff=all(u.code == SIGNOFF_MISSING for u in unmet),
         unmet=unmet,
     )
+
+
+def _management_review_unmet(gate, state: ClientState, stage_key: str) -> list[UnmetCriterion]:
+    # 9.3: the review's inputs all given, and the review held after the internal audit (its results are an input).
+    unmet = []
+    if gate.mr_inputs_complete and not state.management_review_inputs_complete:
+        unmet.append(UnmetCriterion(MR_INPUTS_INCOMPLETE, "No management review has every 9.3.2 input given "
+                                    "(content or “nothing to report”)", (stage_key,)))
+    if gate.mr_after_internal_audit and not held_after_audit(state.management_review_closed_on,
+                                                             state.internal_audit_completed_on):
+        if state.internal_audit_completed_on is None:
+            why = "the internal audit has not been completed yet"
+        elif state.management_review_closed_on is None:
+            why = "no management review has been closed yet"
+        else:
+            why = (f"the latest closed one ({state.management_review_closed_on.isoformat()}) is not after the "
+                   f"internal audit ({state.internal_audit_completed_on.isoformat()})")
+        unmet.append(UnmetCriterion(MR_NOT_AFTER_INTERNAL_AUDIT, "A management review must be held after the "
+                                    f"internal audit: {why}", (stage_key,)))
+    return unmet
 
 
 # --------------------------------------------------------------------------

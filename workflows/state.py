@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import date
 
 from .stages import FIRST_STAGE, LAST_STAGE, is_before, stage_index
 from .template import Template
@@ -93,6 +94,11 @@ class ClientState:
     findings: tuple[FindingState, ...] = ()
     signoffs: frozenset[str] = frozenset()  # stages whose gate a consultant approved
     certification_decision: str | None = None  # None: nothing recorded yet
+    # Management review (9.3): whether a review has every input given, when the latest one closed, and when the
+    # internal audit was completed (None: not yet).
+    management_review_inputs_complete: bool = False
+    management_review_closed_on: date | None = None
+    internal_audit_completed_on: date | None = None
 
     def __post_init__(self) -> None:
         # Accept lists and sets from callers; store immutable copies.

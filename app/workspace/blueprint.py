@@ -21,6 +21,7 @@ NAV = [
     ("workspace.certification", "Certification", None),
     ("workspace.kpis", "KPIs", None),
     ("workspace.objectives", "Objectives", None),
+    ("workspace.management_reviews", "Management review", None),
     ("workspace.plan", "Plan", None),
     ("workspace.activity", "Activity", None),
     ("workspace.people", "People", None),

@@ -38,7 +38,8 @@ from app.library import kpi_store, store
 from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Acknowledgement, Attachment,
                         BillingSubscription, CheckoutIntent, Client, ClientConsultant, ClientMember, Document,
                         DocumentVersion, Finding, GapRating, GateReview, Invitation, Kpi, KpiTarget, Measurement,
-                        Notification, NotificationPreference, Objective, RecordEntry, RemindersSent, Stage, Task,
+                        ManagementReview, Notification, NotificationPreference, Objective, RecordEntry,
+                        ReviewInputEntry, RemindersSent, Stage, Task,
                         User)
 from app.notify.outbox import unsubscribe_token
 from app.security import make_reset_token
@@ -897,6 +898,106 @@ def certification_certificate(s):
                    lambda: _certification(s)[1] == number)
 
 
+# --- management review (9.3) -----------------------------------------------------------------------
+
+MR_CLOSERS = TOP_MANAGEMENT  # MR_CLOSERS
+
+
+def _reviews(s) -> dict:
+    with inside(s):
+        return {r.id: r.status for r in s.db.session.scalars(select(ManagementReview))}
+
+
+def _open_review(s, complete: bool = False) -> int:
+    """The client's open review (every role of the setting a participant), opened if there is none."""
+    with inside(s):
+        review = ops.open_review_now()
+        if review is None:
+            people = [s.db.session.get(User, uid) for uid in s.user_ids.values()]
+            review = ops.open_review("", "async", "", [u for u in people if u is not None], _setup_actor())
+        if complete:
+            for entry in review.inputs:
+                entry.nothing_to_report = True
+            review.inputs_complete = True
+        review_id = review.id
+        _save(s)
+    return review_id
+
+
+def mr_open(s):
+    with inside(s):
+        for review in s.db.session.scalars(select(ManagementReview).where(ManagementReview.status == "open")):
+            s.db.session.delete(review)
+        _save(s)
+    before = set(_reviews(s))
+    return Request(_c(s, "/management-reviews"), {"format": "async", "participants": str(s.user_ids["top_management"])},
+                   303, lambda: len(set(_reviews(s)) - before) == 1)
+
+
+def mr_refresh(s):
+    review_id = _open_review(s)
+    with inside(s):
+        s.db.session.get(ManagementReview, review_id).data_cutoff_on = date(2000, 1, 1)
+        _save(s)
+
+    def done():
+        with inside(s):
+            return s.db.session.get(ManagementReview, review_id).data_cutoff_on != date(2000, 1, 1)
+    return Request(_c(s, f"/management-reviews/{review_id}/refresh"), {}, 303, done)
+
+
+def _input_text(s, review_id: int, key: str) -> tuple:
+    with inside(s):
+        entry = s.db.session.scalar(select(ReviewInputEntry).where(ReviewInputEntry.review_id == review_id,
+                                                                   ReviewInputEntry.key == key))
+        return entry.text, [c.body for c in entry.contributions]
+
+
+def mr_input(s):
+    review_id, words = _open_review(s), unique("Two new competitors entered the market")
+    return Request(_c(s, f"/management-reviews/{review_id}/inputs/b"), {"text": words}, 303,
+                   lambda: _input_text(s, review_id, "b")[0] == words)
+
+
+def mr_contribute(s):
+    review_id, words = _open_review(s), unique("Supplier X was late three times")
+    return Request(_c(s, f"/management-reviews/{review_id}/inputs/c7/contributions"), {"body": words}, 303,
+                   lambda: words in _input_text(s, review_id, "c7")[1])
+
+
+def _review_actions(s, review_id: int) -> dict:
+    with inside(s):
+        return {a.id: a.description for a in s.db.session.get(ManagementReview, review_id).actions}
+
+
+def mr_action(s):
+    review_id, words = _open_review(s), unique("Hire a second planner")
+    return Request(_c(s, f"/management-reviews/{review_id}/actions"),
+                   {"kind": "resources", "description": words, "owner": str(s.user_ids["client_admin"]),
+                    "due_on": (date.today() + timedelta(days=30)).isoformat()}, 303,
+                   lambda: words in _review_actions(s, review_id).values())
+
+
+def mr_action_remove(s):
+    review_id = _open_review(s)
+    with inside(s):
+        review = s.db.session.get(ManagementReview, review_id)
+        action = ops.add_output(review, "change", "Revise the policy", s.db.session.get(User, s.user_ids["owner"]),
+                                date.today().isoformat(), _setup_actor())
+        action_id = action.id
+        _save(s)
+    return Request(_c(s, f"/management-reviews/{review_id}/actions/{action_id}/remove"), {}, 303,
+                   lambda: action_id not in _review_actions(s, review_id))
+
+
+def mr_close(s):
+    review_id = _open_review(s, complete=True)
+    return Request(_c(s, f"/management-reviews/{review_id}/close"),
+                   {"conclusion": "The system remains suitable, adequate and effective.",
+                    "next_review_on": (date.today() + timedelta(days=180)).isoformat()}, 303,
+                   lambda: _reviews(s).get(review_id) == "closed")
+
+
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
@@ -966,6 +1067,15 @@ WORKSPACE = [
     Case("/c/<slug>/certification/application", MANAGERS, certification_application, "workspace"),
     Case("/c/<slug>/certification/audits/<kind>", MANAGERS, certification_audit, "workspace"),
     Case("/c/<slug>/certification/certificate", MANAGERS, certification_certificate, "workspace"),
+    Case("/c/<slug>/management-reviews", MANAGERS, mr_open, "workspace"),  # MR_MANAGERS
+    Case("/c/<slug>/management-reviews/<int:review_id>/refresh", MANAGERS, mr_refresh, "workspace"),
+    Case("/c/<slug>/management-reviews/<int:review_id>/inputs/<input_key>", MANAGERS, mr_input, "workspace"),
+    Case("/c/<slug>/management-reviews/<int:review_id>/inputs/<input_key>/contributions", WRITERS, mr_contribute,
+         "workspace"),  # MR_CONTRIBUTORS, each a named participant here
+    Case("/c/<slug>/management-reviews/<int:review_id>/actions", MANAGERS, mr_action, "workspace"),
+    Case("/c/<slug>/management-reviews/<int:review_id>/actions/<int:mr_action_id>/remove", MANAGERS,
+         mr_action_remove, "workspace"),
+    Case("/c/<slug>/management-reviews/<int:review_id>/close", MR_CLOSERS, mr_close, "workspace"),
 ]
 
 

@@ -158,6 +158,8 @@ def fuzz_world(factory, db, app):
                                     source="cb_stage_2", kind="system_nonconformity", grade="minor")
         action = ops.add_action(finding, "An action", w.staff, "2030-01-01", ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "", "", None, ops.Actor(None, "test"))
+        review = ops.open_review("", "async", "", [w.staff], ops.Actor(None, "test"))
+        mr_action = ops.add_output(review, "change", "Revise the policy", w.staff, "2030-01-01", ops.Actor(None, "test"))
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         record = ops.add_record_entry(doc, today_, "Instance", ops.Actor(None, "test"), ops.Upload(
             _file(b"record", "record.txt"), app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000, None))
@@ -165,7 +167,8 @@ def fuzz_world(factory, db, app):
         ids = {"slug": w.client.slug, "clause": "7.1.6", "record_id": record.id,
                "version_id": doc.versions[0].id, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "action_id": action.id, "attachment_id": db.session.scalars(select(Attachment.id)).first(),
-               "doc_id": doc.id, "token": "no-such-token",
+               "doc_id": doc.id, "token": "no-such-token", "review_id": review.id, "mr_action_id": mr_action.id,
+               "input_key": "c4",
                "filename": "css/app.css"}
         ops.save(w.client)
     source = store.choices(w.account.id)[0]

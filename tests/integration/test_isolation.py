@@ -99,6 +99,18 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/objectives", {"title": "Sneaky objective"}),
     ("GET", "/c/<slug>/objectives/<int:objective_id>", None),
     ("POST", "/c/<slug>/objectives/<int:objective_id>", {"title": "Sneaky objective"}),
+    ("GET", "/c/<slug>/management-reviews", None),
+    ("POST", "/c/<slug>/management-reviews", {"format": "async", "participants": "1"}),
+    ("GET", "/c/<slug>/management-reviews/<int:review_id>", None),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/refresh", {}),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/inputs/<input_key>", {"text": "Sneaky"}),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/inputs/<input_key>/contributions", {"body": "Sneaky"}),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/actions", {"kind": "change", "description": "Sneaky",
+                                                                     "owner": "1", "due_on": "2030-01-01"}),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/actions/<int:mr_action_id>/remove", {}),
+    ("POST", "/c/<slug>/management-reviews/<int:review_id>/close", {"conclusion": "Sneaky conclusion, suitable.",
+                                                                   "next_review_on": "2030-01-01"}),
+    ("GET", "/c/<slug>/management-reviews/<int:review_id>/minutes.pdf", None),
 ]
 
 
@@ -136,6 +148,8 @@ def _client_objects(db, client, member, inviter):
         kpi = ops.add_from_library("csat", None, set(), ops.Actor(None, "test"))
         objective = ops.save_objective(None, ops.ObjectiveForm(title="A quality objective"), ops.Actor(None, "test"))
         ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
+        review = ops.open_review("", "async", "", [member], ops.Actor(None, "test"))
+        mr_action = ops.add_output(review, "change", "Revise the policy", member, "2030-01-01", ops.Actor(None, "test"))
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         record = ops.add_record_entry(doc, date(2026, 1, 5), "January's", ops.Actor(None, "test"), ops.Upload(
             FileStorage(io.BytesIO(b"record"), "record.txt"), _upload_root(), client.schema_name, 10_000, None))
@@ -145,7 +159,7 @@ def _client_objects(db, client, member, inviter):
                "action_id": action.id, "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
                "clause": "7.1.6",
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
-               "doc_id": doc.id}
+               "doc_id": doc.id, "review_id": review.id, "input_key": "c4", "mr_action_id": mr_action.id}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
                                                            "staff", client).invitation.id)
         ops.save(client)
@@ -218,7 +232,8 @@ def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data)
     resp = _request(http, method, _url(path, {"slug": "no-such-client", "task_id": 1, "attachment_id": 1,
                                              "doc_id": 1, "finding_id": 1, "action_id": 1, "stage": "initial_audit", "user_id": 1,
                                              "invitation_id": 1, "kpi_id": 1, "objective_id": 1,
-                                             "clause": "7.1.6", "version_id": 1, "record_id": 1}), data,
+                                             "clause": "7.1.6", "version_id": 1, "record_id": 1,
+                                             "review_id": 1, "input_key": "c4", "mr_action_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 

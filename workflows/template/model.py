@@ -106,6 +106,9 @@ class GateCriteria:
     no_open_major_findings: bool = True
     consultant_signoff: bool = True
     certification_decision: bool = False
+    # Management review (9.3): every 9.3.2 input given, and a review closed after the internal audit.
+    mr_inputs_complete: bool = False
+    mr_after_internal_audit: bool = False
 
     def to_dict(self) -> dict[str, bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

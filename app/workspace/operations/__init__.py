@@ -37,6 +37,10 @@ from .kpis import (
     KpiForm, KpiRow, add_from_library, change_target, define_kpi, import_measurements, kpi_rows,
     measurements_of, parse_import, position, record_measurement, red_kpi_count, settings_of,
 )
+from .management_reviews import (
+    add_output, close_review, contribute, input_states, is_participant, open_review, open_review_now, refresh_prefill,
+    remove_output, review_of, reviews, save_input,
+)
 from .objectives import ObjectiveForm, ObjectiveRow, objective_rows, save_objective
 from .plan import apply_template, change_dates, preview_dates, preview_template, shift_plan
 from .readiness import ReadinessReport, implementation_kpis, projection, readiness, readiness_report
@@ -70,4 +74,6 @@ __all__ = [
     "acknowledge", "add_record_entry", "expected_readers", "mark_reviewed", "reviews_due", "RegisterForm", "Upload",
     "edit_version", "effective_version", "may_approve", "register_document", "set_version_status", "start_version",
     "update_register", "working_version",
+    "add_output", "close_review", "contribute", "input_states", "is_participant", "open_review", "open_review_now",
+    "refresh_prefill", "remove_output", "review_of", "reviews", "save_input",
 ]

@@ -7,10 +7,11 @@ from sqlalchemy import func, literal_column, select
 
 import tenants
 import workflows as wf
+from workflows.management_review import INTERNAL_AUDIT_TASK_KEYS
 from workflows.stages import STAGE_KEYS
 
 from ...extensions import db
-from ...models import Document, Finding, GateReview, Stage, Task, WorkspaceSettings
+from ...models import Document, Finding, GateReview, ManagementReview, Stage, Task, WorkspaceSettings
 
 
 def _held(name: str, load):
@@ -81,10 +82,11 @@ def _rows_as_json(*columns):
 
 def client_state() -> wf.ClientState:
     # Tasks, documents and findings in one round trip: the gate rules need all three on most pages.
-    tasks, docs, findings = db.session.execute(select(
+    tasks, docs, findings, mr_complete, mr_closed_on, audited_at = db.session.execute(select(
         _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title),
         _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
         _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title),
+        *_management_review_facts(),
     )).one()
     all_stages, s = stages(), settings()
     current = next((st.key for st in all_stages if st.status == "current"), STAGE_KEYS[-1])
@@ -95,7 +97,21 @@ def client_state() -> wf.ClientState:
         findings=[wf.FindingState(*row) for row in findings],
         signoffs={st.key for st in all_stages if st.status == "passed"},
         certification_decision=s.certification_decision if s else None,
+        management_review_inputs_complete=bool(mr_complete),
+        management_review_closed_on=mr_closed_on,
+        internal_audit_completed_on=audited_at.date() if audited_at else None,
     )
+
+
+def _management_review_facts():
+    # What the 9.3 gate criteria read: a review with every input given, the latest close, and (until internal
+    # audits are records of their own) when the template's internal-audit task was done.
+    complete = select(func.bool_or(ManagementReview.inputs_complete)).scalar_subquery()
+    closed_on = select(func.max(ManagementReview.closed_on)).where(ManagementReview.status == "closed") \
+        .scalar_subquery()
+    audited = select(func.max(Task.completed_at)).where(Task.key.in_(INTERNAL_AUDIT_TASK_KEYS),
+                                                        Task.status == "done").scalar_subquery()
+    return complete, closed_on, audited
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
