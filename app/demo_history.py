@@ -106,7 +106,9 @@ def plan_days(stage_index: int, rng: random.Random, today: date) -> tuple[date, 
     """The start day and how many days each passed stage took, so that the current one began long enough ago."""
     took = [rng.randint(*TOOK[k]) for k in STAGE_KEYS[:stage_index]]
     current = rng.randint(*IN_CURRENT[STAGE_KEYS[stage_index]])
-    return weekday_on_or_after(today - timedelta(days=sum(took) + current + 3)), took
+    # A passed stage ends up to three days past its `took` (weekends, the wait for approval): allowed for, so
+    # the current stage always has its days, whatever weekday today is.
+    return weekday_on_or_after(today - timedelta(days=sum(took) + 3 * len(took) + current)), took
 
 
 def replay(dc: DemoClient, start: date, took: list[int], stage_index: int) -> None:
