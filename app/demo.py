@@ -1,9 +1,10 @@
 """Demo data: two consultancies with clients at every stage. Safe to run again."""
 from __future__ import annotations
 
+import functools
 import random
 import zlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -12,10 +13,12 @@ from workflows.stages import STAGE_KEYS
 
 from . import clock
 from .clients import create_client
+from .demo_history import DemoClient, plan_days, replay
 from .demo_kpis import seed_kpis
 from .demo_reviews import seed_review
+from .demo_sectors import PROFILES
 from .extensions import db
-from .models import Account, AccountMember, Client, ClientMember, Document, Finding, Stage, Task, User
+from .models import Account, AccountMember, Client, ClientMember, Task, User
 from .security import hash_password
 from .workspace import operations as ops
 
@@ -49,10 +52,16 @@ DEMO_LOGINS = [
 ]
 
 
+@functools.cache
+def _demo_hash() -> str:
+    """One hash of the shared demo password for every demo login (a hash costs most of a second on purpose)."""
+    return hash_password(DEMO_PASSWORD)
+
+
 def _user(email: str, name: str) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, name=name, password_hash=hash_password(DEMO_PASSWORD))
+        user = User(email=email, name=name, password_hash=_demo_hash())
         db.session.add(user)
         db.session.flush()
     return user
@@ -68,139 +77,21 @@ def _account(name: str, owner: User) -> Account:
     return account
 
 
-# Gap-analysis findings every demo client starts with: (severity, clause, title).
-DEMO_FINDINGS = [
-    ("major", "9.2", "No internal audits have ever been carried out"),
-    ("major", "7.5.3", "Project files are versioned by hand (“Final_v3”); no control of documented information"),
-    ("minor", "8.4.1", "Freelancers are hired without any recorded evaluation"),
-    ("minor", "7.1.6", "How to run key client accounts is known only to one account manager"),
-    ("observation", "9.1.2", "Client feedback is collected informally by e-mail, not analysed"),
-]
-
-
-def _moment(day: date, rng: random.Random, jitter: tuple[int, int] = (0, 0)) -> datetime:
-    """A working-hours time on `day` (± jitter days), never in the future."""
-    when = datetime.combine(day + timedelta(days=rng.randint(*jitter)), time(rng.randint(8, 17), rng.randint(0, 59)),
-                            timezone.utc)
-    return min(when, clock.now() - timedelta(hours=rng.randint(1, 20)))
-
-
-def _remedy(finding: Finding, staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
-    """A finding dealt with as the closing rule asks: for a nonconformity the cause, an action the client's staff
-    carry out and the consultant verifies, the evidence; an observation closes on the consultant's decision."""
-    if finding.severity in ("major", "minor"):
-        ops.update_record(finding, ops.RecordForm(
-            cause_method="category", cause_category="method", action_needed="yes",
-            action_needed_reason="Systemic: every engagement is affected.",
-            root_cause="No procedure said who does it, or when.",
-            closure_evidence="Records of the last three months checked: all complete."), as_staff)
-        action = ops.add_action(finding, "Write the procedure and train the team on it", staff,
-                                clock.today().isoformat(), as_staff)
-        ops.complete_action(finding, action, as_staff)
-        ops.verify_action(finding, action, clock.today().isoformat(), "Sample the last ten engagements",
-                          "All ten follow the procedure", "effective", "Ten of ten followed it.", as_consultant)
-        ops.close_finding(finding, "Corrective action taken and checked.", as_consultant)
-    else:
-        ops.close_finding(finding, "Decided: watched at the next internal audit; no action needed now.", as_consultant)
-
-
-def _simulate_progress(client: Client, stage_index: int, staff_id: int, consultant_id: int | None, seed: int,
-                       director_id: int | None = None) -> None:
-    """Realistic history for a client at `stage_index`, replayed on the plan's dates: earlier gates
-    passed with their work done, the current stage part-way, a few tasks late, findings raised and closed."""
-    rng = random.Random(seed)
-    staff = db.session.get(User, staff_id)
-    consultant = db.session.get(User, consultant_id) if consultant_id else None
-    as_staff, as_consultant = ops.Actor.of(staff), ops.Actor.of(consultant)
-    as_director = ops.Actor.of(db.session.get(User, director_id)) if director_id else as_consultant
-
-    def approve(doc: Document) -> None:
-        """Approved by the right role: top management for its own documents, else the consultant."""
-        if doc.approver_role == "top_management":
-            ops.set_document_status(doc, "approved", as_director, "top_management")
-        else:
-            ops.set_document_status(doc, "approved", as_consultant, "consultant")
-
-    with tenants.tenant_scope(db.session, client.schema_name):
-        stages = {st.key: st for st in db.session.scalars(select(Stage))}
-        start = stages["initial_audit"].planned_start.date()
-        with clock.frozen_at(_moment(start + timedelta(days=9), rng)):
-            for severity, clause, title in DEMO_FINDINGS:
-                ops.raise_finding("initial_audit", severity, title, clause, "", as_consultant, source="gap_analysis",
-                                  kind="observation" if severity == "observation" else "system_nonconformity",
-                                  grade=None if severity == "observation" else severity)
-        for task in db.session.scalars(select(Task).order_by(Task.position)):
-            task.assignee_id = staff_id if task.role in ("staff", "client_admin") else consultant_id
-        for key in STAGE_KEYS[:stage_index]:
-            gate_day = stages[key].planned_end.date() + timedelta(days=rng.randint(-2, 8))
-            for task in db.session.scalars(select(Task).where(Task.stage == key).order_by(Task.position)):
-                with clock.frozen_at(_moment(task.due_on, rng, (-4, 3))):
-                    if not task.required and rng.random() < 0.3:
-                        ops.set_task_status(task, "not_applicable", "Not relevant for this company's services", as_staff)
-                    else:
-                        ops.set_task_status(task, "done", None, as_staff if task.role != "consultant" else as_consultant)
-            with clock.frozen_at(_moment(gate_day, rng, (-3, -1))):
-                for doc in db.session.scalars(select(Document).where(Document.stage == key)):
-                    approve(doc)
-                closing = {"system_design": ("major", "minor"), "implementation": ("major", "minor", "observation")}
-                for finding in db.session.scalars(select(Finding).where(Finding.status == "open",
-                                                                        Finding.severity.in_(closing.get(key, ())))):
-                    _remedy(finding, staff, as_staff, as_consultant)
-            with clock.frozen_at(_moment(gate_day, rng)):
-                ops.approve_gate(key, "Checked with the client; evidence is in place.", as_consultant)
-        current = STAGE_KEYS[stage_index]
-        tasks = db.session.scalars(select(Task).where(Task.stage == current).order_by(Task.position)).all()
-        share = rng.choice([0.25, 0.4, 0.6, 1.0])
-        today = clock.today()
-        for i, task in enumerate(tasks):
-            if i < int(len(tasks) * share):
-                with clock.frozen_at(_moment(min(task.due_on, today), rng, (-5, 0))):
-                    ops.set_task_status(task, "done", None, as_staff)
-            elif i == int(len(tasks) * share):
-                with clock.frozen_at(_moment(today, rng, (-3, 0))):
-                    ops.set_task_status(task, "in_progress", None, as_staff)
-        if share == 1.0:
-            with clock.frozen_at(_moment(today, rng, (-2, -1))):
-                for doc in db.session.scalars(select(Document).where(Document.stage == current)):
-                    approve(doc)
-                if current in ("implementation", "internal_audit", "certification_audit"):
-                    for finding in db.session.scalars(select(Finding).where(Finding.status == "open")):
-                        _remedy(finding, staff, as_staff, as_consultant)
-            if current != "certification_audit":
-                with clock.frozen_at(_moment(today, rng, (-1, 0))):
-                    ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
-        if current == "certification_audit":
-            _stage_2_minor(staff, as_staff, as_consultant)
-        seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
-        if stage_index >= STAGE_KEYS.index("internal_audit"):
-            seed_review(staff_id, director_id, consultant_id)
-        ops.save(db.session.get(Client, client.id))
-
-
-def _stage_2_minor(staff: User, as_staff: ops.Actor, as_consultant: ops.Actor) -> None:
-    """Stage 2 held twelve days ago with one minor from the certification body: its plan submitted and accepted,
-    the action under way, the body's 30-day response window counting down on the finding."""
-    today = clock.today()
-    with clock.frozen_at(_moment(today - timedelta(days=12), random.Random(2))):
-        ops.save_audit("stage_2", ops.AuditForm(held_on=(today - timedelta(days=12)).isoformat(), result="minor",
-                                                reference="S2-2026-114"), as_consultant)
-        finding = ops.raise_finding(
-            "certification_audit", "", "Customer feedback is not analysed for trends", "9.1.2", "", as_consultant,
-            source="cb_stage_2", kind="system_nonconformity", grade="minor", process="Customer service",
-            requirement="The organisation analyses and evaluates customer satisfaction (9.1.2, 9.1.3)",
-            evidence="Survey results for 2026 filed but not reviewed; no trend shown at the management review",
-            statement="Customer satisfaction data is collected but not analysed", cb_reference="S2-2026-114/NC1")
-    with clock.frozen_at(_moment(today - timedelta(days=6), random.Random(3))):
-        ops.update_record(finding, ops.RecordForm(
-            correction="Last two quarters analysed and presented", correction_by=staff.name, action_needed="yes",
-            action_needed_reason="Systemic: nobody owns the analysis", cause_method="five_whys",
-            root_cause="Why not analysed? Nobody asked for it.\nWhy? The KPI owner was never named."),
-            as_staff)
-        ops.add_action(finding, "Name the KPI owner and add the quarterly trend to the management review", staff,
-                       (today + timedelta(days=40)).isoformat(), as_staff)
-    with clock.frozen_at(_moment(today - timedelta(days=2), random.Random(4))):
-        ops.save_cb_response(finding, "S2-2026-114/NC1", (today - timedelta(days=6)).isoformat(),
-                             (today - timedelta(days=2)).isoformat(), "document_review", as_consultant)
+def _people(client: Client, i: int) -> tuple[User, User, User]:
+    """Two or three client users: top management, the quality lead (client admin) and, where the README's
+    staff@ login is plain staff, that staff member beside the lead."""
+    director_name, lead_name, staff_name = PROFILES[client.slug]["people"]
+    staff_is_admin = i % 2 == 0
+    staff = _user(f"staff@{client.slug}.example", lead_name if staff_is_admin else staff_name)
+    director = _user(f"director@{client.slug}.example", director_name)
+    members = [(staff, "client_admin" if staff_is_admin else "staff"), (director, "top_management")]
+    lead = staff if staff_is_admin else _user(f"quality@{client.slug}.example", lead_name)
+    if not staff_is_admin:
+        members.append((lead, "client_admin"))
+    for user, role in members:
+        db.session.add(ClientMember(client_id=client.id, user_id=user.id, role=role))
+    db.session.commit()
+    return director, lead, staff
 
 
 def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
@@ -212,21 +103,32 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
         # Every sixth client has no consultant assigned: only the owner sees it.
         assigned = [db.session.get(User, uid) for uid in consultant_ids] if i % 6 != 5 else []
         stage_index = i % len(STAGE_KEYS)
-        # Started long enough ago to have reached its stage; some work is now late.
-        start = clock.today() - timedelta(days=45 * stage_index + 20)
+        rng = random.Random(zlib.crc32(slug.encode()))
+        start, took = plan_days(stage_index, rng, clock.today())
         with clock.frozen_at(datetime.combine(start, time(9), timezone.utc)):
             client = create_client(db.session.get(Account, account_id), name, slug, consultants=assigned,
-                                   start_on=start, target_on=start + timedelta(days=270))
-        staff = _user(f"staff@{slug}.example", f"{name.split()[0]} Staff")
-        db.session.add(ClientMember(client_id=client.id, user_id=staff.id,
-                                    role="client_admin" if i % 2 == 0 else "staff"))
-        director = _user(f"director@{slug}.example", f"{name.split()[0]} Director")
-        db.session.add(ClientMember(client_id=client.id, user_id=director.id, role="top_management"))
-        db.session.commit()
-        owner_or_consultant = consultant_ids[0] if assigned else _owner_id(account_id)
-        _simulate_progress(client, stage_index, staff.id, owner_or_consultant, seed=i, director_id=director.id)
+                                   start_on=start, target_on=start + timedelta(days=300))
+        client.time_zone = PROFILES[slug]["tz"]
+        director, lead, staff = _people(client, i)
+        consultant = db.session.get(User, consultant_ids[0] if assigned else _owner_id(account_id))
+        demo_client = DemoClient(client, STAGE_KEYS[stage_index], False, director, lead, staff, consultant, rng,
+                                 PROFILES[slug]["tz"])
+        with tenants.tenant_scope(db.session, client.schema_name):
+            _assign(demo_client)
+            replay(demo_client, start, took, stage_index)
+            seed_kpis(i, staff.id, ops.Actor.of(consultant), ops.Actor.of(staff), seed=zlib.crc32(slug.encode()))
+            # Further demo content for this client goes here, one line each: its history is replayed and
+            # `demo_client` says its stage (.stage), whether it is certified, its people and time zone.
+            if stage_index >= STAGE_KEYS.index("internal_audit"):
+                seed_review(staff.id, director.id, consultant.id)
+            ops.save(db.session.get(Client, client.id))
         created = True
     return created
+
+
+def _assign(dc: DemoClient) -> None:
+    for task in db.session.scalars(select(Task).order_by(Task.position)):
+        task.assignee_id = {"consultant": dc.consultant.id, "client_admin": dc.lead.id}.get(task.role, dc.staff.id)
 
 
 def _owner_id(account_id: int) -> int:
