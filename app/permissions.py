@@ -60,6 +60,10 @@ FINDING_RAISERS = (*WRITER_ROLES, "auditor")
 FINDING_WORKERS = WRITER_ROLES
 FINDING_CLOSERS = CONSULTANT_ROLES
 FINDING_CB_ROLES = CERTIFICATION_ROLES
+# The evidence pack (every document, record and evidence file of the client, for the certification body): the
+# consultants and the client's admins and top management, who answer to the auditor; staff and the read-only
+# auditor open the items one by one as before. It is a read, so it works while the client is archived or read-only.
+EVIDENCE_PACK_ROLES = CLIENT_MANAGERS
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
