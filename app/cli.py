@@ -225,7 +225,7 @@ def db_revision(track, message, autogenerate):
 def _archive_args():
     from flask import current_app
 
-    from tenants import archive
+    from . import client_archive as archive
     from tenants.base import SharedModel, TenantModel
 
     from . import models  # noqa: F401  (every table on the metadata, user_ref marks included)
@@ -246,7 +246,7 @@ def clients_export(slug, output):
 
     from flask import current_app
 
-    from tenants import archive
+    from . import client_archive as archive
 
     from .extensions import db
 
@@ -273,7 +273,7 @@ def clients_export(slug, output):
 @with_appcontext
 def clients_import(archive_file, slug, account):
     """Restore an archive as a new client (verified first; all or nothing)."""
-    from tenants import archive
+    from . import client_archive as archive
 
     from .extensions import db
 
@@ -314,7 +314,7 @@ def clients_drop(slug, export_file, no_export, yes):
     from flask import current_app
     from sqlalchemy import select
 
-    from tenants import archive
+    from . import client_archive as archive
 
     from .extensions import db
     from .models import Client

@@ -68,6 +68,11 @@ MR_MANAGERS = CLIENT_MANAGERS
 MR_CONTRIBUTORS = WRITER_ROLES  # and named as a participant, unless a manager
 MR_CLOSERS = ("top_management",)
 
+# The evidence pack (every document, record and evidence file of the client, for the certification body): the
+# consultants and the client's admins and top management, who answer to the auditor; staff and the read-only
+# auditor open the items one by one as before. It is a read, so it works while the client is archived or read-only.
+EVIDENCE_PACK_ROLES = CLIENT_MANAGERS
+
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
     """Client managers request gate reviews; the client's staff too when a consultant has let them

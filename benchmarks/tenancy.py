@@ -169,7 +169,8 @@ def run(args, url, env, scratch, upload_root, version):
     from app.config import Config
     from app.extensions import db
     from app.models import Account, AccountMember, Client, User
-    from tenants import archive, migrate, spares, tracks
+    from app import client_archive as archive
+    from tenants import migrate, spares, tracks
     from tenants.base import SharedModel, TenantModel
 
     app = create_app(Config(env={k: v for k, v in env.items() if k in ("DATABASE_URL", "UPLOAD_ROOT", "ISOPATH_ENV")}))

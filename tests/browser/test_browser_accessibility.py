@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 
 NOT_PAGES = {"auth.logout", "workspace.task_download", "portfolio.portfolio_csv", "workspace.gap_analysis_csv",
              "workspace.gap_analysis_pdf", "workspace.document_version_file", "workspace.document_record_file",
+             "workspace.evidence_pack_zip",
              "static"}  # not pages: downloads
 MAX_PAGES = 40
 

@@ -41,7 +41,8 @@ from app.models import (
     TaskComment,
     User,
 )
-from tenants import archive, tracks
+from app import client_archive as archive
+from tenants import tracks
 from tenants.base import SharedModel, TenantModel
 from tenants.registry import tenant_schemas
 

@@ -54,6 +54,8 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/gap-analysis/<clause>/task", {}),
     ("GET", "/c/<slug>/gap-analysis.csv", None),
     ("GET", "/c/<slug>/gap-analysis.pdf", None),
+    ("GET", "/c/<slug>/evidence-pack", None),
+    ("GET", "/c/<slug>/evidence-pack.zip", None),
     ("GET", "/c/<slug>/gates", None),
     ("POST", "/c/<slug>/gates/<stage>/request", {"note": ""}),
     ("POST", "/c/<slug>/gates/<stage>/approve", {"comment": ""}),

@@ -38,6 +38,7 @@ def test_the_role_sets_are_the_ones_the_table_expects():
     assert set(permissions.CONSULTANT_ROLES) == CONSULTANTS
     assert set(permissions.WRITER_ROLES) == WRITERS
     assert set(permissions.CLIENT_MANAGERS) == MANAGERS
+    assert set(permissions.EVIDENCE_PACK_ROLES) == MANAGERS
     assert set(permissions.CLIENT_SETTINGS_ROLES) == SETTINGS
     assert set(permissions.ACCOUNT_MEMBERS) == ACCOUNT_MEMBERS
     assert set(permissions.ACCOUNT_OWNERS) == ACCOUNT_OWNERS

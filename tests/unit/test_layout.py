@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ("app", "tenants", "workflows")
 MAX_LINES = 420  # "about 400": a file past it is asking to be cut
-TOO_BIG_FOR_NOW = {"tenants/archive.py"}  # split by the evidence-pack work
+TOO_BIG_FOR_NOW: set[str] = set()  # nothing grandfathered: every file keeps under the limit
 # Imports inside functions are allowed only where start-up order needs them, each said in place.
 LAZY_IMPORTS_ALLOWED = {
     "app/__init__.py",  # the factory loads on first call, so schema commands skip the web stack

@@ -12,7 +12,7 @@ from ... import clock
 from ...extensions import db
 from ...inputs import parse_id
 from ...models import Document, DocumentVersion, Stage, Task
-from ...permissions import ACKNOWLEDGERS, CLIENT_MANAGERS, WRITER_ROLES, may_change, requires
+from ...permissions import ACKNOWLEDGERS, CLIENT_MANAGERS, EVIDENCE_PACK_ROLES, WRITER_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -30,7 +30,8 @@ def documents():
                   statuses=wf.DOCUMENT_STATUS_LABELS, can_write=may_change(*WRITER_ROLES),
                   can_approve=may_change(*CLIENT_MANAGERS), people=people(),
                   reviews=ops.reviews_due(today), review_state=lambda d: wd.review_state(d.review_due_on, today),
-                  effective={d.id: ops.effective_version(d) for d in docs})
+                  effective={d.id: ops.effective_version(d) for d in docs},
+                  can_pack=g.get("client_role") in EVIDENCE_PACK_ROLES)
 
 
 def document_page(doc: Document, status: int = 200, error: str | None = None, typed=None, failed: str | None = None,
