@@ -51,6 +51,7 @@ from .lifecycle import (
     is_overdue,
 )
 from .plan import (
+    ADVISED_PLAN_DAYS,
     MAX_SHIFT_DAYS,
     MIN_PLAN_DAYS,
     PLAN_DATE_MARGIN_YEARS,
@@ -64,6 +65,7 @@ from .plan import (
     check_shift_days,
     days_behind_plan,
     plan_date_bounds,
+    plan_length_warning,
     plan_tasks,
     shift_dates,
     shift_plan,
@@ -214,6 +216,8 @@ __all__ = [
     "load_template",
     "MAX_SHIFT_DAYS",
     "MIN_PLAN_DAYS",
+    "ADVISED_PLAN_DAYS",
+    "plan_length_warning",
     "Move",
     "new_client_state",
     "next_stage",
