@@ -50,6 +50,7 @@ from .lifecycle import (
     is_open_task,
     is_overdue,
 )
+from .not_applicable import NA_REASON_MAX, approved_on_marking, check_na_approval, check_na_reason
 from .plan import (
     ADVISED_PLAN_DAYS,
     MAX_SHIFT_DAYS,
@@ -216,6 +217,10 @@ __all__ = [
     "load_template",
     "MAX_SHIFT_DAYS",
     "MIN_PLAN_DAYS",
+    "NA_REASON_MAX",
+    "approved_on_marking",
+    "check_na_approval",
+    "check_na_reason",
     "ADVISED_PLAN_DAYS",
     "plan_length_warning",
     "Move",
