@@ -12,9 +12,11 @@ from sqlalchemy import func, select, text
 import tenants
 import workflows as wf
 from app import clock
-from app.models import ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
+from app.clients import create_client
+from app.models import Account, ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
 from app.workspace import operations as ops
 from capa_helpers import meet_closing_rule, remedy
+from conftest import unique
 
 
 @contextmanager
@@ -131,14 +133,19 @@ def test_staff_changes_status_with_and_without_javascript(http, factory, db):
 
 def test_not_applicable_needs_a_reason_and_keeps_state(http, factory, db):
     w = factory.world()
+    # Version 1 let most tasks be N/A; clients pinned to it keep that (version 2 allows it only for 8.3 and 7.1.5.2).
+    w.client = create_client(db.session.get(Account, w.account.id), unique("Pinned Co"), consultants=[w.consultant],
+                             template=wf.load_template("iso9001-2015", 1))
+    staff = factory.member(w.client, "staff")
     task_id, _ = first_task(db, w.client, allow_not_applicable=True)
-    http.login(w.staff.email)
+    http.login(staff.email)
     url = f"/c/{w.client.slug}/tasks/{task_id}"
     resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": " "}, form_url=url)
     assert resp.status_code == 422 and b"needs a reason" in resp.data
     assert task_row(db, w.client, task_id)["status"] == "todo"
-    resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": "We design no services"}, form_url=url)
-    assert resp.status_code == 302 and task_row(db, w.client, task_id)["reason"] == "We design no services"
+    reason = "Outside the scope statement: we design no services"
+    resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": reason}, form_url=url)
+    assert resp.status_code == 302 and task_row(db, w.client, task_id)["reason"] == reason
 
 
 def test_unknown_status_is_422(http, factory, db):
