@@ -207,9 +207,11 @@ def test_auditor_reads_but_cannot_change(http, factory, db):
 
 # Clause → every task of the shipped template tagged with it or with one of its sub-clauses (9.1 finds 9.1.3).
 CLAUSE_FILTER = {
-    "9.1": ("gap_performance_improvement", "gap_analysis_report", "track_objectives_and_kpis",
-            "customer_satisfaction_survey", "analyse_performance_data"),
-    "9.1.2": ("gap_performance_improvement", "customer_satisfaction_survey"),
+    "9.1": ("gap_performance_improvement", "complaint_handling_process", "monitoring_measurement_plan",
+            "track_objectives_and_kpis", "customer_satisfaction_survey", "handle_complaints",
+            "analyse_performance_data"),
+    "9.1.2": ("gap_performance_improvement", "complaint_handling_process", "customer_satisfaction_survey",
+              "handle_complaints"),
     "9.2": ("gap_performance_improvement", "internal_audit_programme", "internal_auditor_competence",
             "conduct_internal_audits", "internal_audit_report", "certification_readiness_review"),
     "7.5": ("collect_existing_information", "gap_planning_support", "documented_information_control",
