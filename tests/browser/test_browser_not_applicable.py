@@ -53,6 +53,7 @@ def test_staff_propose_not_applicable_a_consultant_approves_the_scope_lists_it(p
     page.select_option("#status-select", "not_applicable")
     page.fill("#reason", "Not relevant")
     page.click("button:has-text('Save status')")
+    page.wait_for_selector("#status .error-box")  # htmx swaps the status card in place
     status = page.locator("#status")
     assert "with reference to the scope statement" in status.inner_text()
     assert page.input_value("#reason") == "Not relevant"  # what was typed stays
