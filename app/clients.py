@@ -34,9 +34,10 @@ def create_client(account: Account, name: str, slug: str | None = None, consulta
     check_room_for_client(account)  # beyond the plan's active clients, or read-only: 409 with the upgrade link
     start_on = start_on or clock.today()
     target_on = target_on or start_on + timedelta(days=DEFAULT_PLAN_DAYS)
-    if target_on <= start_on + timedelta(days=wf.MIN_PLAN_DAYS):
-        raise Refusal(f"Allow at least {wf.MIN_PLAN_DAYS} days between the start and the target "
-                      "certification date.", field="target_on")
+    try:
+        wf.check_plan_window(start_on, target_on)  # one rule for a new plan and a moved one
+    except wf.PlanError as err:
+        raise Refusal(f"{err}.", field="target_on") from None
     name = ops.client_name(name)
     slug = (slug or "").strip().lower() or slugify(name)
     if not slug:

@@ -50,7 +50,9 @@ from .lifecycle import (
     is_open_task,
     is_overdue,
 )
+from .not_applicable import NA_REASON_MAX, approved_on_marking, check_na_approval, check_na_reason
 from .plan import (
+    ADVISED_PLAN_DAYS,
     MAX_SHIFT_DAYS,
     MIN_PLAN_DAYS,
     PLAN_DATE_MARGIN_YEARS,
@@ -64,6 +66,7 @@ from .plan import (
     check_shift_days,
     days_behind_plan,
     plan_date_bounds,
+    plan_length_warning,
     plan_tasks,
     shift_dates,
     shift_plan,
@@ -214,6 +217,12 @@ __all__ = [
     "load_template",
     "MAX_SHIFT_DAYS",
     "MIN_PLAN_DAYS",
+    "NA_REASON_MAX",
+    "approved_on_marking",
+    "check_na_approval",
+    "check_na_reason",
+    "ADVISED_PLAN_DAYS",
+    "plan_length_warning",
     "Move",
     "new_client_state",
     "next_stage",

@@ -18,6 +18,8 @@ from typing import Any
 
 from .errors import INVALID_INPUT, TransitionError, WorkflowError
 from .management_review import held_after_audit
+
+from .not_applicable import check_na_reason
 from .stages import is_before, next_stage, stage_index, stage_label
 from .state import ClientState, TaskState, check_stage, is_certified, is_stage_passed
 from .template import Template
@@ -153,7 +155,9 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
         for t in _ordered(state.tasks_in(stage_key), order):
             if t.required and not t.finished:
                 title = t.title or (template_tasks[t.key].title if t.key in template_tasks else t.key)
-                unmet.append(UnmetCriterion(TASK_NOT_DONE, f"Required task “{title}” is not done", (t.key,)))
+                why = ("is marked not applicable but waits for a consultant's approval" if t.awaiting_na_approval
+                       else "is not done")
+                unmet.append(UnmetCriterion(TASK_NOT_DONE, f"Required task “{title}” {why}", (t.key,)))
 
     if gate.required_documents_approved:
         template_docs = {d.key: d for d in stage.documents}
@@ -344,8 +348,7 @@ def check_task_transition(
             f"reaches it (current stage: “{stage_label(state.current_stage)}”)"
         )
     if new_status == "not_applicable":
-        if not isinstance(reason, str) or not reason.strip():
-            raise TransitionError(f"Marking “{title}” not applicable needs a reason", status=INVALID_INPUT)
+        check_na_reason(reason if isinstance(reason, str) else None, title)
         if task.required and template_task is not None and not template_task.allow_not_applicable:
             raise TransitionError(
                 f"“{title}” is required by the template and cannot be marked not applicable", status=INVALID_INPUT

@@ -24,8 +24,11 @@ from .lifecycle import is_open_task
 from .vocabulary import STAGE_STATUSES, TASK_STATUSES
 
 # Below this, even a tiny firm cannot run the system long enough to have
-# records for the certification body (and a CB rarely books stage 1 and 2 faster).
-MIN_PLAN_DAYS = 30
+# records for the certification body: about three months of operation before
+# stage 2, plus the gap analysis, system design and the CB's booking lead time.
+MIN_PLAN_DAYS = 120
+# Below this a plan is possible but tight: the client is warned, not refused.
+ADVISED_PLAN_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,23 @@ def check_plan_window(start_date: dt.date, target_date: dt.date) -> tuple[dt.dat
     if days < MIN_PLAN_DAYS:
         raise PlanError(
             f"Only {days} days between {start.isoformat()} and {target.isoformat()}: "
-            f"a realistic certification plan needs at least {MIN_PLAN_DAYS}"
+            f"allow at least {MIN_PLAN_DAYS} days between the start and the target certification date — "
+            "the system has to run for about three months before the stage 2 audit"
         )
     return start, target, days
+
+
+def plan_length_warning(start_date: dt.date, target_date: dt.date) -> str | None:
+    """A warning for a plan that is allowed but shorter than ADVISED_PLAN_DAYS; None when long enough.
+
+    Assumes the window passed `check_plan_window` (a refused plan gets no warning, it gets the refusal).
+    """
+    days = (_as_date(target_date, "target_date") - _as_date(start_date, "start_date")).days
+    if MIN_PLAN_DAYS <= days < ADVISED_PLAN_DAYS:
+        return (f"This plan leaves only {days} days to certification. Most small firms need about "
+                f"{ADVISED_PLAN_DAYS} days: check that the certification body can book stage 1 and stage 2 in time "
+                "and that the team can keep the records going for three months before stage 2.")
+    return None
 
 
 def _rounded_share(total: int, part: int, whole: int) -> int:

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 from .errors import PlanError
 from .lifecycle import is_open_task
-from .plan import MAX_SHIFT_DAYS, PlanShift, StageDates, TaskDates, check_plan_date, check_plan_window, shift_plan
+from .plan import (
+    MAX_SHIFT_DAYS,
+    PlanShift,
+    StageDates,
+    TaskDates,
+    check_plan_date,
+    check_plan_window,
+    plan_length_warning,
+    shift_plan,
+)
 
 
 class DatesError(PlanError):
@@ -46,6 +55,11 @@ class Replan:
     @property
     def moved(self) -> int:
         return self.shift.moved if self.shift else 0
+
+    @property
+    def warning(self) -> str | None:
+        """Set when the new dates are allowed but tight (under ADVISED_PLAN_DAYS)."""
+        return plan_length_warning(self.new_start_on, self.new_target_on)
 
 
 def replan(tasks: Iterable[TaskDates], stages: Iterable[StageDates], start_on: dt.date | None,

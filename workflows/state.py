@@ -41,6 +41,8 @@ class TaskState:
     required: bool = True
     status: str = "todo"
     title: str | None = None  # the client's wording, if it differs from the template
+    # A not-applicable decision proposed by client staff counts only once a consultant approves it.
+    na_approved: bool = True
 
     def __post_init__(self) -> None:
         check_stage(self.stage, f"task {self.key!r}")
@@ -49,7 +51,13 @@ class TaskState:
 
     @property
     def finished(self) -> bool:
+        if self.status == "not_applicable":
+            return self.na_approved
         return self.status in FINISHED_TASK_STATUSES
+
+    @property
+    def awaiting_na_approval(self) -> bool:
+        return self.status == "not_applicable" and not self.na_approved
 
 
 @dataclass(frozen=True)

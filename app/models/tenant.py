@@ -96,6 +96,10 @@ class Task(TenantModel):
     allow_not_applicable: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="todo", server_default="todo", index=True)
     not_applicable_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who proposed the not-applicable decision, and the consultant who approved it (pending while unset).
+    na_proposed_by_id: Mapped[int | None] = user_ref()
+    na_approved_by_id: Mapped[int | None] = user_ref()
+    na_approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     assignee_id: Mapped[int | None] = user_ref()
     start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)

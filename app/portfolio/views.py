@@ -92,6 +92,10 @@ def new_client():
             return render("portfolio/new_client.html", form=form), 422 if err.field else err.status
         queue_top_up()  # the client took a spare schema: build its replacement off the request path
         flash(f"{client.name} is ready. Invite their staff from the People page.", "success")
+        warning = wf.plan_length_warning(form.start_on.data or clock.today(), form.target_on.data
+                                         or (form.start_on.data or clock.today()) + timedelta(days=DEFAULT_PLAN_DAYS))
+        if warning:
+            flash(warning, "warning")
         return redirect(url_for("workspace.overview", slug=client.slug))
     status = 422 if request.method == "POST" else 200
     return render("portfolio/new_client.html", form=form), status

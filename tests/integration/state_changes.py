@@ -195,6 +195,18 @@ def task_status(s):
                    lambda: _task(s, task_id, lambda t: t.status) == "in_progress")
 
 
+def task_approve_not_applicable(s):
+    task_id, _ = _first_task(s, Task.status == "todo")
+    with inside(s):
+        # A staff proposal, waiting for a consultant (set directly: which tasks allow N/A is the template's business).
+        task = s.db.session.get(Task, task_id)
+        task.status, task.not_applicable_reason = "not_applicable", "Scope: this requirement does not apply here"
+        task.na_proposed_by_id, task.na_approved_at = s.user_ids["staff"], None
+        _save(s)
+    return Request(_c(s, f"/tasks/{task_id}/approve-not-applicable"), {}, 302,
+                   lambda: _task(s, task_id, lambda t: t.na_approved_at is not None))
+
+
 def task_assignee(s):
     task_id, _ = _first_task(s, Task.assignee_id.is_(None))
     staff = s.user_ids["staff"]
@@ -1000,6 +1012,8 @@ def mr_close(s):
 
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
+    Case("/c/<slug>/tasks/<int:task_id>/approve-not-applicable", CONSULTANTS, task_approve_not_applicable,
+         "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/assignee", WRITERS, task_assignee, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/due", WRITERS, task_due, "workspace"),
     Case("/c/<slug>/tasks/<int:task_id>/comments", WRITERS, task_comment, "workspace"),

@@ -283,7 +283,7 @@ def test_a_new_start_date_alone_moves_no_task(http, db, w):
 
 @pytest.mark.parametrize("start,target,message", [
     (START, START - timedelta(days=10), "must be after the start date"),
-    (START, START + timedelta(days=10), "at least 30"),
+    (START, START + timedelta(days=10), "allow at least 120 days"),
     ("9999-12-31", TARGET, "The start date must be between"),
     (START, "0001-01-01", "The target certification date must be between"),
     (START, TARGET + timedelta(days=400), "at most 365 days at a time"),

@@ -153,14 +153,15 @@ def test_a_gap_becomes_a_finding_with_its_clause(http, db, world):
     assert f"7.1.6 Organizational knowledge already has finding #{finding_id}." in again.get_data(as_text=True)
 
 
-def test_a_subclause_the_template_lacks_gets_the_nearest_clause_it_has(http, db, world):
+def test_a_subclause_finding_keeps_its_own_clause_now_the_template_has_it(http, db, world):
+    # Template v2 lists every numbered subclause; before it, 7.1.5.2 fell back to 7.1.5.
     http.login(world.owner.email)
     rate(http, world, "7.1.5.2", rating="partly")
     url = URL.format(slug=world.client.slug)
     resp = http.client.post(f"{url}/7.1.5.2/finding", data={"csrf_token": http.csrf(url), "severity": "minor"})
     assert resp.status_code == 303
     with inside(db, world.client):
-        assert db.session.scalars(select(Finding.clause)).one() == "7.1.5"
+        assert db.session.scalars(select(Finding.clause)).one() == "7.1.5.2"
 
 
 def test_only_a_gap_becomes_a_finding_or_a_task(http, db, world):

@@ -14,6 +14,7 @@ CLIENT_ROUTES = [
     ("GET", "/c/<slug>/tasks", None),
     ("GET", "/c/<slug>/tasks/<int:task_id>", None),
     ("POST", "/c/<slug>/tasks/<int:task_id>/status", {"status": "in_progress"}),
+    ("POST", "/c/<slug>/tasks/<int:task_id>/approve-not-applicable", {}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/assignee", {"assignee_id": ""}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/due", {"due_on": "2030-01-01"}),
     ("POST", "/c/<slug>/tasks/<int:task_id>/comments", {"body": "Hello"}),

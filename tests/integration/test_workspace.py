@@ -12,9 +12,11 @@ from sqlalchemy import func, select, text
 import tenants
 import workflows as wf
 from app import clock
-from app.models import ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
+from app.clients import create_client
+from app.models import Account, ActivityEntry, Attachment, ClientSummary, Document, Finding, GateReview, Stage, Task
 from app.workspace import operations as ops
 from capa_helpers import meet_closing_rule, remedy
+from conftest import unique
 
 
 @contextmanager
@@ -131,14 +133,19 @@ def test_staff_changes_status_with_and_without_javascript(http, factory, db):
 
 def test_not_applicable_needs_a_reason_and_keeps_state(http, factory, db):
     w = factory.world()
+    # Version 1 let most tasks be N/A; clients pinned to it keep that (version 2 allows it only for 8.3 and 7.1.5.2).
+    w.client = create_client(db.session.get(Account, w.account.id), unique("Pinned Co"), consultants=[w.consultant],
+                             template=wf.load_template("iso9001-2015", 1))
+    staff = factory.member(w.client, "staff")
     task_id, _ = first_task(db, w.client, allow_not_applicable=True)
-    http.login(w.staff.email)
+    http.login(staff.email)
     url = f"/c/{w.client.slug}/tasks/{task_id}"
     resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": " "}, form_url=url)
     assert resp.status_code == 422 and b"needs a reason" in resp.data
     assert task_row(db, w.client, task_id)["status"] == "todo"
-    resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": "We design no services"}, form_url=url)
-    assert resp.status_code == 302 and task_row(db, w.client, task_id)["reason"] == "We design no services"
+    reason = "Outside the scope statement: we design no services"
+    resp = http.submit(f"{url}/status", {"status": "not_applicable", "reason": reason}, form_url=url)
+    assert resp.status_code == 302 and task_row(db, w.client, task_id)["reason"] == reason
 
 
 def test_unknown_status_is_422(http, factory, db):
@@ -200,9 +207,11 @@ def test_auditor_reads_but_cannot_change(http, factory, db):
 
 # Clause → every task of the shipped template tagged with it or with one of its sub-clauses (9.1 finds 9.1.3).
 CLAUSE_FILTER = {
-    "9.1": ("gap_performance_improvement", "gap_analysis_report", "track_objectives_and_kpis",
-            "customer_satisfaction_survey", "analyse_performance_data"),
-    "9.1.2": ("gap_performance_improvement", "customer_satisfaction_survey"),
+    "9.1": ("gap_performance_improvement", "complaint_handling_process", "monitoring_measurement_plan",
+            "track_objectives_and_kpis", "customer_satisfaction_survey", "handle_complaints",
+            "analyse_performance_data"),
+    "9.1.2": ("gap_performance_improvement", "complaint_handling_process", "customer_satisfaction_survey",
+              "handle_complaints"),
     "9.2": ("gap_performance_improvement", "internal_audit_programme", "internal_auditor_competence",
             "conduct_internal_audits", "internal_audit_report", "certification_readiness_review"),
     "7.5": ("collect_existing_information", "gap_planning_support", "documented_information_control",

@@ -19,8 +19,10 @@ from workflows import (
     TaskState,
     TransitionError,
     approve_gate,
+    approved_on_marking,
     can_work_on,
     check_gate_request,
+    check_na_approval,
     check_task_transition,
     copy_template,
     evaluate_gate,
@@ -60,10 +62,23 @@ def test_task_not_done_is_cleared_by_done_or_not_applicable(template):
         assert TASK_NOT_DONE not in codes(cleared)
 
 
-def test_optional_tasks_and_documents_do_not_hold_the_gate(template):
+def test_optional_tasks_and_documents_do_not_hold_the_gate():
+    v1 = load_template("iso9001-2015", 1)  # in v2 the implementation plan is required
+    state = finish_stage(new_client_state(v1), "initial_audit")
+    state = set_document(state, "implementation_plan", "draft")  # optional record in v1
+    assert evaluate_gate(v1, state, "initial_audit").ready_for_signoff
+
+
+def test_a_not_applicable_decision_waiting_for_approval_holds_the_gate(template):
     state = finish_stage(new_client_state(template), "initial_audit")
-    state = set_document(state, "implementation_plan", "draft")  # optional record
-    assert evaluate_gate(template, state, "initial_audit").ready_for_signoff
+    pending = replace(state, tasks=tuple(replace(t, status="not_applicable", na_approved=False)
+                                         if t.key == "provisional_scope" else t for t in state.tasks))
+    result = evaluate_gate(template, pending, "initial_audit")
+    [unmet] = [u for u in result.unmet if u.code == TASK_NOT_DONE]
+    assert unmet.refs == ("provisional_scope",) and "waits for a consultant's approval" in unmet.message
+    approved = replace(state, tasks=tuple(replace(t, status="not_applicable", na_approved=True)
+                                          if t.key == "provisional_scope" else t for t in state.tasks))
+    assert TASK_NOT_DONE not in codes(evaluate_gate(template, approved, "initial_audit"))
 
 
 def test_a_required_task_missing_from_the_state_is_not_done(template):
@@ -372,13 +387,50 @@ def test_template_can_forbid_not_applicable_for_a_required_task(template):
     state = client_in(template, "system_design")
     task = task_state(state, "quality_policy")
     with pytest.raises(TransitionError, match="cannot be marked not applicable"):
-        check_task_transition(state, task, "not_applicable", "We are too small", template=template)
+        check_task_transition(state, task, "not_applicable", "Outside the scope: we are too small",
+                              template=template)
     # Relaxed for one client: the rule applies to required tasks only.
     optional = replace(task, required=False)
     assert (
-        check_task_transition(state, optional, "not_applicable", "Optional here", template=template).status
+        check_task_transition(state, optional, "not_applicable", "Optional here, see the scope statement",
+                              template=template).status
         == "not_applicable"
     )
+
+
+@pytest.mark.parametrize("reason", [
+    "We don't do that",  # no reference to the scope
+    "Not relevant for this company's services at all",  # long enough, still no scope
+    "scope",  # too short to say why
+    "x" * 1990 + " scope 4.3 " + "x" * 10,  # over 2,000 characters
+    "Scope: excluded\x00",
+])
+def test_not_applicable_reason_must_refer_to_the_scope(template, reason):
+    state = client_in(template, "system_design")
+    with pytest.raises(TransitionError) as err:
+        check_task_transition(state, task_state(state, "design_and_development"), "not_applicable", reason,
+                              template=template)
+    assert err.value.status == 422
+
+
+@pytest.mark.parametrize("reason", [
+    "Scope statement: we deliver to the client's specification only",
+    "Excluded under 4.3: no bespoke design in our services",
+])
+def test_a_reason_naming_the_scope_is_accepted(template, reason):
+    state = client_in(template, "system_design")
+    assert check_task_transition(state, task_state(state, "design_and_development"), "not_applicable", reason,
+                                 template=template).status == "not_applicable"
+
+
+def test_only_a_pending_not_applicable_decision_can_be_approved():
+    check_na_approval("not_applicable", False, "Design")
+    for status, approved, words in (("todo", False, "nothing to approve"), ("done", False, "nothing to approve"),
+                                    ("not_applicable", True, "approved already")):
+        with pytest.raises(TransitionError, match=words) as err:
+            check_na_approval(status, approved, "Design")
+        assert err.value.status == 409
+    assert approved_on_marking(True) and not approved_on_marking(False)
 
 
 def test_unknown_task_status_is_rejected(template):

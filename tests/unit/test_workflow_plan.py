@@ -4,6 +4,7 @@ import pytest
 from workflow_helpers import template  # noqa: F401  (fixtures)
 
 from workflows import (
+    ADVISED_PLAN_DAYS,
     MAX_SHIFT_DAYS,
     MIN_PLAN_DAYS,
     STAGE_KEYS,
@@ -13,9 +14,11 @@ from workflows import (
     TaskDates,
     TaskTemplate,
     add_task,
+    check_plan_window,
     check_shift_days,
     copy_template,
     load_template,
+    plan_length_warning,
     plan_tasks,
     shift_dates,
     shift_plan,
@@ -84,7 +87,7 @@ def test_shortest_allowed_plan_is_still_ordered(template):
     [
         (START, "must be after the start date"),
         (START - dt.timedelta(days=10), "must be after the start date"),
-        (START + dt.timedelta(days=MIN_PLAN_DAYS - 1), "at least 30"),
+        (START + dt.timedelta(days=MIN_PLAN_DAYS - 1), "allow at least 120 days"),
     ],
 )
 def test_unrealistic_dates_are_refused(template, target, message):
@@ -92,6 +95,28 @@ def test_unrealistic_dates_are_refused(template, target, message):
         plan_tasks(template, START, target)
     with pytest.raises(PlanError, match=message):
         stage_windows(template, START, target)
+
+
+def test_plan_length_thresholds():
+    assert (MIN_PLAN_DAYS, ADVISED_PLAN_DAYS) == (120, 180)
+
+
+@pytest.mark.parametrize("days, refused, warned", [
+    (60, True, False), (119, True, False), (120, False, True), (179, False, True), (180, False, False),
+    (270, False, False),
+])
+def test_a_short_plan_is_refused_and_a_tight_one_warned(days, refused, warned):
+    target = START + dt.timedelta(days=days)
+    if refused:
+        with pytest.raises(PlanError, match=f"Only {days} days .*allow at least 120 days") as err:
+            check_plan_window(START, target)
+        assert err.value.status == 422
+    else:
+        assert check_plan_window(START, target)[2] == days
+    warning = plan_length_warning(START, target)
+    assert (warning is not None) is warned
+    if warned:
+        assert f"only {days} days" in warning and "180 days" in warning
 
 
 def test_non_dates_are_refused(template):

@@ -30,7 +30,7 @@ def test_a_new_start_alone_moves_nothing():
 
 @pytest.mark.parametrize("start,target,field,words", [
     (START, START, "target_on", "must be after the start date"),
-    (START, START + dt.timedelta(days=29), "target_on", "at least 30"),
+    (START, START + dt.timedelta(days=119), "target_on", "allow at least 120 days"),
     (dt.date(9999, 12, 31), TARGET, "start_on", "The start date must be between"),
     (START, dt.date(1, 1, 1), "target_on", "The target certification date must be between"),
     (START, TARGET + dt.timedelta(days=366), "target_on", "at most 365 days"),
@@ -40,3 +40,9 @@ def test_impossible_changes_are_refused_naming_the_field(start, target, field, w
     with pytest.raises(wf.DatesError) as refused:
         wf.replan(TASKS, STAGES, START, TARGET, start, target, TODAY)
     assert refused.value.field == field and words in str(refused.value) and refused.value.status == 422
+
+
+def test_moving_the_target_into_a_tight_plan_warns_but_is_allowed():
+    tight = wf.replan(TASKS, STAGES, START, TARGET, START, START + dt.timedelta(days=150), TODAY)
+    assert tight.days == -33 and "only 150 days" in tight.warning
+    assert wf.replan(TASKS, STAGES, START, TARGET, START, TARGET + dt.timedelta(days=7), TODAY).warning is None

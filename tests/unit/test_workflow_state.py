@@ -18,8 +18,8 @@ from workflows import (
 def test_new_client_has_every_task_to_do_and_every_document_in_draft(template):
     state = new_client_state(template)
     assert state.current_stage == "initial_audit"
-    assert len(state.tasks) == 55 and {t.status for t in state.tasks} == {"todo"}
-    assert len(state.documents) == 41 and {d.status for d in state.documents} == {"draft"}
+    assert len(state.tasks) == 62 and {t.status for t in state.tasks} == {"todo"}
+    assert len(state.documents) == 53 and {d.status for d in state.documents} == {"draft"}
     assert state.signoffs == frozenset() and state.certification_decision is None
 
 

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import re
 import tomllib
@@ -30,30 +31,39 @@ from workflows import (
     validate_template,
 )
 
-# Every requirement clause a consultant works with, 4.1 to 10.3.
+# Every numbered requirement of ISO 9001:2015, 4.1 to 10.3 with all their numbered subclauses (template v2).
 ISO9001_CLAUSES = (
-    "4.1 4.2 4.3 4.4 5.1 5.1.1 5.1.2 5.2 5.2.1 5.2.2 5.3 6.1 6.2 6.3 "
-    "7.1 7.1.1 7.1.2 7.1.3 7.1.4 7.1.5 7.1.6 7.2 7.3 7.4 7.5 7.5.1 7.5.2 7.5.3 "
-    "8.1 8.2 8.2.1 8.2.2 8.2.3 8.2.4 8.3 8.3.1 8.3.2 8.3.3 8.3.4 8.3.5 8.3.6 "
-    "8.4 8.4.1 8.4.2 8.4.3 8.5 8.5.1 8.5.2 8.5.3 8.5.4 8.5.5 8.5.6 8.6 8.7 "
-    "9.1 9.1.1 9.1.2 9.1.3 9.2 9.3 10.1 10.2 10.3"
+    "4.1 4.2 4.3 4.4 4.4.1 4.4.2 5.1 5.1.1 5.1.2 5.2 5.2.1 5.2.2 5.3 6.1 6.1.1 6.1.2 6.2 6.2.1 6.2.2 6.3 "
+    "7.1 7.1.1 7.1.2 7.1.3 7.1.4 7.1.5 7.1.5.1 7.1.5.2 7.1.6 7.2 7.3 7.4 7.5 7.5.1 7.5.2 7.5.3 7.5.3.1 7.5.3.2 "
+    "8.1 8.2 8.2.1 8.2.2 8.2.3 8.2.3.1 8.2.3.2 8.2.4 8.3 8.3.1 8.3.2 8.3.3 8.3.4 8.3.5 8.3.6 "
+    "8.4 8.4.1 8.4.2 8.4.3 8.5 8.5.1 8.5.2 8.5.3 8.5.4 8.5.5 8.5.6 8.6 8.7 8.7.1 8.7.2 "
+    "9.1 9.1.1 9.1.2 9.1.3 9.2 9.2.1 9.2.2 9.3 9.3.1 9.3.2 9.3.3 10.1 10.2 10.2.1 10.2.2 10.3"
 ).split()
+# The 21 numbered subclauses version 1 lacked.
+ADDED_IN_V2 = (
+    "4.4.1 4.4.2 6.1.1 6.1.2 6.2.1 6.2.2 7.1.5.1 7.1.5.2 7.5.3.1 7.5.3.2 8.2.3.1 8.2.3.2 8.7.1 8.7.2 "
+    "9.2.1 9.2.2 9.3.1 9.3.2 9.3.3 10.2.1 10.2.2"
+).split()
+ISO9001_V1_CLAUSES = [c for c in ISO9001_CLAUSES if c not in ADDED_IN_V2]
+# Clients pinned to version 1 must never see it change: its bytes are pinned.
+V1_SHA256 = "05383a37cf0a7e667f88df230353c5c120503e8a9bf6d98dd7da59c5711614bb"
 
 
 # ----------------------------------------------------------------- loading --
 
 
 def test_load_latest_and_explicit_version(template):
-    assert (template.key, template.version) == ("iso9001-2015", 1)
+    assert (template.key, template.version) == ("iso9001-2015", 2)
     assert template.standard == "ISO 9001:2015"
-    assert load_template("iso9001-2015", 1) is template  # cached, immutable
+    assert load_template("iso9001-2015", 2) is template  # cached, immutable
+    assert load_template("iso9001-2015", 1).version == 1
     assert [s.key for s in template.stages] == list(STAGE_KEYS)
     assert validate_template(template) == []
 
 
 def test_available_templates_lists_shipped_files():
     infos = available_templates()
-    assert ("iso9001-2015", 1) in [(i.key, i.version) for i in infos]
+    assert [(i.key, i.version) for i in infos if i.key == "iso9001-2015"] == [("iso9001-2015", 1), ("iso9001-2015", 2)]
 
 
 @pytest.mark.parametrize(
@@ -69,9 +79,21 @@ def test_load_unknown_template_or_version(key, version, message):
         load_template(key, version)
 
 
+def _shipped(name: str):
+    return resources.files("workflows.template").joinpath("data", "iso9001-2015", name)
+
+
 def test_shipped_toml_parses_to_the_same_template(template):
-    path = resources.files("workflows.template").joinpath("data", "iso9001-2015", "v1.toml")
-    assert read_template(tomllib.loads(path.read_text(encoding="utf-8"))) == template
+    assert read_template(tomllib.loads(_shipped("v2.toml").read_text(encoding="utf-8"))) == template
+
+
+def test_version_1_is_unchanged_for_the_clients_pinned_to_it():
+    assert hashlib.sha256(_shipped("v1.toml").read_bytes()).hexdigest() == V1_SHA256
+    v1 = load_template("iso9001-2015", 1)
+    assert list(v1.clause_numbers) == ISO9001_V1_CLAUSES
+    assert uncovered_clauses(v1) == []
+    assert v1.find_task("monitoring_measuring_resources").clauses == ("7.1.5",)
+    assert v1.stage_of_task("select_certification_body") == "certification_audit"
 
 
 def test_shipped_files_are_package_data():
@@ -112,8 +134,8 @@ def test_coverage_does_not_rely_on_the_gap_analysis_alone(template):
 
 def test_stage_shape_is_deep_enough(template):
     counts = {s.key: len(s.tasks) for s in template.stages}
-    assert all(8 <= n <= 14 for n in counts.values()), counts
-    assert 45 <= sum(counts.values()) <= 60
+    assert all(8 <= n <= 20 for n in counts.values()), counts
+    assert 55 <= sum(counts.values()) <= 70
     for stage in template.stages:
         assert stage.documents, stage.key
         assert stage.gate.consultant_signoff
@@ -152,7 +174,7 @@ def test_sub_clause_work_counts_for_parent_but_not_the_reverse(copy):
         if any(c.startswith("7.5") for c in task.clauses):
             t = update_task(t, task.key, clauses=[c for c in task.clauses if not c.startswith("7.5")])
     t = add_task(t, "system_design", new_task("only_parent", clauses=["7.5"]))
-    assert uncovered_clauses(t) == ["7.5.1", "7.5.2", "7.5.3"]
+    assert uncovered_clauses(t) == ["7.5.1", "7.5.2", "7.5.3", "7.5.3.1", "7.5.3.2"]
 
 
 # ------------------------------------------------------------ round trip --
@@ -166,7 +188,7 @@ def test_to_dict_from_dict_round_trip_through_json(template, copy):
 
 
 def test_based_on_survives_round_trip(copy):
-    assert read_template(copy.to_dict()).based_on == ("iso9001-2015", 1)
+    assert read_template(copy.to_dict()).based_on == ("iso9001-2015", 2)
 
 
 # ------------------------------------------------------------ validation --
@@ -234,7 +256,7 @@ def test_from_dict_rejects_non_mapping():
 
 def test_copy_starts_at_version_one_and_records_origin(template, copy):
     assert (copy.key, copy.version, copy.name) == ("acme-9001", 1, "Acme consulting — ISO 9001")
-    assert copy.based_on == ("iso9001-2015", 1)
+    assert copy.based_on == ("iso9001-2015", 2)
     assert copy.stages == template.stages
 
 
@@ -347,3 +369,95 @@ def test_update_gate(copy):
         update_gate(copy, "system_design", coffee=True)
     with pytest.raises(TemplateError, match="true or false"):
         update_gate(copy, "system_design", consultant_signoff=1)
+
+
+# ------------------------------------------------------ v2: the auditor's review --
+
+
+def test_every_added_subclause_has_its_own_task(template):
+    coverage = clause_coverage(template)
+    for number in ADDED_IN_V2:
+        assert coverage[number], number
+        # served by a task after the gap analysis too: the gap analysis only assesses
+        assert any(template.stage_of_task(k) != "initial_audit" for k in coverage[number]), number
+
+
+def test_not_applicable_only_where_iso_9001_allows_an_exclusion(template):
+    allowed = {t.key for _, t in template.iter_tasks() if t.allow_not_applicable}
+    assert allowed == {"design_and_development", "design_development_records", "measurement_traceability"}
+    for key in allowed:
+        assert {c for c in template.find_task(key).clauses} & {"8.3", "7.1.5.2"}, key
+
+
+def test_measuring_resources_are_split_into_valid_results_and_traceability(template):
+    valid, traceable = template.find_task("monitoring_measuring_resources"), template.find_task("measurement_traceability")
+    assert "7.1.5.1" in valid.clauses and "7.1.5.2" not in valid.clauses and not valid.allow_not_applicable
+    assert "7.1.5.2" in traceable.clauses and traceable.allow_not_applicable
+    assert valid.role == traceable.role == "consultant"
+    assert template.find_document("measuring_resource_records").clauses == ("7.1.5.1",)
+    assert template.find_document("calibration_records").clauses == ("7.1.5.2",)
+
+
+def test_certification_body_work_is_not_tagged_as_scope_or_improvement(template):
+    for key in ("select_certification_body", "certification_application", "stage1_preparation", "stage1_audit",
+                "record_certification_decision", "gap_analysis_report"):
+        assert not {"4.3", "10.3", "4.4", "9.1.3"} & set(template.find_task(key).clauses), key
+    for key in ("certification_contract", "certificate", "gap_analysis_report"):
+        assert "4.3" not in template.find_document(key).clauses, key
+    # 4.3 and 10.3 are still served by the work that really does them
+    coverage = clause_coverage(template)
+    assert set(coverage["4.3"]) == {"gap_context_leadership", "provisional_scope", "qms_scope"}
+    assert "continual_improvement" in coverage["10.3"] and "record_certification_decision" not in coverage["10.3"]
+
+
+def test_certification_body_is_chosen_at_the_end_of_system_design_with_a_lead_time(template):
+    design = template.stage("system_design")
+    assert design.tasks[-1].key == "select_certification_body"
+    assert "four to eight weeks" in design.tasks[-1].guidance
+    assert "select_certification_body" not in [t.key for t in template.stage("certification_audit").tasks]
+
+
+@pytest.mark.parametrize("key, stage, clauses", [
+    ("complaint_handling_process", "system_design", {"8.2.1", "9.1.2", "10.2"}),
+    ("handle_complaints", "implementation", {"8.2.1", "9.1.2", "10.2"}),
+    ("legal_requirements_register", "system_design", {"4.2", "5.1.2", "8.2.2"}),
+    ("service_validation_playbook", "system_design", {"8.5.1"}),
+    ("validate_service_processes", "implementation", {"8.5.1"}),
+    ("monitoring_measurement_plan", "system_design", {"9.1.1"}),
+])
+def test_new_tasks_a_service_firm_is_audited_on(template, key, stage, clauses):
+    task = template.find_task(key)
+    assert task is not None and template.stage_of_task(key) == stage
+    assert clauses <= set(task.clauses) and task.required and not task.allow_not_applicable
+
+
+@pytest.mark.parametrize("key, required", [
+    ("change_records", True), ("internal_auditor_competence", True), ("implementation_plan", True),
+    ("legal_register", True), ("complaint_register", True), ("key_person_register", True),
+    ("monitoring_measurement_plan", True),
+    ("traceability_records", False), ("client_property_incidents", False), ("calibration_records", False),
+    ("qms_overview", False), ("training_plan", False), ("work_instructions", False),
+])
+def test_records_required_and_conditional(template, key, required):
+    assert template.find_document(key).required is required
+
+
+def test_system_design_documents_are_owned_by_the_client(template):
+    roles = {t.key: t.role for t in template.stage("system_design").tasks}
+    assert roles["qms_scope"] == roles["process_map"] == roles["risk_register"] == "client_admin"
+    assert "consultant" not in {r for k, r in roles.items() if k != "design_and_development"}
+
+
+def test_pending_gate_criteria_name_records_of_version_2():
+    gates = tomllib.loads(_shipped("v2-gates.toml").read_text(encoding="utf-8"))
+    v2 = load_template("iso9001-2015", 2)
+    assert gates["initial_audit"] == {"all_gap_items_rated": True}
+    assert gates["implementation"]["min_operating_days"] == 56
+    records = gates["implementation"]["min_record_instances"]
+    assert records == {"kpi_reports": 2, "customer_satisfaction_results": 1}
+    for key in records:
+        assert v2.stage_of_document(key) == "implementation" and v2.find_document(key).kind == "record"
+    assert all(gates["internal_audit"][k] for k in ("audit_coverage_complete", "all_audit_ncs_have_ca",
+                                                   "mr_inputs_complete", "mr_after_internal_audit"))
+    # not parsed yet: the shipped loader only reads v<N>.toml
+    assert [i.version for i in available_templates() if i.key == "iso9001-2015"] == [1, 2]

@@ -202,3 +202,48 @@ def test_describe_changes_lists_additions_changes_and_removals(v1):
     assert changes[("changed", "quality_policy")].fields == ("wording", "required/optional")
     assert changes[("removed", "process_map")].stage == v1.stage_of_task("process_map")
     assert describe_changes(v1, v1) == []
+
+
+# --- the standard template, v1 → v2 ----------------------------------------------------------------
+
+def test_standard_v1_to_v2_for_a_client_in_implementation_keeps_its_work():
+    v1, v2 = load_template("iso9001-2015", 1), load_template("iso9001-2015", 2)
+    passed = {t.key: "done" for s, t in v1.iter_tasks() if s in ("initial_audit", "system_design")}
+    tasks = client_items(v1, **passed, monitoring_measuring_resources="in_progress",
+                         organisational_knowledge="done", select_certification_body="todo")
+    plan = upgrade(v1, v2, current="implementation", tasks=tasks,
+                   documents=documents_of(v1, qms_scope="approved", change_records="approved"))
+    added = {a.key: a for a in plan.tasks_added}
+    # New implementation work arrives, dated inside the stage's window and not before today.
+    assert {"measurement_traceability", "handle_complaints", "validate_service_processes"} <= set(added)
+    begin, end = windows(v1)["implementation"]
+    assert all(max(begin, dt.date(2026, 3, 1)) <= added[k].due_date <= end for k in ("handle_complaints",))
+    # New system-design work is skipped: that stage was signed off as it was.
+    skipped = {i.key for i in plan.tasks_skipped}
+    assert {"legal_requirements_register", "complaint_handling_process", "monitoring_measurement_plan"} <= skipped
+    # The split task keeps the client's progress and is re-tagged to 7.1.5.1, never N/A, consultant's.
+    [split] = [u for u in plan.tasks_updated if u.key == "monitoring_measuring_resources"]
+    assert split.changes["clauses"] == ["7.1.5", "7.1.5.1"] and split.changes["allow_not_applicable"] is False
+    assert split.changes["role"] == "consultant" and "status" not in split.changes
+    # Finished work keeps its wording; nothing the client did is removed.
+    assert "organisational_knowledge" in {i.key for i in plan.tasks_unchanged}
+    assert plan.tasks_removed == () and plan.documents_removed == ()
+    # select_certification_body moved to system design, which is passed: it stays in the certification stage
+    # for this client, re-tagged (no longer 4.3).
+    [cb] = [u for u in plan.tasks_updated if u.key == "select_certification_body"]
+    assert cb.stage == "certification_audit" and cb.changes["clauses"] == [] and "stage" not in cb.changes
+    # Approved documents keep what they were approved under; drafts take the new required flags.
+    assert "qms_scope" not in {u.key for u in plan.documents_updated}
+    assert {"key_person_register", "complaint_register", "calibration_records"} <= {
+        a.key for a in plan.documents_added}
+
+
+def test_standard_v1_to_v2_early_client_gets_the_system_design_work():
+    v1, v2 = load_template("iso9001-2015", 1), load_template("iso9001-2015", 2)
+    plan = upgrade(v1, v2, current="initial_audit", today=START)
+    added = {a.key for a in plan.tasks_added}
+    assert {"legal_requirements_register", "complaint_handling_process", "service_validation_playbook",
+            "monitoring_measurement_plan", "measurement_traceability"} <= added
+    [cb] = [u for u in plan.tasks_updated if u.key == "select_certification_body"]
+    assert cb.changes["stage"] == "system_design"  # still open and its new stage is ahead: it moves
+    assert plan.tasks_skipped == ()

@@ -47,7 +47,8 @@ from .readiness import ReadinessReport, implementation_kpis, projection, readine
 from .start import start_workspace
 from .state import client_state, current_stage_key, gate, pending_review, review_state, settings, stages, template
 from .summary import refresh_indexes, refresh_summary, save
-from .tasks import add_comment, assign_task, change_each, ensure_workable, set_due_date, set_task_status
+from .tasks import (add_comment, approve_not_applicable, assign_task, change_each, ensure_workable,
+                    not_applicable_decisions, set_due_date, set_task_status)
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
@@ -69,7 +70,7 @@ __all__ = [
     "set_reminder_calendar",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",
-    "set_task_status", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
+    "set_task_status", "approve_not_applicable", "not_applicable_decisions", "settings", "settings_of", "shift_plan", "stages", "Standing", "standings",
     "start_workspace", "task_from_gap", "template", "tracked", "unarchive_client",
     "acknowledge", "add_record_entry", "expected_readers", "mark_reviewed", "reviews_due", "RegisterForm", "Upload",
     "edit_version", "effective_version", "may_approve", "register_document", "set_version_status", "start_version",

@@ -83,7 +83,8 @@ def _rows_as_json(*columns):
 def client_state() -> wf.ClientState:
     # Tasks, documents and findings in one round trip: the gate rules need all three on most pages.
     tasks, docs, findings, mr_complete, mr_closed_on, audited_at = db.session.execute(select(
-        _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title),
+        _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title,
+                      Task.na_approved_at.isnot(None) | (Task.status != "not_applicable")),
         _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
         _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title),
         *_management_review_facts(),

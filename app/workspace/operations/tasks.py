@@ -52,7 +52,9 @@ def ensure_workable(task: Task) -> None:
                       f"client reaches it.", 409)
 
 
-def set_task_status(task: Task, status: str, reason: str | None, actor: Actor) -> None:
+def set_task_status(task: Task, status: str, reason: str | None, actor: Actor, *, by_consultant: bool = False) -> None:
+    """Change a task's status. Not applicable needs a reason referring to the scope (workflows.not_applicable);
+    marked by client staff it is a proposal that closes the task only once a consultant approves it."""
     ensure_workable(task)  # a locked stage is a conflict (409); bad input below is 422
     current = wf.TaskState(task.key, task.stage, task.required, task.status, task.title)
     try:
@@ -65,12 +67,34 @@ def set_task_status(task: Task, status: str, reason: str | None, actor: Actor) -
     before = {"status": task.status, "not_applicable_reason": task.not_applicable_reason}
     task.status = status
     task.not_applicable_reason = reason.strip() if status == "not_applicable" else None
+    approved = status == "not_applicable" and wf.approved_on_marking(by_consultant)
+    task.na_proposed_by_id = actor.id if status == "not_applicable" else None
+    task.na_approved_by_id = actor.id if approved else None
+    task.na_approved_at = clock.now() if approved else None
     task.completed_at = clock.now() if status == "done" else None
     task.completed_by_id = actor.id if status == "done" else None
     log(actor, "task.status", "task", task.id,
         f"“{task.title}”: {labels[before['status']]} → {labels[status]}"
         + (f" ({task.not_applicable_reason})" if status == "not_applicable" else ""),
         before, {"status": task.status, "not_applicable_reason": task.not_applicable_reason})
+
+
+def approve_not_applicable(task: Task, actor: Actor) -> None:
+    """A consultant approves the not-applicable decision client staff proposed: from now on it closes the task."""
+    ensure_workable(task)
+    try:
+        wf.check_na_approval(task.status, task.na_approved_at is not None, task.title)
+    except wf.TransitionError as err:
+        raise Refusal(str(err), err.status) from err
+    task.na_approved_by_id, task.na_approved_at = actor.id, clock.now()
+    log(actor, "task.na_approved", "task", task.id,
+        f"“{task.title}”: not applicable approved ({task.not_applicable_reason})",
+        {"na_approved_by_id": None}, {"na_approved_by_id": actor.id})
+
+
+def not_applicable_decisions() -> list[Task]:
+    """Every task marked not applicable, in plan order: the list the scope document carries (4.3)."""
+    return list(db.session.scalars(select(Task).where(Task.status == "not_applicable").order_by(Task.position)))
 
 
 def assign_task(task: Task, assignee: User | None, actor: Actor) -> None:

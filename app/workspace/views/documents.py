@@ -34,6 +34,9 @@ def documents():
                   can_pack=g.get("client_role") in EVIDENCE_PACK_ROLES)
 
 
+SCOPE_DOCUMENT = "qms_scope"
+
+
 def document_page(doc: Document, status: int = 200, error: str | None = None, typed=None, failed: str | None = None,
                   offer_new_draft: bool = False):
     """One document: its register fields, its effective version, the version history, a new draft, its
@@ -55,7 +58,9 @@ def document_page(doc: Document, status: int = 200, error: str | None = None, ty
                   can_write=can_write, can_change=can_write and stage.status != "passed",
                   can_manage=may_change(*CLIENT_MANAGERS), may_approve=ops.may_approve(doc, g.client_role),
                   can_acknowledge=may_change(*ACKNOWLEDGERS), error=error, failed=failed, typed=typed or {},
-                  offer_new_draft=offer_new_draft, statuses=wf.DOCUMENT_STATUS_LABELS), status
+                  offer_new_draft=offer_new_draft, statuses=wf.DOCUMENT_STATUS_LABELS,
+                  # The scope statement carries the client's not-applicable decisions and who approved them (4.3).
+                  na_decisions=ops.not_applicable_decisions() if doc.key == SCOPE_DOCUMENT else None), status
 
 
 def document_or_404(doc_id: int) -> Document:

@@ -20,11 +20,19 @@ from .common import actor, refused
 
 
 def _newer_template():
-    """The latest version of the client's template if it is one of the consultancy's own copies and newer
-    than the version the client is pinned to; None otherwise (standard templates change only by release)."""
+    """The latest version of the client's template — one of the consultancy's own copies, or a standard
+    template shipped with a newer release — when it is newer than the version the client is pinned to;
+    None otherwise. It is applied only when a consultant chooses to."""
     s = ops.settings()
     latest = library.latest_row(g.client.account_id, s.template_key, with_data=False)
-    if latest is None or latest.version <= s.template_version:
+    if latest is None:
+        # Not a copy of this consultancy (copies never take a standard's key): a shipped template.
+        try:
+            shipped = wf.load_template(s.template_key)
+        except wf.TemplateError:
+            return None
+        return shipped if shipped.version > s.template_version else None
+    if latest.version <= s.template_version:
         return None
     return library.as_template(library.latest_row(g.client.account_id, s.template_key))
 

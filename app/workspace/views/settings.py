@@ -181,6 +181,8 @@ def client_dates():
                      if change.shift else "no task moved")
             flash(f"Plan dates saved: {change.new_start_on:%d %b %Y} – {change.new_target_on:%d %b %Y}; {moved}.",
                   "success")
+            if change.warning:
+                flash(change.warning, "warning")
             return redirect(url_for("workspace.client_settings"), 303)
     return _page(422, dates=form)
 

@@ -16,7 +16,7 @@ from ... import clock
 from ...extensions import db, htmx
 from ...inputs import parse_id
 from ...models import Task
-from ...permissions import WRITER_ROLES, requires
+from ...permissions import CONSULTANT_ROLES, WRITER_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -70,7 +70,8 @@ def task_status(task_id):
     status = request.form.get("status", "")
     from_list = request.form.get("from") == "list"  # the list's inline select: answer with its row
     try:
-        ops.set_task_status(task, status, request.form.get("reason"), actor())
+        ops.set_task_status(task, status, request.form.get("reason"), actor(),
+                            by_consultant=may_change(*CONSULTANT_ROLES))
     except Refusal as err:
         if not from_list:
             return task_refused(task, err, "status")
@@ -79,6 +80,8 @@ def task_status(task_id):
         db.session.rollback()
         return _row(db.session.get(Task, task.id), str(err)), err.status
     message = f"Status set to {wf.TASK_STATUS_LABELS[status]}."
+    if status == "not_applicable" and task.na_approved_at is None:
+        message += " A consultant approves the decision before it closes the task."
     if not from_list:
         return after_task_change(task, "status", message)
     ops.save(g.client)
@@ -86,6 +89,17 @@ def task_status(task_id):
         return _row(task)
     flash(f"“{task.title}”: {message[0].lower()}{message[1:]}", "success")
     return redirect(url_for("workspace.tasks") + f"#task-{task.id}", 303)
+
+
+@bp.post("/tasks/<int:task_id>/approve-not-applicable")
+@requires(*CONSULTANT_ROLES)
+def task_approve_not_applicable(task_id):
+    task = db.get_or_404(Task, task_id)
+    try:
+        ops.approve_not_applicable(task, actor())
+    except Refusal as err:
+        return task_refused(task, err, "status")
+    return after_task_change(task, "status", "Not-applicable decision approved: it now closes the task.")
 
 
 def _row(task: Task, error: str | None = None):
