@@ -25,7 +25,7 @@ import tenants
 from workflows.stages import STAGE_KEYS
 
 from . import clock
-from .demo_sectors import CB_MINORS, PROFILES, facts, sector_of
+from .demo_sectors import CB_MINORS, PROFILES, facts, findings_for, sector_of
 from .demo_texts import COMMENTS, evidence_file, na_reason
 from .extensions import db
 from .models import Client, Document, Finding, Task, User
@@ -232,7 +232,6 @@ class _Context:
 
     # --- findings ---
     def _raise_gap_findings(self) -> None:
-        from .demo_sectors import findings_for
         place = sorted(s for s, p in PROFILES.items() if p["sector"] == PROFILES[self.slug]["sector"]).index(self.slug)
         for f in findings_for(self.slug, self.dc.client.name, place):
             finding = ops.raise_finding(
