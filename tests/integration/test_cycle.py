@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 import tenants
 from app import clock
 from app.models import (ActivityEntry, CertificationBodyRules, ClientSummary, ExternalAudit, Finding, Task,
-                        WorkspaceSettings)
+                        WorkItem, WorkspaceSettings)
 from app.workspace import operations as ops
 from conftest import unique
 from test_races import _fire, _sessions
@@ -58,7 +58,7 @@ def cb_minor(db, client, audit_on=date(2026, 11, 23)) -> int:
 
 def prep_tasks(db, client) -> list[SimpleNamespace]:
     with inside(db, client):
-        return [SimpleNamespace(key=t.key, status=t.status, due_on=t.due_on, clauses=list(t.clauses))
+        return [SimpleNamespace(key=t.key, title=t.title, status=t.status, due_on=t.due_on, clauses=list(t.clauses))
                 for t in db.session.scalars(select(Task).where(Task.key.like("prep\\_%")).order_by(Task.key))]
 
 
@@ -153,6 +153,11 @@ def test_the_consultant_generates_the_preparation_tasks_once(db, http, factory):
     assert by_clause["9.2"].due_on == date(2027, 8, 3) - timedelta(weeks=8)
     assert by_clause["9.3"].due_on == date(2027, 8, 3) - timedelta(weeks=4)
     assert "7 preparation tasks created" in text_of(http.get(f"/c/{w.client.slug}/certification"))
+    # The consultant's tasks now, so their due dates join the reminder sweep as every task's do.
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.client_id == w.client.id, WorkItem.user_id == w.consultant.id, WorkItem.kind == "task",
+        WorkItem.title.in_([t.title for t in prep_tasks(db, w.client)]))) == 7
     again = http.submit(url, {})
     assert again.status_code == 303
     assert "nothing new was created" in text_of(http.get(f"/c/{w.client.slug}/certification"))

@@ -98,7 +98,8 @@ def preparation_status(tasks: dict[str, Task] | None = None) -> list[tuple[cp.Pr
 
 def generate_preparation(actor: Actor) -> Generated:
     """Create the next external audit's preparation tasks in the current stage, once: the audit's row is
-    locked first, so two posts at once run one after the other and the second finds the set made."""
+    locked first, so two posts at once run one after the other and the second finds the set made. They are
+    the consultant's who generated them (so their due dates join that person's reminders as tasks do)."""
     found = client_cycle()
     if found is None:
         raise Refusal("Preparation tasks follow the certification decision: record it on the Gates page first.", 409)
@@ -115,7 +116,7 @@ def generate_preparation(actor: Actor) -> Generated:
             continue
         created.append(append_task(stage, key=p.key, title=p.title, guidance=p.guidance, clauses=[p.clause],
                                    role="client_admin", required=False, allow_not_applicable=True, status="todo",
-                                   start_on=clock.today(), due_on=max(p.due_on, clock.today())))
+                                   assignee_id=actor.id, start_on=clock.today(), due_on=max(p.due_on, clock.today())))
     if created:
         log(actor, "certification.preparation", "external_audit", audit.kind,
             f"{len(created)} preparation tasks generated for the {audit.label.lower()} of "
