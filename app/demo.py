@@ -14,6 +14,8 @@ from workflows.stages import STAGE_KEYS
 from . import clock
 from .clients import create_client
 from .demo_history import DemoClient, plan_days, replay
+
+from .demo_cycle import seed_certified_client
 from .demo_kpis import seed_kpis
 from .demo_reviews import seed_review
 from .demo_sectors import PROFILES
@@ -149,4 +151,5 @@ def seed_demo() -> bool:
     ids = northwind.id, harbor.id, nw_consultant.id
     created = _clients(ids[0], NORTHWIND_CLIENTS, [ids[2]])
     created |= _clients(ids[1], HARBOR_CLIENTS, [])
+    created |= seed_certified_client(ids[0])  # app/demo_cycle.py: one client in its first surveillance year
     return created

@@ -56,6 +56,35 @@ class ResponseRules:
 
 
 DEFAULT_RULES = ResponseRules()
+RULE_LIMITS = {"major_days": (1, 365), "minor_days": (1, 365), "stage_2_repeat_months": (1, 24)}
+RULE_LABELS = {"major_days": "Major: corrected and verified within (days)",
+               "minor_days": "Minor: correction plan within (days)",
+               "stage_2_repeat_months": "Stage 2 repeated if majors are not verified within (months)"}
+
+
+def body_key(name: str | None) -> str:
+    """How a certification body's name is matched: “ BSI ”, “bsi” and “B S I”? The first two are one body;
+    case and runs of spaces never make a second body."""
+    return " ".join((name or "").split()).casefold()
+
+
+def check_rules(values: dict[str, str]) -> ResponseRules:
+    """Rules typed on the consultancy's page: whole numbers within RULE_LIMITS, every error named at once."""
+    out, errors = {}, []
+    for name, (low, high) in RULE_LIMITS.items():
+        text = (values.get(name) or "").strip()
+        if not (text.isascii() and text.isdigit()) or not low <= int(text[:6]) <= high:
+            errors.append(f"{RULE_LABELS[name]}: a whole number from {low} to {high}.")
+        else:
+            out[name] = int(text)
+    if errors:
+        raise CycleError(" ".join(errors), status=422)
+    return ResponseRules(**out)
+
+
+def stage_2_repeat_by(stage_2_on: date, rules: ResponseRules = DEFAULT_RULES) -> date:
+    """After this day with majors from stage 2 still unverified, the body repeats stage 2."""
+    return add_months(stage_2_on, rules.stage_2_repeat_months)
 
 
 def add_months(day: date, months: int) -> date:

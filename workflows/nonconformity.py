@@ -18,7 +18,7 @@ consultant confirms or declines with a reason. Plain values in, plain values out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from .errors import INVALID_INPUT, TransitionError
 from .gates import UnmetCriterion
@@ -214,6 +214,22 @@ def check_verification(result: str | None, planned_on: date | None, method: str,
 def is_stale(status: str, last_update: datetime, now: datetime) -> bool:
     """An open record with no update for STALE_AFTER (seed 002: a ticket left 60 days is a nonconformity)."""
     return status == "open" and now - last_update >= STALE_AFTER
+
+
+STALE_TASK_STATUSES = ("todo", "in_progress")
+
+
+def is_stale_task(status: str, start_on: date | None, last_update: datetime, now: datetime) -> bool:
+    """A task open (to do or in progress) with no update for STALE_AFTER, counted from its last update or its
+    start date, whichever is later: a task planned to start later is not stale for being untouched ahead."""
+    if status not in STALE_TASK_STATUSES:
+        return False
+    if start_on is not None and start_on > now.date():
+        return False
+    since = last_update
+    if start_on is not None:
+        since = max(since, datetime.combine(start_on, time(0), tzinfo=last_update.tzinfo))
+    return now - since >= STALE_AFTER
 
 
 def response_audit(source: str | None) -> str | None:

@@ -181,6 +181,10 @@ class ClientSummary(SharedModel):
     # Days past the planned end of the current stage (0: on plan); "slipping" is above 0.
     days_behind_plan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_audit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_audit_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)  # surveillance_1, stage_2, …
+    certificate_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Open findings and started tasks with no update for 60 days (workflows.nonconformity.is_stale*).
+    stale_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     target_certification_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
@@ -408,8 +412,30 @@ class AccountKpi(SharedModel):
     )
 
 
+class CertificationBodyRules(SharedModel):
+    """A consultancy's response deadlines for one certification body (workflows.cycle.ResponseRules); a body
+    without a row has the defaults. Keyed by the body's name as typed on the client's certification page,
+    compared without case and spacing (`workflows.cycle.body_key`)."""
+
+    __tablename__ = "certification_body_rules"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    body_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_name: Mapped[str] = mapped_column(String(200))
+    major_days: Mapped[int] = mapped_column(Integer)
+    minor_days: Mapped[int] = mapped_column(Integer)
+    stage_2_repeat_months: Mapped[int] = mapped_column(Integer)
+    updated_by_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("major_days BETWEEN 1 AND 365", name="major_days_range"),
+        CheckConstraint("minor_days BETWEEN 1 AND 365", name="minor_days_range"),
+        CheckConstraint("stage_2_repeat_months BETWEEN 1 AND 24", name="stage_2_repeat_range"),
+    )
+
+
 __all__ = [
-    "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
+    "CertificationBodyRules", "SLUG_MAX", "slugify", "valid_slug", "Account", "User", "AccountMember", "Client",
     "ClientConsultant", "ClientMember", "ClientSummary", "ClientKpiLatest", "Invitation", "Notification",
     "NotificationPreference", "RemindersSent", "BillingEvent", "AccountTemplate", "AccountKpi", "WORK_KINDS",
     "WorkItem",

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portfolio", __name__)
 
-from . import clients_list, kpis, team, views  # noqa: E402,F401
+from . import clients_list, cycle, kpis, team, views  # noqa: E402,F401

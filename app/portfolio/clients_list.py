@@ -8,6 +8,7 @@ import io
 from flask import Response, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from workflows.cycle import AUDIT_LABELS
 from workflows.stages import STAGE_KEYS, stage_label
 
 from .. import clock
@@ -50,12 +51,14 @@ def index():
     strip, archived = ls.attention(scope) if account and not listing.archived else (None, 0)
     return render("portfolio/index.html", block="client_list", page=page, listing=listing, account=account,
                   account_role=role, consultants=consultants, attention=strip, flags=ls.FLAGS, stages=STAGE_KEYS,
-                  sorts=ls.SORTS, today=clock.today(), archived_count=archived)
+                  sorts=ls.SORTS, today=clock.today(), archived_count=archived,
+                  audit_labels=AUDIT_LABELS)
 
 
 CSV_HEADER = ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",
               "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
-              "Target certification", "Next external audit", "Last activity"]
+              "Target certification", "Next external audit", "Last activity", "Certificate expires",
+              "Stale records"]
 
 
 def csv_row(r) -> list[str]:
@@ -64,7 +67,8 @@ def csv_row(r) -> list[str]:
         r.overdue_tasks, r.open_tasks, "yes" if r.gate_awaiting_approval else "no", r.red_kpis, r.stale_kpis,
         r.days_behind_plan, r.target_certification_on.isoformat() if r.target_certification_on else "",
         r.next_audit_on.isoformat() if r.next_audit_on else "",
-        r.last_activity_at.isoformat(timespec="seconds") if r.last_activity_at else "")]
+        r.last_activity_at.isoformat(timespec="seconds") if r.last_activity_at else "",
+        r.certificate_expires_on.isoformat() if r.certificate_expires_on else "", r.stale_items)]
 
 
 @bp.get("/portfolio.csv")

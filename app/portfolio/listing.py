@@ -28,6 +28,7 @@ FLAGS = {
     "red": (S.red_kpis > 0, "Red KPIs"),
     "slipping": (S.days_behind_plan > 0, "Slipping against plan"),
     "stale": (S.stale_kpis > 0, "Stale measurements"),
+    "stale_records": (S.stale_items > 0, "Stale records (no update for 60 days)"),
 }
 STAGE_ORDER = case({key: i for i, key in enumerate(STAGE_KEYS)}, value=S.stage, else_=len(STAGE_KEYS))
 # Sortable columns: the URL name, the expression, and the direction a first click sorts in.
@@ -42,6 +43,8 @@ SORTS = {
     "behind": (S.days_behind_plan, "desc"),
     "target": (S.target_certification_on, "asc"),
     "audit": (S.next_audit_on, "asc"),
+    "expiry": (S.certificate_expires_on, "asc"),
+    "stale_records": (S.stale_items, "desc"),
     "activity": (S.last_activity_at, "desc"),
 }
 # Worst first: a gate waiting on the consultant, then overdue work, then least progress, then the name.
@@ -49,7 +52,8 @@ WORST_FIRST = (S.gate_awaiting_approval.desc(), S.overdue_tasks.desc(), S.overal
                func.lower(Client.name).asc(), Client.id.asc())
 COLUMNS = (Client.id, Client.slug, Client.name, S.stage, S.stage_progress, S.overall_progress, S.readiness,
            S.overdue_tasks, S.open_tasks, S.gate_awaiting_approval, S.red_kpis, S.stale_kpis, S.days_behind_plan,
-           S.next_audit_on, S.target_certification_on, S.last_activity_at)
+           S.next_audit_on, S.target_certification_on, S.last_activity_at, S.next_audit_kind, S.certificate_expires_on,
+           S.stale_items)
 
 
 def escape_like(text: str) -> str:

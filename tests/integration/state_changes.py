@@ -35,7 +35,7 @@ from app.billing.sync import lock_account, sync_account
 from app.clients import create_client
 from app.extensions import db as _db
 from app.library import kpi_store, store
-from app.models import (Account, AccountKpi, AccountMember, AccountTemplate, Acknowledgement, Attachment,
+from app.models import (Account, AccountKpi, CertificationBodyRules, AccountMember, AccountTemplate, Acknowledgement, Attachment,
                         BillingSubscription, CheckoutIntent, Client, ClientConsultant, ClientMember, Document,
                         DocumentVersion, Finding, GapRating, GateReview, Invitation, Kpi, KpiTarget, Measurement,
                         ManagementReview, Notification, NotificationPreference, Objective, RecordEntry,
@@ -1009,6 +1009,20 @@ def mr_close(s):
                     "next_review_on": (date.today() + timedelta(days=180)).isoformat()}, 303,
                    lambda: _reviews(s).get(review_id) == "closed")
 
+def _preparation_keys(s) -> set[str]:
+    with inside(s):
+        return set(s.db.session.scalars(select(Task.key).where(Task.key.like("prep\\_%"))))
+
+
+def certification_preparation(s):
+    """Certified, with no preparation tasks yet (an earlier attempt's are removed): the post creates them."""
+    with inside(s):
+        settings = ops.settings()
+        settings.certification_decision, settings.certification_decided_on = "certified", date(2026, 11, 20)
+        s.db.session.execute(delete(Task).where(Task.key.like("prep\\_%")))
+        _save(s)
+    return Request(_c(s, "/certification/preparation"), {}, 303, lambda: len(_preparation_keys(s)) == 7)
+
 
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
@@ -1090,6 +1104,8 @@ WORKSPACE = [
     Case("/c/<slug>/management-reviews/<int:review_id>/actions/<int:mr_action_id>/remove", MANAGERS,
          mr_action_remove, "workspace"),
     Case("/c/<slug>/management-reviews/<int:review_id>/close", MR_CLOSERS, mr_close, "workspace"),
+
+    Case("/c/<slug>/certification/preparation", CONSULTANTS, certification_preparation, "workspace"),
 ]
 
 
@@ -1255,7 +1271,29 @@ def _outbox_row(s, key) -> RemindersSent:
     return s.db.session.get(RemindersSent, key)
 
 
+def _body_rules(s, key):
+    s.db.session.rollback()
+    return s.db.session.get(CertificationBodyRules, (s.account_id, key))
+
+
+def save_response_rules(s):
+    days = str(40 + next(_seq) % 300)  # new each attempt: `done` sees only this attempt's change
+    return Request("/response-rules", {"body": "LRQA", "major_days": days, "minor_days": "30",
+                                       "stage_2_repeat_months": "6"}, 303,
+                   lambda: str((_body_rules(s, "lrqa") or CertificationBodyRules()).major_days) == days)
+
+
+def remove_response_rules(s):
+    if _body_rules(s, "dnv") is None:
+        s.db.session.add(CertificationBodyRules(account_id=s.account_id, body_key="dnv", body_name="DNV",
+                                                major_days=60, minor_days=20, stage_2_repeat_months=6))
+        s.db.session.commit()
+    return Request("/response-rules/remove", {"body_key": "dnv"}, 303, lambda: _body_rules(s, "dnv") is None)
+
+
 ACCOUNT = [
+    Case("/response-rules", ACCOUNT_MEMBERS, save_response_rules, "account"),  # RESPONSE_RULE_EDITORS
+    Case("/response-rules/remove", ACCOUNT_MEMBERS, remove_response_rules, "account"),
     Case("/clients/new", ACCOUNT_MEMBERS, new_client, "account"),
     Case("/reminders", ACCOUNT_OWNERS, reminder_settings, "owners"),
     Case("/reminders/failed/retry", ACCOUNT_OWNERS, retry_failed_mail, "owners"),

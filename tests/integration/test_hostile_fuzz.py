@@ -99,6 +99,10 @@ BASELINE = {
     "kpi_library.update": KPI_DEFINITION,
     "kpi_library.add": {**KPI_DEFINITION, "name": "Fuzzed KPI"},
     "auth.forgot": {"email": "nobody@elsewhere.example"},
+    "portfolio.save_response_rules": {"body": "BSI", "major_days": "90", "minor_days": "30",
+                                      "stage_2_repeat_months": "6"},
+    "portfolio.remove_response_rules": {"body_key": "bsi"},
+    "portfolio.response_rules": {"body": "bsi"},
 }
 # Routes that change who is logged in get a fresh anonymous session for every request.
 SESSION_CHANGING = {"auth.login", "auth.logout", "auth.signup", "auth.invitation", "auth.reset"}

@@ -67,6 +67,7 @@ CLIENT_ROUTES = [
     ("POST", "/c/<slug>/certification/application", {"body": "Sneaky body"}),
     ("POST", "/c/<slug>/certification/audits/<kind>", {"planned_on": "2027-01-15"}),
     ("POST", "/c/<slug>/certification/certificate", {"certificate_number": "SNEAKY"}),
+    ("POST", "/c/<slug>/certification/preparation", {}),
     ("POST", "/c/<slug>/gates/review-requests", {"staff_may_request": "1"}),
     ("GET", "/c/<slug>/plan", None),
     ("POST", "/c/<slug>/plan/shift", {"days": "7"}),

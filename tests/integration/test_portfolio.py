@@ -106,7 +106,7 @@ def test_worst_first_with_every_figure_from_the_plan_and_after_a_change(http, fa
     assert [r[:9] for r in rows] == [expected_row(db, clients[n]) for n in order]
     echo_row = next(r for r in rows if r[0] == echo.name)
     assert echo_row[2] == f"{round(100 / required)}%" and echo_row[2] != "0%"
-    assert re.fullmatch(r"just now|[1-5] minutes? ago", echo_row[9]), echo_row[9]
+    assert re.fullmatch(r"just now|[1-5] minutes? ago", echo_row[-1]), echo_row[-1]  # the last column
 
 
 # --- sorting, filters, search, paging, the owner's switch, the strip and the export, on one portfolio ----------
@@ -311,17 +311,18 @@ def test_csv_export_of_the_filtered_list_exact_and_formula_safe(http, db, world)
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
     assert rows[0] == ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",
                        "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
-                       "Target certification", "Next external audit", "Last activity"]
+                       "Target certification", "Next external audit", "Last activity", "Certificate expires",
+                       "Stale records"]
     summaries = {k: db.session.get(ClientSummary, c[k].id) for k in ("D", "E")}
     for k in ("D", "E"):
         db.session.refresh(summaries[k])
     e, d = summaries["E"], summaries["D"]
     assert rows[1] == ["'" + c["E"].name, f"/c/{c['E'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0",
                        str(e.open_tasks), "no", "1", "1", "3", e.target_certification_on.isoformat(),
-                       (clock.today() + timedelta(days=10)).isoformat(), e.last_activity_at.isoformat(timespec="seconds")]
+                       (clock.today() + timedelta(days=10)).isoformat(), e.last_activity_at.isoformat(timespec="seconds"), "", "0"]
     assert rows[2] == [c["D"].name, f"/c/{c['D'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0",
                        str(d.open_tasks), "no", "1", "0", "0", d.target_certification_on.isoformat(),
-                       (clock.today() + timedelta(days=20)).isoformat(), d.last_activity_at.isoformat(timespec="seconds")]
+                       (clock.today() + timedelta(days=20)).isoformat(), d.last_activity_at.isoformat(timespec="seconds"), "", "0"]
     assert len(rows) == 3
     everyone = list(csv.reader(io.StringIO(http.get("/portfolio.csv").get_data(as_text=True))))
     assert [r[0].lstrip("'") for r in everyone[1:]] == _names(world, "C", "B", "E", "D", "F", "A")

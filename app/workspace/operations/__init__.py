@@ -14,6 +14,10 @@ from .client import (
     rename_client, set_reminder_calendar, unarchive_client,
 )
 from .common import Actor, log
+from .cycle import (
+    Generated, body_rules, client_calendar, client_rules, delete_body_rules, generate_preparation,
+    preparation_status, rules_of, save_body_rules, stale_items,
+)
 from .document_records import acknowledge, add_record_entry, expected_readers, mark_reviewed, reviews_due
 from .documents import (
     RegisterForm, Upload, edit_version, effective_version, may_approve, register_document, set_document_status,
@@ -52,6 +56,8 @@ from .tasks import (add_comment, approve_not_applicable, assign_task, change_eac
 from .work_items import refresh_work_items, reviewers
 
 __all__ = [
+    "Generated", "body_rules", "client_calendar", "client_rules", "delete_body_rules", "generate_preparation",
+    "preparation_status", "rules_of", "save_body_rules", "stale_items",
     "Ageing", "FollowUp", "action_of", "add_action", "ageing", "complete_action", "decide_escalation",
     "open_cb_deadlines", "response_due", "save_cb_response", "stale_count", "verify_action", "RecordForm",
     "record_state", "update_record",

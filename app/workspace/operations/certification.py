@@ -55,16 +55,20 @@ def client_cycle(audits: dict[str, ExternalAudit] | None = None, today: date | N
                     expires_on=record().expires_on)
 
 
-def next_external_audit(audits: dict[str, ExternalAudit] | None = None) -> date | None:
-    """The date of the next external audit the client faces (planned, else the latest allowed), for the
-    portfolio: stage 1 or 2 before the decision, the cycle's next audit after it."""
+def next_audit(audits: dict[str, ExternalAudit] | None = None) -> tuple[date | None, str | None]:
+    """The date and kind of the next external audit the client faces (planned, else the latest allowed), for
+    the portfolio: stage 1 or 2 before the decision, the cycle's next audit after it."""
     audits = external_audits() if audits is None else audits
     found = client_cycle(audits)
     if found is not None:
-        return found.next_audit.target if found.next_audit else None
-    waiting = [a.planned_on for k, a in audits.items() if k in ("stage_1", "stage_2") and a.planned_on
-               and a.held_on is None]
-    return min(waiting) if waiting else None
+        return (found.next_audit.target, found.next_audit.kind) if found.next_audit else (None, None)
+    waiting = sorted((a.planned_on, k) for k, a in audits.items() if k in ("stage_1", "stage_2") and a.planned_on
+                     and a.held_on is None)
+    return waiting[0] if waiting else (None, None)
+
+
+def next_external_audit(audits: dict[str, ExternalAudit] | None = None) -> date | None:
+    return next_audit(audits)[0]
 
 
 # --- what was typed ----------------------------------------------------------------------------

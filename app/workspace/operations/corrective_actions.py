@@ -19,6 +19,7 @@ from ...notify.events import announce
 from ...refusal import Refusal
 from .certification import parse_day
 from .common import Actor, log
+from .cycle import client_rules
 from .findings import _locked, _note, _rule, ensure_open, touch
 from .state import current_stage_key
 from .tasks import append_task
@@ -136,12 +137,14 @@ def _audit_day(finding: Finding, audits: dict[str, ExternalAudit]) -> date:
     return max(held) if held else raised
 
 
-def response_due(finding: Finding, audits: dict[str, ExternalAudit] | None = None) -> date | None:
-    """The body's response deadline for its major or minor (workflows.cycle.response_deadline), else None."""
+def response_due(finding: Finding, audits: dict[str, ExternalAudit] | None = None,
+                 rules: wc.ResponseRules | None = None) -> date | None:
+    """The body's response deadline for its major or minor (workflows.cycle.response_deadline, with the rules
+    the consultancy set for the client's body), else None."""
     if nc.response_audit(finding.source) is None or finding.severity not in nc.GRADES:
         return None
     audits = audits if audits is not None else {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
-    return wc.response_deadline(_audit_day(finding, audits), finding.severity)
+    return wc.response_deadline(_audit_day(finding, audits), finding.severity, rules or client_rules())
 
 
 def save_cb_response(finding: Finding, reference: str, submitted: str, accepted: str, verification: str,
@@ -189,9 +192,10 @@ class Ageing:
     countdown: str | None
 
 
-def ageing(finding: Finding, audits: dict[str, ExternalAudit] | None = None) -> Ageing:
+def ageing(finding: Finding, audits: dict[str, ExternalAudit] | None = None,
+           rules: wc.ResponseRules | None = None) -> Ageing:
     today = clock.today()
-    due = response_due(finding, audits)
+    due = response_due(finding, audits, rules)
     answered = finding.cb_submitted_on
     overdue = nc.is_overdue(finding.status, [a.due_on for a in finding.actions], [a.done for a in finding.actions],
                             due, answered, today)
@@ -223,7 +227,8 @@ def open_cb_deadlines() -> list[tuple[Finding, Ageing]]:
                                                     Finding.severity.in_(nc.GRADES),
                                                     Finding.cb_submitted_on.is_(None))).all()
     audits = {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
-    found = [(f, ageing(f, audits)) for f in rows]
+    rules = client_rules() if rows else None
+    found = [(f, ageing(f, audits, rules)) for f in rows]
     return sorted(found, key=lambda fa: fa[1].response_due)
 
 

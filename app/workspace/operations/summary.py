@@ -16,7 +16,8 @@ from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
 from ...notify.events import record_announced
-from .certification import next_external_audit
+from .certification import client_cycle, external_audits, next_audit
+from .cycle import stale_items
 from .kpi_latest import write_latest
 from .kpis import kpi_rows
 from .state import client_state, pending_review, settings, stages, template
@@ -40,7 +41,11 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.open_tasks = open_tasks
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
     summary.target_certification_on = settings().target_on
-    summary.next_audit_on = next_external_audit()
+    audits = external_audits()
+    summary.next_audit_on, summary.next_audit_kind = next_audit(audits)
+    found = client_cycle(audits, today)
+    summary.certificate_expires_on = found.expires_on if found else None
+    summary.stale_items = stale_items()
     summary.last_activity_at = last
     kpis = kpi_rows()
     summary.red_kpis = sum(1 for row in kpis if row.position.is_red)

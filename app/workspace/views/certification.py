@@ -8,7 +8,7 @@ from workflows import cycle as wc
 
 from ... import clock
 from ...extensions import db
-from ...permissions import CERTIFICATION_ROLES, may_change, requires
+from ...permissions import CERTIFICATION_ROLES, PREPARATION_ROLES, may_change, requires
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -49,7 +49,9 @@ def _page(status: int = 200, error: Refusal | None = None, form: str | None = No
     upcoming = found.next_audit if found else None
     return render("workspace/certification.html", client=g.client, settings=s, cycle=found, audits=audits,
                   application=application, certificate=certificate, audit_values=audit_values,
-                  preparation=wc.preparation(upcoming) if upcoming else [], upcoming=upcoming, today=today,
+                  preparation=ops.preparation_status() if upcoming else [], upcoming=upcoming, today=today,
+                  calendar=ops.client_calendar(audits), rules=ops.client_rules() if found else None,
+                  can_prepare=may_change(*PREPARATION_ROLES),
                   labels=wc.AUDIT_LABELS, results=wc.AUDIT_RESULTS, can_edit=may_change(*CERTIFICATION_ROLES), error=error, error_form=form, error_kind=kind, error_on_top=error is not None and not inline), status
 
 
@@ -100,3 +102,20 @@ def certification_certificate():
     except Refusal as err:
         return _refused(err, "certificate", _CERTIFICATE)
     return _done("Certificate saved.", "#certificate")
+
+
+@bp.post("/certification/preparation")
+@requires(*PREPARATION_ROLES)
+def certification_preparation():
+    try:
+        done = ops.generate_preparation(actor())
+    except Refusal as err:
+        db.session.rollback()
+        return _page(err.status, err, "preparation")
+    if not done.created:
+        db.session.rollback()
+        flash(f"The preparation tasks for the {wc.AUDIT_LABELS[done.audit].lower()} were generated already: "
+              "nothing new was created.", "info")
+        return redirect(url_for("workspace.certification") + "#preparation", 303)
+    return _done(f"{len(done.created)} preparation tasks created for the {wc.AUDIT_LABELS[done.audit].lower()}; "
+                 "they are on the task list.", "#preparation")

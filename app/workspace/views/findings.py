@@ -27,9 +27,10 @@ def _findings_page(form, error: str | None = None, status: int = 200, failed: in
     was typed, otherwise `error` belongs to the form that records a finding."""
     rows = db.session.scalars(select(Finding).order_by(Finding.status.desc(), Finding.raised_at.desc())).all()
     audits = {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
+    rules = ops.client_rules()  # the body's deadlines, read once for the whole register
     return render("workspace/findings.html", client=g.client, findings=rows, stages=STAGE_KEYS,
                   current=ops.current_stage_key(), can_raise=may_change(*FINDING_RAISERS),
-                  can_close=may_change(*FINDING_CLOSERS), ageing={f.id: ops.ageing(f, audits) for f in rows},
+                  can_close=may_change(*FINDING_CLOSERS), ageing={f.id: ops.ageing(f, audits, rules) for f in rows},
                   sources=nc.SOURCES, kinds=nc.KINDS, grades=nc.GRADES, kind_of=nc.kind_of,
                   form=form if failed is None else {}, error=error, failed=failed,
                   typed=form if failed is not None else {}), status
