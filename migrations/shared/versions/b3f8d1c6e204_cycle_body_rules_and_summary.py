@@ -6,14 +6,14 @@ portfolio's calendar and columns read the next external audit's kind, the certif
 of stale records from the summary row, never from client schemas.
 
 Revision ID: b3f8d1c6e204
-Revises: a4c7e9b2d816
+Revises: b7e2d4f9a1c3
 Create Date: 2026-12-03 10:05:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'b3f8d1c6e204'
-down_revision = 'a4c7e9b2d816'
+down_revision = 'b7e2d4f9a1c3'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """not-applicable approval: who proposed a task's not-applicable decision and the consultant who approved it
 
 Revision ID: f2a9c4d7e1b3
-Revises: e5c1a8f04b71
+Revises: b8e4d2a61c93
 Create Date: 2026-12-03 10:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'f2a9c4d7e1b3'
-down_revision = 'e5c1a8f04b71'
+down_revision = 'b8e4d2a61c93'
 branch_labels = None
 depends_on = None
 
