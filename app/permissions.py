@@ -60,6 +60,8 @@ FINDING_RAISERS = (*WRITER_ROLES, "auditor")
 FINDING_WORKERS = WRITER_ROLES
 FINDING_CLOSERS = CONSULTANT_ROLES
 FINDING_CB_ROLES = CERTIFICATION_ROLES
+# Which stage will remedy a finding (the first gate an open major holds) is the consultant's call.
+FINDING_TARGETERS = CONSULTANT_ROLES
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -1,6 +1,7 @@
 """Reading one client's state: its settings, pinned template, stages and what the gate rules see."""
 from __future__ import annotations
 
+from datetime import timezone
 from functools import lru_cache
 
 from sqlalchemy import func, literal_column, select
@@ -10,7 +11,8 @@ import workflows as wf
 from workflows.stages import STAGE_KEYS
 
 from ...extensions import db
-from ...models import Document, Finding, GateReview, Stage, Task, WorkspaceSettings
+from ... import clock
+from ...models import Document, Finding, GapRating, GateReview, RecordEntry, Stage, Task, WorkspaceSettings
 
 
 def _held(name: str, load):
@@ -84,7 +86,8 @@ def client_state() -> wf.ClientState:
     tasks, docs, findings = db.session.execute(select(
         _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title),
         _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
-        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title),
+        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title,
+                      Finding.target_stage),
     )).one()
     all_stages, s = stages(), settings()
     current = next((st.key for st in all_stages if st.status == "current"), STAGE_KEYS[-1])
@@ -95,7 +98,34 @@ def client_state() -> wf.ClientState:
         findings=[wf.FindingState(*row) for row in findings],
         signoffs={st.key for st in all_stages if st.status == "passed"},
         certification_decision=s.certification_decision if s else None,
+        **_evidence_over_time(all_stages),
     )
+
+
+def _evidence_over_time(all_stages: list[Stage]) -> dict:
+    """What the gate criteria of evidence over time read (the gap checklist, when stages were entered, the
+    record instances' dates), read only when the client's template has a gate that asks for it."""
+    gates = [st.gate for st in template().stages]
+    found: dict = {}
+    if any(g.all_gap_items_rated for g in gates):
+        from .gap_analysis import gap_checklist  # late: gap_analysis builds on this module
+        checklist = gap_checklist()
+        found["gap_items"] = tuple(i.clause for i in checklist.items())
+        found["gap_rated"] = frozenset(db.session.scalars(select(GapRating.clause)
+                                                          .where(GapRating.checklist == checklist.key)))
+    keys = {key for g in gates for key, _ in g.min_record_instances}
+    if keys or any(g.min_operating_days for g in gates):
+        found["today"] = clock.today()
+        found["stage_entered"] = {st.key: st.entered_at.astimezone(timezone.utc).date() for st in all_stages
+                                  if st.entered_at is not None}
+    if keys:
+        dates: dict[str, list] = {}
+        for key, day in db.session.execute(select(Document.key, RecordEntry.occurred_on)
+                                           .join(RecordEntry, RecordEntry.document_id == Document.id)
+                                           .where(Document.key.in_(keys))):
+            dates.setdefault(key, []).append(day)
+        found["record_instances"] = {k: tuple(v) for k, v in dates.items()}
+    return found
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
