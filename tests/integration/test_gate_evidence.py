@@ -242,6 +242,9 @@ def test_evidence_on_a_document_version_and_a_record_instance(http, factory, db,
     too_big = b"a" * (app.config["MAX_UPLOAD_MB"] * 1024 * 1024 + 10)
     resp = _attach(http, f"{rpage}/records/{record}/evidence", too_big, "huge.pdf", rpage)
     assert resp.status_code == 413 and "larger than" in text_of(resp)
+    thirty_mb = b"a" * (30 * 1024 * 1024)  # past the request cap too: refused before the view reads it
+    resp = _attach(http, f"{page}/versions/{version}/evidence", thirty_mb, "scan.pdf", page)
+    assert resp.status_code == 413 and "larger than" in text_of(resp)
     assert http.submit(f"{page}/versions/{version}/evidence", {}, form_url=page).status_code == 422
     with inside(db, w.client):
         assert db.session.scalar(select(text("count(*)")).select_from(Attachment)) == 2
