@@ -8,6 +8,7 @@ from sqlalchemy import func, literal_column, select
 
 import tenants
 import workflows as wf
+from workflows import gap_analysis as gap
 from workflows.stages import STAGE_KEYS
 
 from ...extensions import db
@@ -108,8 +109,8 @@ def _evidence_over_time(all_stages: list[Stage]) -> dict:
     gates = [st.gate for st in template().stages]
     found: dict = {}
     if any(g.all_gap_items_rated for g in gates):
-        from .gap_analysis import gap_checklist  # late: gap_analysis builds on this module
-        checklist = gap_checklist()
+        # The checklist gap_analysis.gap_checklist() rates (that module builds on this one).
+        checklist = gap.load_checklist(gap.DEFAULT_CHECKLIST)
         found["gap_items"] = tuple(i.clause for i in checklist.items())
         found["gap_rated"] = frozenset(db.session.scalars(select(GapRating.clause)
                                                           .where(GapRating.checklist == checklist.key)))
