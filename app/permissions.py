@@ -77,6 +77,9 @@ EVIDENCE_PACK_ROLES = CLIENT_MANAGERS
 # client; everyone reads the calendar.
 PREPARATION_ROLES = CONSULTANT_ROLES
 
+# Which stage will remedy a finding (the first gate an open major holds) is the consultant's call.
+FINDING_TARGETERS = CONSULTANT_ROLES
+
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
     """Client managers request gate reviews; the client's staff too when a consultant has let them

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from .errors import INVALID_INPUT, TransitionError, WorkflowError
@@ -34,6 +35,10 @@ CERTIFICATION_DECISION_MISSING = "certification_decision_missing"
 STAGE_NOT_CURRENT = "stage_not_current"
 MR_INPUTS_INCOMPLETE = "mr_inputs_incomplete"
 MR_NOT_AFTER_INTERNAL_AUDIT = "mr_not_after_internal_audit"
+
+GAP_ITEMS_UNRATED = "gap_items_unrated"
+OPERATING_DAYS_SHORT = "operating_days_short"
+RECORD_INSTANCES_SHORT = "record_instances_short"
 
 
 # --------------------------------------------------------------------------
@@ -118,9 +123,11 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
     Tasks and documents come from the client's state (its `required` flags win,
     so a consultant can relax one for one client); a required task or document
     of the template that the client's state lacks counts as not done, so a gap
-    in the data can never open a gate. Open major findings count when raised in
-    this stage or any earlier one: a gap-analysis finding is not forgotten
-    because the client moved on. A stage the client has not reached yet is
+    in the data can never open a gate. Open major findings count when targeted
+    at this stage or any earlier one (their target stage, by default the stage
+    that can remedy them): a gap-analysis finding is not forgotten because the
+    client moved on, nor does "no internal audits yet" hold implementation.
+    The criteria of evidence over time are `evidence_unmet`'s. A stage the client has not reached yet is
     reported with `stage_not_current`, alongside its other criteria so the app
     can preview what is left.
     """
@@ -187,9 +194,16 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
 
     if gate.no_open_major_findings:
         for f in state.findings:
-            if f.is_open_major and not is_before(stage_key, f.stage):
+            # Held only by majors the stage (or an earlier one) can remedy: its target stage, by default the
+            # stage it was raised in.
+            if f.is_open_major and not is_before(stage_key, f.holds_from):
                 suffix = f" — “{f.title}”" if f.title else ""
-                unmet.append(UnmetCriterion(OPEN_MAJOR_FINDING, f"Major finding #{f.id} is open{suffix}", (f.id,)))
+                target = (f" (to be remedied in “{stage_label(f.target_stage)}”)"
+                          if f.target_stage not in (None, stage_key) else "")
+                unmet.append(UnmetCriterion(OPEN_MAJOR_FINDING, f"Major finding #{f.id} is open{suffix}{target}",
+                                            (f.id,)))
+
+    unmet.extend(evidence_unmet(template, state, stage_key))
 
     if gate.certification_decision and state.certification_decision != "certified":
         unmet.append(
@@ -228,6 +242,75 @@ def _management_review_unmet(gate, state: ClientState, stage_key: str) -> list[U
                    f"internal audit ({state.internal_audit_completed_on.isoformat()})")
         unmet.append(UnmetCriterion(MR_NOT_AFTER_INTERNAL_AUDIT, "A management review must be held after the "
                                     f"internal audit: {why}", (stage_key,)))
+    return unmet
+
+
+# --------------------------------------------------------------------------
+# Evidence over time: the gap checklist, days of operation, record instances
+# --------------------------------------------------------------------------
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def operating_window(template: Template, state: ClientState, stage_key: str) -> tuple[str, date | None]:
+    """(stage the window starts at, day it was entered or None) for this stage's gate."""
+    start = template.stage(stage_key).gate.operating_from or stage_key
+    return start, state.entered_on(start)
+
+
+def evidence_unmet(template: Template, state: ClientState, stage_key: str) -> list[UnmetCriterion]:
+    """The unmet criteria of evidence over time of this stage's gate, each naming what is missing.
+
+    Days of operation count from the day the window's stage was entered to `state.today`; record instances
+    count when dated in that window (a day in the future does not count). A stage not entered, or a state
+    without today's date, meets none of them: a gap in the data never opens a gate.
+    """
+    gate = template.stage(stage_key).gate
+    unmet: list[UnmetCriterion] = []
+    if gate.all_gap_items_rated:
+        unrated = [c for c in state.gap_items if c not in state.gap_rated]
+        if not state.gap_items:
+            unmet.append(UnmetCriterion(GAP_ITEMS_UNRATED, "The gap-analysis checklist has no items to rate",
+                                        (stage_key,)))
+        elif unrated:
+            shown = ", ".join(unrated[:12]) + (f" and {len(unrated) - 12} more" if len(unrated) > 12 else "")
+            unmet.append(UnmetCriterion(
+                GAP_ITEMS_UNRATED,
+                f"{len(unrated)} of {_plural(len(state.gap_items), 'gap-analysis checklist item')} "
+                f"{'is' if len(unrated) == 1 else 'are'} not rated: clause{'s' if len(unrated) > 1 else ''} {shown}",
+                tuple(unrated)))
+    if not (gate.min_operating_days or gate.min_record_instances):
+        return unmet
+    start_stage, since = operating_window(template, state, stage_key)
+    today = state.today
+    if since is None or today is None:
+        why = (f"“{stage_label(start_stage)}” has not been entered yet" if since is None
+               else "today's date is not known")
+        unmet.append(UnmetCriterion(OPERATING_DAYS_SHORT,
+                                    f"The operating period can't be counted: {why}", (start_stage,)))
+        return unmet
+    if gate.min_operating_days:
+        days = (today - since).days
+        if days < gate.min_operating_days:
+            ready = since + timedelta(days=gate.min_operating_days)
+            unmet.append(UnmetCriterion(
+                OPERATING_DAYS_SHORT,
+                f"At least {_plural(gate.min_operating_days, 'day')} of operation needed since "
+                f"“{stage_label(start_stage)}” began on {since.isoformat()}; {days} so far "
+                f"(reached on {ready.isoformat()})",
+                (start_stage,)))
+    for key, minimum in gate.min_record_instances:
+        dated = sorted(d for d in state.instances_of(key) if since <= d <= today)
+        if len(dated) < minimum:
+            doc = template.find_document(key)
+            title = doc.title if doc else key
+            listed = f" ({', '.join(d.isoformat() for d in dated)})" if dated else ""
+            unmet.append(UnmetCriterion(
+                RECORD_INSTANCES_SHORT,
+                f"{minimum} of “{title}” needed since {since.isoformat()}; {len(dated)} recorded{listed}",
+                (key,)))
     return unmet
 
 

@@ -9,7 +9,7 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -81,9 +81,13 @@ class FindingState:
     severity: str
     status: str = "open"
     title: str | None = None
+    # The stage that can remedy it (see workflows.findings_target); None: the stage it was raised in.
+    target_stage: str | None = None
 
     def __post_init__(self) -> None:
         check_stage(self.stage, f"finding {self.id!r}")
+        if self.target_stage is not None:
+            check_stage(self.target_stage, f"finding {self.id!r} target")
         if self.severity not in FINDING_SEVERITIES:
             raise ValueError(f"finding {self.id!r}: unknown severity {self.severity!r}")
         if self.status not in FINDING_STATUSES:
@@ -92,6 +96,11 @@ class FindingState:
     @property
     def is_open_major(self) -> bool:
         return self.severity == "major" and self.status in OPEN_FINDING_STATUSES
+
+    @property
+    def holds_from(self) -> str:
+        """The first stage whose gate this finding holds while it is an open major."""
+        return self.target_stage or self.stage
 
 
 @dataclass(frozen=True)
@@ -108,9 +117,26 @@ class ClientState:
     management_review_closed_on: date | None = None
     internal_audit_completed_on: date | None = None
 
+    # -- evidence over time, for the gate criteria of that name (the app loads them only when its
+    # template's gates ask; see GateCriteria) --
+    gap_items: tuple[str, ...] = ()  # clauses of the gap-analysis checklist, in checklist order
+    gap_rated: frozenset[str] = frozenset()  # those of them rated
+    stage_entered: tuple[tuple[str, date], ...] = ()  # (stage key, day entered); a dict is accepted
+    record_instances: tuple[tuple[str, tuple[date, ...]], ...] = ()  # (record key, instance dates); a dict too
+    today: date | None = None
+
     def __post_init__(self) -> None:
         # Accept lists and sets from callers; store immutable copies.
         check_stage(self.current_stage, "current_stage")
+        object.__setattr__(self, "gap_items", tuple(self.gap_items))
+        object.__setattr__(self, "gap_rated", frozenset(self.gap_rated))
+        entered = self.stage_entered.items() if isinstance(self.stage_entered, Mapping) else self.stage_entered
+        object.__setattr__(self, "stage_entered", tuple((k, d) for k, d in entered))
+        for key, _ in self.stage_entered:
+            check_stage(key, "stage_entered")
+        instances = (self.record_instances.items() if isinstance(self.record_instances, Mapping)
+                     else self.record_instances)
+        object.__setattr__(self, "record_instances", tuple((k, tuple(ds)) for k, ds in instances))
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "documents", tuple(self.documents))
         object.__setattr__(self, "findings", tuple(self.findings))
@@ -125,6 +151,12 @@ class ClientState:
 
     def documents_in(self, stage_key: str) -> tuple[DocumentState, ...]:
         return tuple(d for d in self.documents if d.stage == stage_key)
+
+    def entered_on(self, stage_key: str) -> date | None:
+        return next((d for k, d in self.stage_entered if k == stage_key), None)
+
+    def instances_of(self, record_key: str) -> tuple[date, ...]:
+        return next((ds for k, ds in self.record_instances if k == record_key), ())
 
 
 def new_client_state(template: Template, current_stage: str = FIRST_STAGE) -> ClientState:

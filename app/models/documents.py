@@ -94,6 +94,9 @@ class DocumentVersion(StoredFileMixin, TenantModel):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # superseded/obsolete
 
     document: Mapped[Document] = relationship(back_populates="versions")
+    # Evidence beside the version's own file (a signed copy, the approval minutes); see operations/evidence.py.
+    evidence: Mapped[list["Attachment"]] = relationship(order_by="Attachment.uploaded_at", cascade="all, delete-orphan",
+                                                        passive_deletes=True)
     acknowledgements: Mapped[list[Acknowledgement]] = relationship(order_by="Acknowledgement.at",
                                                                    cascade="all, delete-orphan")
 
@@ -130,3 +133,5 @@ class RecordEntry(StoredFileMixin, TenantModel):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     document: Mapped[Document] = relationship(back_populates="records")
+    evidence: Mapped[list["Attachment"]] = relationship(order_by="Attachment.uploaded_at", cascade="all, delete-orphan",
+                                                        passive_deletes=True)

@@ -20,6 +20,9 @@ class Finding(TenantModel):
     __tablename__ = "findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stage: Mapped[str] = mapped_column(ForeignKey("stages.key"), index=True)
+    # The stage that can remedy it (workflows/target_stage.py), the first gate an open major holds; set at
+    # creation and by the migration, so null only for a row written around the app (then: `stage`).
+    target_stage: Mapped[str | None] = mapped_column(ForeignKey("stages.key"), nullable=True)
     clause: Mapped[str | None] = mapped_column(String(100), nullable=True)  # "8.4.1, 8.4.2"
     severity: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")

@@ -132,11 +132,18 @@ class TaskComment(TenantModel):
 
 
 class Attachment(TenantModel):
-    """Evidence file metadata; the bytes live under UPLOAD_ROOT/<schema>/<storage_path>."""
+    """Evidence file metadata; the bytes live under UPLOAD_ROOT/<schema>/<storage_path>.
+
+    Evidence belongs to exactly one of: a task, a document version, a record instance."""
 
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True,
+                                                nullable=True)
+    document_version_id: Mapped[int | None] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"),
+                                                            index=True, nullable=True)
+    record_entry_id: Mapped[int | None] = mapped_column(ForeignKey("record_entries.id", ondelete="CASCADE"),
+                                                        index=True, nullable=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -146,7 +153,11 @@ class Attachment(TenantModel):
     uploaded_by_name: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    task: Mapped[Task] = relationship(back_populates="attachments")
+    task: Mapped[Task | None] = relationship(back_populates="attachments")
+
+    __table_args__ = (
+        CheckConstraint("num_nonnulls(task_id, document_version_id, record_entry_id) = 1", name="one_parent"),
+    )
 
 
 class GateReview(TenantModel):

@@ -406,6 +406,61 @@ def document_add_record(s):
                    303, added)
 
 
+def _evidence_names(s, column, parent_id):
+    with inside(s):
+        return [a.filename for a in s.db.session.scalars(select(Attachment).where(column == parent_id))]
+
+
+def document_version_evidence(s):
+    with inside(s):
+        doc = _doc_by_key(s, "service_delivery_playbook")
+        doc_id, version_id = doc.id, doc.versions[0].id
+    name = unique("signed") + ".txt"
+    return Request(_c(s, f"/documents/{doc_id}/versions/{version_id}/evidence"), {}, 303,
+                   lambda: name in _evidence_names(s, Attachment.document_version_id, version_id),
+                   files={"file": (b"signed copy", name)})
+
+
+def _record_instance(s) -> tuple[int, int]:
+    with inside(s):
+        doc = _doc_by_key(s, "kpi_reports")
+        entry = ops.add_record_entry(doc, clock.today(), unique("KPI report"), _setup_actor())
+        s.db.session.flush()
+        ids = doc.id, entry.id
+        _save(s)
+    return ids
+
+
+def document_record_evidence(s):
+    doc_id, record_id = _record_instance(s)
+    name = unique("attendance") + ".txt"
+    return Request(_c(s, f"/documents/{doc_id}/records/{record_id}/evidence"), {}, 303,
+                   lambda: name in _evidence_names(s, Attachment.record_entry_id, record_id),
+                   files={"file": (b"who came", name)})
+
+
+def document_evidence_delete(s):
+    doc_id, record_id = _record_instance(s)
+    with inside(s):
+        entry = s.db.session.get(RecordEntry, record_id)
+        upload = ops.Upload(FileStorage(io.BytesIO(b"to delete"), unique("old") + ".txt"),
+                            current_app.config["UPLOAD_ROOT"], s.schema, 10_000, None)
+        att_id = ops.add_document_evidence(entry, upload, _setup_actor()).id
+        _save(s)
+
+    def gone():
+        with inside(s):
+            return s.db.session.get(Attachment, att_id) is None
+
+    return Request(_c(s, f"/documents/{doc_id}/evidence/{att_id}/delete"), {}, 303, gone)
+
+
+def finding_target_stage(s):
+    finding_id, _ = _new_finding(s)
+    return Request(_c(s, f"/findings/{finding_id}/target-stage"), {"target_stage": "certification_audit"}, 303,
+                   lambda: _finding_value(s, finding_id, lambda f: f.target_stage) == "certification_audit")
+
+
 def _finding_titles(s):
     with inside(s):
         return dict(s.db.session.execute(select(Finding.title, Finding.status)).all())
@@ -1051,6 +1106,12 @@ WORKSPACE = [
     Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/acknowledge", ACKNOWLEDGERS,
          document_acknowledge, "workspace"),
     Case("/c/<slug>/documents/<int:doc_id>/records", WRITERS, document_add_record, "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/versions/<int:version_id>/evidence", WRITERS, document_version_evidence,
+         "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/records/<int:record_id>/evidence", WRITERS, document_record_evidence,
+         "workspace"),
+    Case("/c/<slug>/documents/<int:doc_id>/evidence/<int:attachment_id>/delete", WRITERS, document_evidence_delete,
+         "workspace"),
     Case("/c/<slug>/findings", MEMBERS, raise_finding, "workspace"),  # FINDING_RAISERS
     Case("/c/<slug>/findings/<int:finding_id>/record", WRITERS, finding_record, "workspace"),  # FINDING_WORKERS
     Case("/c/<slug>/findings/<int:finding_id>/actions", WRITERS, finding_action, "workspace"),
@@ -1060,6 +1121,7 @@ WORKSPACE = [
          finding_verification, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/certification-body", MANAGERS, finding_cb, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/escalation", CONSULTANTS, finding_escalation, "workspace"),
+    Case("/c/<slug>/findings/<int:finding_id>/target-stage", CONSULTANTS, finding_target_stage, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/close", CONSULTANTS, close_finding, "workspace"),
     Case("/c/<slug>/findings/<int:finding_id>/reopen", CONSULTANTS, reopen_finding, "workspace"),
     Case("/c/<slug>/gap-analysis/<clause>", MANAGERS, gap_rate, "workspace"),  # GAP_ANALYSTS

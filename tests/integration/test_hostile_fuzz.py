@@ -75,6 +75,7 @@ BASELINE = {
     "workspace.finding_cb": {"cb_reference": "NC-1", "cb_submitted_on": "", "cb_accepted_on": "",
                              "cb_verification": ""},
     "workspace.finding_escalation": {"decision": "declined", "escalation_reason": "On its way"},
+    "workspace.finding_target_stage": {"target_stage": "implementation"},
     "workspace.gap_rate": {"rating": "partly", "outcome": "", "notes": "Seen", "evidence": "", "justification": ""},
     "workspace.gap_finding": {"severity": "minor"},
     "workspace.gate_request": {"note": "Please review"},
@@ -241,7 +242,8 @@ class Fuzzer:
     def fuzz_route(self, session, rule, method, *, paths: bool) -> None:
         endpoint = rule.endpoint
         base = dict(self.baseline.get(endpoint, {}))
-        if endpoint == "workspace.task_upload":
+        if endpoint in ("workspace.task_upload", "workspace.document_version_evidence",
+                        "workspace.document_record_evidence"):
             base["file"] = "evidence.txt"
 
         def client():

@@ -149,14 +149,18 @@ def update_document(t: Template, document_key: str, **changes: Any) -> Template:
 
 
 def update_gate(t: Template, stage_key: str, **changes: Any) -> Template:
-    """Switch a stage's gate checks on or off. Returns `t` itself when nothing changes."""
+    """Switch a stage's gate checks on or off (or set its evidence-over-time criteria). Returns `t` itself when
+    nothing changes."""
     stage = _require_stage(t, stage_key)
     if not changes:
         raise TemplateError("No changes given for the gate")
     unknown = sorted(set(changes) - _GATE_FIELDS)
     if unknown:
         raise TemplateError(f"Unknown gate criteria: {', '.join(unknown)}; known: {', '.join(sorted(_GATE_FIELDS))}")
-    bad = sorted(k for k, v in changes.items() if not isinstance(v, bool))
+    # The criteria of evidence over time (days, a stage, record counts) are checked by check_template.
+    bad = sorted(k for k, v in changes.items()
+                 if k not in ("min_operating_days", "operating_from", "min_record_instances")
+                 and not isinstance(v, bool))
     if bad:
         raise TemplateError(f"Gate criteria must be true or false: {', '.join(bad)}")
     gate = replace(stage.gate, **changes)

@@ -110,8 +110,26 @@ class GateCriteria:
     mr_inputs_complete: bool = False
     mr_after_internal_audit: bool = False
 
-    def to_dict(self) -> dict[str, bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    # -- evidence over time (see workflows.gates; defaults apply none of these) --
+    # Gate 1: every item of the gap-analysis checklist rated.
+    all_gap_items_rated: bool = False
+    # Days the system has operated: counted from the day `operating_from` (a stage key; "" = this stage) was
+    # entered until today.
+    min_operating_days: int = 0
+    operating_from: str = ""
+    # (record key, minimum number of its instances dated within that operating window), in template order.
+    min_record_instances: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        value = self.min_record_instances
+        if isinstance(value, Mapping):
+            value = value.items()
+        object.__setattr__(self, "min_record_instances", tuple(tuple(pair) for pair in value))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["min_record_instances"] = dict(self.min_record_instances)
+        return d
 
 
 @dataclass(frozen=True)

@@ -97,11 +97,52 @@ def _read_document(r: _Reader, data: Any, where: str) -> DocumentTemplate | None
     )
 
 
+# Gate criteria that are not true/false switches; every other criterion is a bool.
+_GATE_KINDS = {"min_operating_days": "int", "operating_from": "str", "min_record_instances": "counts"}
+
+
+def _read_counts(r: _Reader, data: Mapping, name: str, where: str) -> tuple[tuple[str, int], ...]:
+    """A table of record key -> minimum count (`{ kpi_reports = 2 }`), kept in the order written."""
+    if name not in data:
+        return ()
+    value = data[name]
+    if not isinstance(value, Mapping):
+        r.problems.append(f"{where}: {name!r} must be a table of record key = minimum count, got {value!r}")
+        return ()
+    counts = []
+    for key, count in value.items():
+        if not isinstance(count, int) or isinstance(count, bool):
+            r.problems.append(f"{where}: {name!r} {key!r} must be a whole number of instances, got {count!r}")
+        else:
+            counts.append((str(key), count))
+    return tuple(counts)
+
+
 def _read_gate(r: _Reader, data: Any, where: str) -> GateCriteria:
+    """A stage's gate table. Besides the switches (`required_tasks_done`, `no_open_major_findings` …), the
+    criteria of evidence over time, all off unless written:
+
+        [stages.gate]                       # in [[stages]] key = "initial_audit"
+        all_gap_items_rated = true          # every gap-analysis checklist item rated
+
+        [stages.gate]                       # in [[stages]] key = "implementation"
+        min_operating_days = 56             # at least 8 weeks since the stage was entered
+        operating_from = "implementation"   # optional: count from when that (this or an earlier) stage
+                                            # was entered; default: this stage
+        min_record_instances = { kpi_reports = 2, customer_satisfaction_results = 1 }
+                                            # record key = instances dated in that window, at least
+    """
     if not r.table(data, where, set(), _GATE_FIELDS):
         return GateCriteria()
     defaults = GateCriteria()
-    return GateCriteria(**{name: r.get(data, name, "bool", where, getattr(defaults, name)) for name in _GATE_FIELDS})
+    values: dict[str, Any] = {}
+    for name in _GATE_FIELDS:
+        kind = _GATE_KINDS.get(name, "bool")
+        if kind == "counts":
+            values[name] = _read_counts(r, data, name, where)
+        else:
+            values[name] = r.get(data, name, kind, where, getattr(defaults, name))
+    return GateCriteria(**values)
 
 
 def _read_stage(r: _Reader, data: Any, where: str) -> StageTemplate | None:

@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..errors import TemplateError
-from ..stages import STAGE_KEYS, is_stage
+from ..stages import STAGE_KEYS, is_before, is_stage
 from .model import DOCUMENT_KINDS, KEY_RULE, ROLES, GateCriteria, Template, is_valid_key
 
 # Dotted clause numbers ("7.1.5"); letters allowed for annexes ("A.1").
@@ -96,9 +96,47 @@ def validate_template(t: Template) -> list[str]:
             if not isinstance(doc.required, bool):
                 problems.append(f"{name}: required must be true or false")
         for f in fields(GateCriteria):
-            if not isinstance(getattr(s.gate, f.name), bool):
+            if f.name not in _GATE_NOT_BOOL and not isinstance(getattr(s.gate, f.name), bool):
                 problems.append(f"Stage {s.key!r} gate: {f.name} must be true or false")
+        _validate_evidence_criteria(t, s, problems)
     return problems
+
+
+# Gate criteria of evidence over time (checked by _validate_evidence_criteria, not as switches).
+_GATE_NOT_BOOL = ("min_operating_days", "operating_from", "min_record_instances")
+
+
+def _validate_evidence_criteria(t: Template, s, problems: list[str]) -> None:
+    where = f"Stage {s.key!r} gate"
+    gate = s.gate
+    days = gate.min_operating_days
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        problems.append(f"{where}: min_operating_days must be a whole number of days (0 or more), not {days!r}")
+    if gate.operating_from:
+        if not is_stage(gate.operating_from):
+            problems.append(f"{where}: operating_from {gate.operating_from!r} is not a stage")
+        elif is_stage(s.key) and is_before(s.key, gate.operating_from):
+            problems.append(f"{where}: operating_from must be this stage or an earlier one, "
+                            f"not {gate.operating_from!r}")
+    # A record counted by a gate must exist by then: in this stage or an earlier one.
+    records = {}
+    for stage in t.stages:
+        records.update({d.key: d.kind for d in stage.documents})
+        if stage.key == s.key:
+            break
+    seen: set[str] = set()
+    for key, count in gate.min_record_instances:
+        if key in seen:
+            problems.append(f"{where}: min_record_instances lists {key!r} more than once")
+        seen.add(key)
+        if key not in records:
+            problems.append(f"{where}: min_record_instances names {key!r}, which is no record of this or an "
+                            "earlier stage")
+        elif records[key] != "record":
+            problems.append(f"{where}: min_record_instances names {key!r}, a document: only records have "
+                            "dated instances")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            problems.append(f"{where}: min_record_instances {key!r} must be at least 1, not {count!r}")
 
 
 def _validate_stage_list(t: Template, problems: list[str]) -> None:

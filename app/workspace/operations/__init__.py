@@ -28,7 +28,9 @@ from .corrective_actions import (
     Ageing, FollowUp, action_of, add_action, ageing, complete_action, decide_escalation, open_cb_deadlines,
     response_due, save_cb_response, stale_count, verify_action,
 )
-from .findings import RecordForm, close_finding, raise_finding, record_state, reopen_finding, update_record
+from .document_evidence import add_document_evidence, delete_document_evidence, evidence_parent
+from .findings import (RecordForm, close_finding, raise_finding, record_state, reopen_finding, set_target_stage,
+                       target_of, update_record)
 from .gap_analysis import (
     GapReport, finding_from_gap, gap_checklist, gap_ratings, gap_remedy_stage, gap_report, rate_gap_item, task_from_gap,
 )
@@ -65,7 +67,8 @@ __all__ = [
     "save_application", "save_audit", "save_certificate", "add_attachment", "add_comment", "add_from_library", "ALLOWED_EXTENSIONS", "apply_template",
     "approve_gate", "archive_client", "archive_record", "ArchiveRecord", "assign_consultants", "assign_task",
     "attachment_path", "board", "change_dates", "change_each", "change_target", "client_name", "client_state",
-    "close_finding", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
+    "close_finding", "set_target_stage", "target_of", "add_document_evidence", "delete_document_evidence",
+    "evidence_parent", "consultancy_members", "current_stage_key", "define_kpi", "delete_attachment",
     "ensure_workable", "finding_from_gap", "gap_checklist", "gap_ratings", "gap_remedy_stage", "gap_report",
     "GapReport", "gate", "implementation_kpis", "import_measurements", "kpi_rows", "KpiForm", "KpiRow",
     "log", "measurements_of", "objective_rows", "ObjectiveForm", "ObjectiveRow", "parse_import",

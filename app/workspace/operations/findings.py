@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 
 import workflows as wf
 from workflows import nonconformity as nc
+from workflows import target_stage as ts
+from workflows.stages import stage_label
 
 from ... import clock
 from ...extensions import db
@@ -57,16 +59,22 @@ def touch(finding: Finding) -> None:
 def raise_finding(stage: str, severity: str, title: str, clause: str | None, description: str, actor: Actor, *,
                   source: str | None = None, kind: str | None = None, grade: str | None = None, process: str = "",
                   requirement: str = "", evidence: str = "", statement: str = "",
-                  cb_reference: str = "") -> Finding:
+                  cb_reference: str = "", target_stage: str | None = None) -> Finding:
     """Record a finding. With a `kind`, the severity follows from it and the `grade` (nonconformities are major or
-    minor, always chosen); without one (the gap analysis, older callers) the severity is chosen directly."""
+    minor, always chosen); without one (the gap analysis, older callers) the severity is chosen directly.
+    Its target stage is `target_stage` or, by default, the stage whose tasks carry its clause
+    (workflows/target_stage.py)."""
     if source is not None:
         _rule(nc.check_source, source, field="source")
     if kind is not None:
         severity = _rule(nc.severity_for, kind, grade or None, field="grade" if kind in nc.KINDS else "kind")
     _rule(wf.check_new_finding, stage, severity, title, field="title")
     title = check_length(title.strip(), Finding.title, "title", "The finding's title")
-    finding = Finding(stage=stage, severity=severity, title=title, clause=_clauses(clause),
+    clauses = _clauses(clause)
+    if target_stage is None:
+        target_stage = ts.target_stage_for(template(), stage, ts.split_clauses(clauses))
+    target_stage = _rule(ts.check_target_stage, stage, target_stage, field="target_stage")
+    finding = Finding(stage=stage, target_stage=target_stage, severity=severity, title=title, clause=clauses,
                       description=(description or "").strip(), raised_by_id=actor.id, raised_at=clock.now(),
                       updated_at=clock.now(), source=source, kind=nc.kind_of(kind, severity),
                       process=check_length((process or "").strip(), Finding.process, "process", "The process"),
@@ -78,7 +86,8 @@ def raise_finding(stage: str, severity: str, title: str, clause: str | None, des
     db.session.add(finding)
     db.session.flush()
     log(actor, "finding.raised", "finding", finding.id, f"{severity.title()} finding #{finding.id}: {finding.title}",
-        None, {"severity": severity, "clause": finding.clause, "source": source, "kind": finding.kind})
+        None, {"severity": severity, "clause": finding.clause, "source": source, "kind": finding.kind,
+               "target_stage": target_stage})
     # Findings have no owner of their own: the client's admins answer for them.
     announce("finding_raised", f"finding/{finding.id}", "workspace.finding", actor_id=actor.id,
              link_values={"finding_id": finding.id}, title=finding.title, severity=severity,
@@ -225,3 +234,25 @@ def reopen_finding(finding: Finding, reason: str | None, actor: Actor) -> None:
     touch(finding)
     log(actor, "finding.reopened", "finding", finding.id, f"Finding #{finding.id} reopened: {finding.title} — {reason}",
         before, {"status": "open", "reopen_reason": reason})
+
+
+def target_of(finding: Finding) -> str:
+    """The stage that can remedy the finding: the first whose gate it holds while an open major."""
+    return finding.target_stage or finding.stage
+
+
+def set_target_stage(finding: Finding, target: str, actor: Actor) -> bool:
+    """Move the stage that will remedy the finding (never before the one it was raised in); returns whether it
+    changed. Under the gate lock: it changes which gates an open major holds."""
+    _locked(finding)
+    ensure_open(finding)
+    target = _rule(ts.check_target_stage, finding.stage, target or "", field="target_stage")
+    before = target_of(finding)
+    if target == before:
+        return False
+    finding.target_stage = target
+    touch(finding)
+    log(actor, "finding.target_stage", "finding", finding.id,
+        f"Finding #{finding.id} to be remedied in {stage_label(target)} (was {stage_label(before)})",
+        {"target_stage": before}, {"target_stage": target})
+    return True

@@ -125,7 +125,7 @@ def finding_from_gap(clause: str, severity: str | None, actor: Actor) -> Finding
     known = template().clause_numbers
     finding = raise_finding(current_stage_key(), severity or "", f"{item.label}: {gap.OUTCOME_LABELS[row.outcome]}",
                             gap.nearest_clause(item.clause, known), _description(item, row), actor,
-                            source="gap_analysis")
+                            source="gap_analysis", target_stage=gap_remedy_stage(item.clause))
     row.finding_id = finding.id
     return finding
 

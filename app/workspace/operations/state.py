@@ -1,17 +1,21 @@
 """Reading one client's state: its settings, pinned template, stages and what the gate rules see."""
 from __future__ import annotations
 
+from datetime import timezone
 from functools import lru_cache
 
 from sqlalchemy import func, literal_column, select
 
 import tenants
 import workflows as wf
+from workflows import gap_analysis as gap
 from workflows.management_review import INTERNAL_AUDIT_TASK_KEYS
 from workflows.stages import STAGE_KEYS
 
+from ... import clock
 from ...extensions import db
-from ...models import Document, Finding, GateReview, ManagementReview, Stage, Task, WorkspaceSettings
+from ...models import (Document, Finding, GapRating, GateReview, ManagementReview, RecordEntry, Stage, Task,
+                       WorkspaceSettings)
 
 
 def _held(name: str, load):
@@ -86,7 +90,8 @@ def client_state() -> wf.ClientState:
         _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title,
                       Task.na_approved_at.isnot(None) | (Task.status != "not_applicable")),
         _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
-        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title),
+        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title,
+                      Finding.target_stage),
         *_management_review_facts(),
     )).one()
     all_stages, s = stages(), settings()
@@ -101,6 +106,7 @@ def client_state() -> wf.ClientState:
         management_review_inputs_complete=bool(mr_complete),
         management_review_closed_on=mr_closed_on,
         internal_audit_completed_on=audited_at.date() if audited_at else None,
+        **_evidence_over_time(all_stages),
     )
 
 
@@ -113,6 +119,32 @@ def _management_review_facts():
     audited = select(func.max(Task.completed_at)).where(Task.key.in_(INTERNAL_AUDIT_TASK_KEYS),
                                                         Task.status == "done").scalar_subquery()
     return complete, closed_on, audited
+
+
+def _evidence_over_time(all_stages: list[Stage]) -> dict:
+    """What the gate criteria of evidence over time read (the gap checklist, when stages were entered, the
+    record instances' dates), read only when the client's template has a gate that asks for it."""
+    gates = [st.gate for st in template().stages]
+    found: dict = {}
+    if any(g.all_gap_items_rated for g in gates):
+        # The checklist gap_analysis.gap_checklist() rates (that module builds on this one).
+        checklist = gap.load_checklist(gap.DEFAULT_CHECKLIST)
+        found["gap_items"] = tuple(i.clause for i in checklist.items())
+        found["gap_rated"] = frozenset(db.session.scalars(select(GapRating.clause)
+                                                          .where(GapRating.checklist == checklist.key)))
+    keys = {key for g in gates for key, _ in g.min_record_instances}
+    if keys or any(g.min_operating_days for g in gates):
+        found["today"] = clock.today()
+        found["stage_entered"] = {st.key: st.entered_at.astimezone(timezone.utc).date() for st in all_stages
+                                  if st.entered_at is not None}
+    if keys:
+        dates: dict[str, list] = {}
+        for key, day in db.session.execute(select(Document.key, RecordEntry.occurred_on)
+                                           .join(RecordEntry, RecordEntry.document_id == Document.id)
+                                           .where(Document.key.in_(keys))):
+            dates.setdefault(key, []).append(day)
+        found["record_instances"] = {k: tuple(v) for k, v in dates.items()}
+    return found
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:

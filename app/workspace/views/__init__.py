@@ -2,6 +2,7 @@
 from . import (  # noqa: F401
     activity,
     certification,
+    document_evidence,
     document_versions,
     documents,
     evidence,
@@ -21,4 +22,3 @@ from . import (  # noqa: F401
     task_bulk,
     tasks,
 )
-

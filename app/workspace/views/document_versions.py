@@ -60,7 +60,8 @@ def document_version_status(doc_id, version_id):
     return after_document_change(version.document, message, f"#version-{version.id}")
 
 
-def _download(row):
+def download_stored(row):
+    """A stored file (a version's, a record instance's, an evidence file) as a sandboxed download."""
     if not row.storage_path:
         abort(404)
     path = ops.attachment_path(row, current_app.config["UPLOAD_ROOT"], g.client.schema_name)
@@ -74,7 +75,7 @@ def _download(row):
 
 @bp.get("/documents/<int:doc_id>/versions/<int:version_id>/file")
 def document_version_file(doc_id, version_id):
-    return _download(version_of(doc_id, version_id))
+    return download_stored(version_of(doc_id, version_id))
 
 
 @bp.post("/documents/<int:doc_id>/versions/<int:version_id>/acknowledge")
@@ -110,4 +111,4 @@ def document_record_file(doc_id, record_id):
     entry = db.get_or_404(RecordEntry, record_id)
     if entry.document_id != doc_id:
         abort(404)
-    return _download(entry)
+    return download_stored(entry)

@@ -6,13 +6,15 @@ from flask import flash, g, redirect, request, url_for
 from sqlalchemy import select
 
 from workflows import nonconformity as nc
+from workflows.stages import STAGE_KEYS, is_before
 from workflows.vocabulary import TASK_STATUS_LABELS
 
 from ... import clock
 from ...extensions import db
 from ...inputs import parse_id
 from ...models import Finding
-from ...permissions import FINDING_CB_ROLES, FINDING_CLOSERS, FINDING_WORKERS, may_change, requires
+from ...permissions import (FINDING_CB_ROLES, FINDING_CLOSERS, FINDING_TARGETERS, FINDING_WORKERS, may_change,
+                            requires)
 from ...refusal import Refusal
 from ...templating import render
 from ..blueprint import bp
@@ -33,7 +35,9 @@ def record_page(finding: Finding, error: Refusal | None = None, form: str | None
                   escalations=nc.ESCALATION_DECISIONS, task_statuses=TASK_STATUS_LABELS, today=clock.today(),
                   is_cb=nc.response_audit(finding.source) is not None,
                   can_work=may_change(*FINDING_WORKERS), can_close=may_change(*FINDING_CLOSERS),
-                  can_cb=may_change(*FINDING_CB_ROLES), me=actor().id), (error.status if error else 200)
+                  can_cb=may_change(*FINDING_CB_ROLES), me=actor().id, can_target=may_change(*FINDING_TARGETERS),
+                  target_choices=[s for s in STAGE_KEYS if not is_before(s, finding.stage)]), \
+        (error.status if error else 200)
 
 
 def _done(finding: Finding, message: str, anchor: str = ""):
@@ -129,3 +133,14 @@ def finding_escalation(finding_id):
     except Refusal as err:
         return _refused(finding_id, err, "escalation")
     return _done(finding, "Escalation decided.", "#ageing")
+
+
+@bp.post("/findings/<int:finding_id>/target-stage")
+@requires(*FINDING_TARGETERS)
+def finding_target_stage(finding_id):
+    finding = db.get_or_404(Finding, finding_id)
+    try:
+        changed = ops.set_target_stage(finding, request.form.get("target_stage", ""), actor())
+    except Refusal as err:
+        return _refused(finding_id, err, "target")
+    return _done(finding, "Target stage moved." if changed else "Nothing changed.", "#target-stage")

@@ -12,7 +12,7 @@ from datetime import date
 from flask import abort, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 
-from workflows.stages import STAGE_KEYS, stage_label
+from workflows.stages import STAGE_KEYS, is_before, stage_label
 
 from ...extensions import db, htmx
 from ...models import GateReview, Stage
@@ -44,7 +44,10 @@ def gates():
     reviews = db.session.scalars(select(GateReview).order_by(GateReview.requested_at.desc(),
                                                              GateReview.id.desc())).all()
     pending, sent_back = ops.review_state(state.current_stage, reviews)
+    # Open majors a later stage will remedy: shown under the current gate, which they do not hold.
+    later = [f for f in state.findings if f.is_open_major and is_before(state.current_stage, f.holds_from)]
     return render("workspace/gates.html", client=g.client, stages=stages, results=results, reviews=reviews,
+                  later_majors=later,
                   current=state.current_stage, pending=pending, sent_back=sent_back, settings=ops.settings(),
                   is_consultant=may_change(*CONSULTANT_ROLES), can_request=may_request(),
                   requesters=client_admin_names(), typed=_typed() or {}, error=None)
