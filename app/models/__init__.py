@@ -1,6 +1,7 @@
 """All models, so that importing `app.models` registers every table on its metadata."""
 from .billing import BillingSubscription, CheckoutIntent
 from .certification import CertificationRecord, ExternalAudit
+from .consultancy import AccountKpi, AccountTemplate, CertificationBodyRules
 from .documents import ONE_EFFECTIVE_VERSION, Acknowledgement, Document, DocumentVersion, RecordEntry
 from .findings import CorrectiveAction, Finding
 from .reviews import ManagementReview, ReviewAction, ReviewContribution, ReviewInputEntry
@@ -23,7 +24,7 @@ from .tenant import (
     WorkspaceSettings,
 )
 
-__all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
+__all__ = [*_shared_all, "AccountKpi", "AccountTemplate", "CertificationBodyRules", "BillingSubscription", "CheckoutIntent", "CertificationRecord", "ExternalAudit",
            "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "CorrectiveAction", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings", "ONE_EFFECTIVE_VERSION", "Acknowledgement", "DocumentVersion",
