@@ -106,6 +106,10 @@ class GateCriteria:
     no_open_major_findings: bool = True
     consultant_signoff: bool = True
     certification_decision: bool = False
+    # The internal audit (9.2): every clause 4–10 and in-scope process covered by a completed audit; every
+    # nonconformity an internal audit found has a corrective action. Off unless a template version sets them.
+    audit_coverage_complete: bool = False
+    all_audit_ncs_have_ca: bool = False
 
     def to_dict(self) -> dict[str, bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
