@@ -60,6 +60,12 @@ FINDING_RAISERS = (*WRITER_ROLES, "auditor")
 FINDING_WORKERS = WRITER_ROLES
 FINDING_CLOSERS = CONSULTANT_ROLES
 FINDING_CB_ROLES = CERTIFICATION_ROLES
+# The internal audit (9.2): the programme, its processes and the audits are planned by the consultant with the
+# client's management; the checklist is rated and the report written by anyone working on the client but the
+# read-only auditor (the impartiality rules then decide who may audit what); a finding from a checklist line is
+# raised as any finding is.
+AUDIT_PLANNERS = CLIENT_MANAGERS
+INTERNAL_AUDITORS = WRITER_ROLES
 
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:

@@ -3,6 +3,7 @@ from .billing import BillingSubscription, CheckoutIntent
 from .certification import CertificationRecord, ExternalAudit
 from .documents import ONE_EFFECTIVE_VERSION, Acknowledgement, Document, DocumentVersion, RecordEntry
 from .findings import CorrectiveAction, Finding
+from .internal_audits import AuditLine, AuditProcess, AuditProgramme, InternalAudit, audit_scope
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
@@ -26,4 +27,4 @@ __all__ = [*_shared_all, "BillingSubscription", "CheckoutIntent", "Certification
            "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "CorrectiveAction", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings", "ONE_EFFECTIVE_VERSION", "Acknowledgement", "DocumentVersion",
-           "RecordEntry"]
+           "RecordEntry", "AuditLine", "AuditProcess", "AuditProgramme", "InternalAudit", "audit_scope"]

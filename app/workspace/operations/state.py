@@ -88,7 +88,7 @@ def client_state() -> wf.ClientState:
     )).one()
     all_stages, s = stages(), settings()
     current = next((st.key for st in all_stages if st.status == "current"), STAGE_KEYS[-1])
-    return wf.ClientState(
+    return wf.ClientState(**_internal_audit_fields(),
         current_stage=current,
         tasks=[wf.TaskState(*row) for row in tasks],
         documents=[wf.DocumentState(*row) for row in docs],
@@ -96,6 +96,15 @@ def client_state() -> wf.ClientState:
         signoffs={st.key for st in all_stages if st.status == "passed"},
         certification_decision=s.certification_decision if s else None,
     )
+
+
+def _internal_audit_fields() -> dict:
+    """The internal-audit gate criteria's state, read only when the client's template applies one."""
+    if not any(st.gate.audit_coverage_complete or st.gate.all_audit_ncs_have_ca for st in template().stages):
+        return {}
+    from .internal_audits import gate_fields  # it reads this module's template and stage
+
+    return gate_fields()
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
