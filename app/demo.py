@@ -12,6 +12,7 @@ from workflows.stages import STAGE_KEYS
 
 from . import clock
 from .clients import create_client
+from .demo_audits import seed_internal_audits
 from .demo_kpis import seed_kpis
 from .extensions import db
 from .models import Account, AccountMember, Client, ClientMember, Document, Finding, Stage, Task, User
@@ -170,6 +171,7 @@ def _simulate_progress(client: Client, stage_index: int, staff_id: int, consulta
                     ops.request_gate_review(current, "Everything for this stage is uploaded.", as_staff)
         if current == "certification_audit":
             _stage_2_minor(staff, as_staff, as_consultant)
+        seed_internal_audits(stage_index, staff, director_id, consultant, seed)  # at or past the internal audit
         seed_kpis(seed, staff_id, as_consultant, as_staff, seed=zlib.crc32(client.slug.encode()))
         ops.save(db.session.get(Client, client.id))
 

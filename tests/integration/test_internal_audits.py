@@ -317,3 +317,33 @@ def test_client_state_reads_the_programme_only_when_the_template_asks(http, db, 
         assert len(state.audit_uncovered) == 7
         result = state_ops.wf.evaluate_gate(state_ops.template(), state, "internal_audit")
         assert "Internal audit programme: Clause 4: " in " ".join(u.message for u in result.unmet)
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stage_index,closed", [(3, False), (4, True)])
+def test_demo_internal_audits_are_credible(db, world, stage_index, closed):
+    from app.demo_audits import seed_internal_audits
+
+    with inside(db, world.client):
+        seed_internal_audits(stage_index, db.session.get(User, world.staff.id), None,
+                             db.session.get(User, world.consultant.id), 7)
+        ops.save(world.client)
+    with inside(db, world.client):
+        audits = audit_ops.audits()
+        assert [a.status for a in audits] == ["completed", "completed"]
+        assert all(ln.rating and ln.evidence for a in audits for ln in a.lines)
+        assert audit_ops.programme_coverage().complete
+        found = db.session.scalars(select(Finding).where(Finding.source == "internal_audit")).all()
+        assert sorted(f.severity for f in found) == ["minor", "minor", "minor", "opportunity", "opportunity"]
+        minors = [f for f in found if f.severity == "minor"]
+        assert all(f.actions for f in minors) and audit_ops.ncs_without_action() == ()
+        assert all((f.status == "closed") == closed for f in minors)
+
+
+def test_demo_internal_audits_wait_for_the_stage(db, world):
+    from app.demo_audits import seed_internal_audits
+
+    with inside(db, world.client):
+        seed_internal_audits(2, db.session.get(User, world.staff.id), None, None, 7)
+        assert audit_ops.audits() == [] and audit_ops.programme() is None
