@@ -100,7 +100,7 @@ def test_a_finding_from_an_audit_line_walks_to_verified_closure(page, browser, l
     page.locator("#line-8-4-1 >> text=/Finding #\\d+/").click()
     page.wait_for_url("**/findings/*")
     finding_url = page.url
-    assert "Internal audit" in page.inner_text("main")
+    assert "IA-001" in page.inner_text("main")  # the finding carries the audit it came from
 
     page.fill("#r-root_cause", "No one was asked to evaluate new suppliers")
     page.fill("#r-closure_evidence", "Every supplier evaluated; the list reviewed")
