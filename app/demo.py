@@ -13,9 +13,9 @@ from workflows.stages import STAGE_KEYS
 
 from . import clock
 from .clients import create_client
-from .demo_history import DemoClient, plan_days, replay
-
+from .demo_audits import seed_internal_audits
 from .demo_cycle import seed_certified_client
+from .demo_history import DemoClient, plan_days, replay
 from .demo_kpis import seed_kpis
 from .demo_reviews import seed_review
 from .demo_sectors import PROFILES
@@ -121,6 +121,7 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
             seed_kpis(i, staff.id, ops.Actor.of(consultant), ops.Actor.of(staff), seed=zlib.crc32(slug.encode()))
             # Further demo content for this client goes here, one line each: its history is replayed and
             # `demo_client` says its stage (.stage), whether it is certified, its people and time zone.
+            seed_internal_audits(stage_index, staff, director.id, consultant, zlib.crc32(slug.encode()))
             if stage_index >= STAGE_KEYS.index("internal_audit"):
                 seed_review(staff.id, director.id, consultant.id)
             ops.save(db.session.get(Client, client.id))

@@ -80,6 +80,13 @@ PREPARATION_ROLES = CONSULTANT_ROLES
 # Which stage will remedy a finding (the first gate an open major holds) is the consultant's call.
 FINDING_TARGETERS = CONSULTANT_ROLES
 
+# The internal audit (9.2): the programme, its processes and the audits are planned by the consultant with the
+# client's management; the checklist is rated and the report written by anyone working on the client but the
+# read-only auditor (the impartiality rules then decide who may audit what); a finding from a checklist line is
+# raised as any finding is.
+AUDIT_PLANNERS = CLIENT_MANAGERS
+INTERNAL_AUDITORS = WRITER_ROLES
+
 
 def may_request_gate_review(role: str | None, staff_allowed: bool) -> bool:
     """Client managers request gate reviews; the client's staff too when a consultant has let them

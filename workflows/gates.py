@@ -34,6 +34,8 @@ OPEN_MAJOR_FINDING = "open_major_finding"
 SIGNOFF_MISSING = "signoff_missing"
 CERTIFICATION_DECISION_MISSING = "certification_decision_missing"
 STAGE_NOT_CURRENT = "stage_not_current"
+AUDIT_COVERAGE_INCOMPLETE = "audit_coverage_incomplete"
+AUDIT_NC_WITHOUT_CA = "audit_nc_without_ca"
 
 
 # --------------------------------------------------------------------------
@@ -198,6 +200,13 @@ def evaluate_gate(template: Template, state: ClientState, stage_key: str) -> Gat
         )
 
     unmet.extend(management_review_unmet(gate, state, stage_key))
+
+    if gate.audit_coverage_complete:
+        unmet += [UnmetCriterion(AUDIT_COVERAGE_INCOMPLETE, f"Internal audit programme: {m}", (stage_key,))
+                  for m in state.audit_uncovered]
+    if gate.all_audit_ncs_have_ca:
+        unmet += [UnmetCriterion(AUDIT_NC_WITHOUT_CA, f"Internal-audit nonconformity {m} has no corrective action",
+                                 (stage_key,)) for m in state.audit_ncs_without_ca]
 
     if gate.consultant_signoff and stage_key not in state.signoffs:
         unmet.append(UnmetCriterion(SIGNOFF_MISSING, f"Consultant sign-off for “{label}” is missing", (stage_key,)))

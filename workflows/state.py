@@ -125,6 +125,11 @@ class ClientState:
     record_instances: tuple[tuple[str, tuple[date, ...]], ...] = ()  # (record key, instance dates); a dict too
     today: date | None = None
 
+    # The internal-audit programme, as the gate names it: what no completed audit has covered yet, and the
+    # internal-audit nonconformities without a corrective action ("#12 title"). Empty: nothing missing.
+    audit_uncovered: tuple[str, ...] = ()
+    audit_ncs_without_ca: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
         # Accept lists and sets from callers; store immutable copies.
         check_stage(self.current_stage, "current_stage")
@@ -141,6 +146,8 @@ class ClientState:
         object.__setattr__(self, "documents", tuple(self.documents))
         object.__setattr__(self, "findings", tuple(self.findings))
         object.__setattr__(self, "signoffs", frozenset(self.signoffs))
+        object.__setattr__(self, "audit_uncovered", tuple(self.audit_uncovered))
+        object.__setattr__(self, "audit_ncs_without_ca", tuple(self.audit_ncs_without_ca))
         for key in self.signoffs:
             check_stage(key, "signoffs")
         if self.certification_decision is not None and self.certification_decision not in CERTIFICATION_DECISIONS:

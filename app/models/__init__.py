@@ -5,6 +5,8 @@ from .consultancy import AccountKpi, AccountTemplate, CertificationBodyRules
 from .documents import ONE_EFFECTIVE_VERSION, Acknowledgement, Document, DocumentVersion, RecordEntry
 from .findings import CorrectiveAction, Finding
 from .reviews import ManagementReview, ReviewAction, ReviewContribution, ReviewInputEntry
+
+from .internal_audits import AuditLine, AuditProcess, AuditProgramme, InternalAudit, audit_scope
 from .shared import *  # noqa: F401,F403
 from .shared import __all__ as _shared_all
 from .tenant import (
@@ -28,4 +30,5 @@ __all__ = [*_shared_all, "AccountKpi", "AccountTemplate", "CertificationBodyRule
            "ONE_PENDING_REVIEW", "ActivityEntry", "Attachment", "CorrectiveAction", "Document", "Finding", "GapRating", "GateReview", "Kpi",
            "KpiTarget", "Measurement", "Objective", "ObjectiveKpi", "Stage", "Task",
            "TaskComment", "WorkspaceSettings", "ONE_EFFECTIVE_VERSION", "Acknowledgement", "DocumentVersion",
-           "RecordEntry", "ManagementReview", "ReviewAction", "ReviewContribution", "ReviewInputEntry"]
+           "RecordEntry", "ManagementReview", "ReviewAction", "ReviewContribution", "ReviewInputEntry",
+           "AuditLine", "AuditProcess", "AuditProgramme", "InternalAudit", "audit_scope"]

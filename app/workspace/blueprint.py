@@ -17,6 +17,7 @@ NAV = [
     ("workspace.tasks", "Tasks", None),
     ("workspace.documents", "Documents", None),
     ("workspace.findings", "Findings", None),
+    ("workspace.internal_audits", "Audits", None),
     ("workspace.gates", "Gates", None),
     ("workspace.certification", "Certification", None),
     ("workspace.kpis", "KPIs", None),

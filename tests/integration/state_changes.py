@@ -1078,6 +1078,123 @@ def certification_preparation(s):
         _save(s)
     return Request(_c(s, "/certification/preparation"), {}, 303, lambda: len(_preparation_keys(s)) == 7)
 
+def _audit_setup(s, clauses: str = "10.3") -> int:
+    """A fresh internal audit on `clauses` (nobody's completed tasks there, so any role may rate it)."""
+    from app.workspace.operations import internal_audits as audit_ops
+
+    with inside(s):
+        for task in s.db.session.scalars(select(Task).where(Task.completed_by_id.is_not(None))):
+            if any(c.startswith("10") for c in task.clauses or ()):
+                task.completed_by_id = None
+        owner = s.db.session.get(User, s.user_ids["client_admin"])
+        audit = audit_ops.plan_audit(audit_ops.AuditForm(title=unique("Improvement"), clauses=clauses,
+                                                         planned_on=date.today().isoformat()), owner, _setup_actor())
+        audit_id = audit.id
+        _save(s)
+    return audit_id
+
+
+def _audit_value(s, audit_id: int, read: Callable):
+    from app.models import InternalAudit
+
+    with inside(s):
+        return read(s.db.session.get(InternalAudit, audit_id))
+
+
+def audit_programme(s):
+    notes = unique("Every process before stage 2")
+    return Request(_c(s, "/audits/programme"), {"period_start": date.today().isoformat(),
+                                                "period_end": (date.today() + timedelta(days=300)).isoformat(),
+                                                "methods": "interviews", "manager_id": str(s.user_ids["client_admin"]),
+                                                "notes": notes}, 303,
+                   lambda: _programme_notes(s) == notes)
+
+
+def _programme_notes(s):
+    from app.models import AuditProgramme
+
+    with inside(s):
+        return s.db.session.scalar(select(AuditProgramme.notes))
+
+
+def _process_names(s) -> dict:
+    from app.models import AuditProcess
+
+    with inside(s):
+        return dict(s.db.session.execute(select(AuditProcess.name, AuditProcess.id)).all())
+
+
+def audit_process_add(s):
+    name = unique("Sales and quoting")
+    return Request(_c(s, "/audits/processes"), {"name": name, "risk": "low", "in_scope": "1",
+                                                "owner_id": str(s.user_ids["client_admin"])}, 303,
+                   lambda: name in _process_names(s))
+
+
+def audit_process_edit(s):
+    from app.workspace.operations import internal_audits as audit_ops
+
+    with inside(s):
+        owner = s.db.session.get(User, s.user_ids["client_admin"])
+        pid = audit_ops.save_process(None, audit_ops.ProcessForm(name=unique("Delivery")), owner, _setup_actor()).id
+        _save(s)
+    name = unique("Service delivery")
+    return Request(_c(s, f"/audits/processes/{pid}"), {"name": name, "risk": "medium", "in_scope": "1",
+                                                       "owner_id": str(s.user_ids["client_admin"])}, 303,
+                   lambda: _process_names(s).get(name) == pid)
+
+
+def audit_plan(s):
+    from app.models import InternalAudit
+
+    title = unique("Improvement audit")
+    _audit_setup(s)  # clears completed tasks on clause 10, so the owner may audit it
+
+    def planned():
+        with inside(s):
+            return s.db.session.scalar(select(InternalAudit.id).where(InternalAudit.title == title)) is not None
+
+    return Request(_c(s, "/audits"), {"title": title, "clauses": "10.3", "planned_on": date.today().isoformat(),
+                                      "auditor_id": str(s.user_ids["owner"])}, 303, planned)
+
+
+def audit_line_rate(s):
+    audit_id = _audit_setup(s)
+    return Request(_c(s, f"/audits/{audit_id}/lines/10.3"), {"rating": "conforming", "evidence": "Seen"}, 303,
+                   lambda: _audit_value(s, audit_id, lambda a: a.lines[0].rating) == "conforming")
+
+
+def audit_line_finding(s):
+    audit_id = _audit_setup(s)
+    with inside(s):
+        from app.models import InternalAudit
+
+        line = s.db.session.get(InternalAudit, audit_id).lines[0]
+        line.rating, line.evidence, line.rated_by_name, line.rated_at = "partly", "Seen", "setup", clock.now()
+        _save(s)
+    return Request(_c(s, f"/audits/{audit_id}/lines/10.3/finding"), {"kind": "opportunity", "grade": ""}, 303,
+                   lambda: _audit_value(s, audit_id, lambda a: a.lines[0].finding_id) is not None)
+
+
+def audit_report(s):
+    audit_id = _audit_setup(s)
+    conclusion = unique("Conforms and is effective")
+    return Request(_c(s, f"/audits/{audit_id}/report"), {"conclusion": conclusion}, 303,
+                   lambda: _audit_value(s, audit_id, lambda a: a.conclusion) == conclusion)
+
+
+def audit_complete(s):
+    audit_id = _audit_setup(s)
+    with inside(s):
+        from app.models import InternalAudit
+
+        a = s.db.session.get(InternalAudit, audit_id)
+        a.lines[0].rating, a.lines[0].evidence, a.lines[0].rated_by_name = "conforming", "Seen", "setup"
+        a.conclusion = "Conforms"
+        _save(s)
+    return Request(_c(s, f"/audits/{audit_id}/complete"), {}, 303,
+                   lambda: _audit_value(s, audit_id, lambda a: a.status) == "completed")
+
 
 WORKSPACE = [
     Case("/c/<slug>/tasks/<int:task_id>/status", WRITERS, task_status, "workspace"),
@@ -1127,6 +1244,14 @@ WORKSPACE = [
     Case("/c/<slug>/gap-analysis/<clause>", MANAGERS, gap_rate, "workspace"),  # GAP_ANALYSTS
     Case("/c/<slug>/gap-analysis/<clause>/finding", CONSULTANTS, gap_finding, "workspace"),
     Case("/c/<slug>/gap-analysis/<clause>/task", MANAGERS, gap_task, "workspace"),  # GAP_ANALYSTS
+    Case("/c/<slug>/audits/programme", MANAGERS, audit_programme, "workspace"),  # AUDIT_PLANNERS
+    Case("/c/<slug>/audits/processes", MANAGERS, audit_process_add, "workspace"),
+    Case("/c/<slug>/audits/processes/<int:process_id>", MANAGERS, audit_process_edit, "workspace"),
+    Case("/c/<slug>/audits", MANAGERS, audit_plan, "workspace"),
+    Case("/c/<slug>/audits/<int:audit_id>/lines/<clause>", WRITERS, audit_line_rate, "workspace"),  # INTERNAL_AUDITORS
+    Case("/c/<slug>/audits/<int:audit_id>/lines/<clause>/finding", MEMBERS, audit_line_finding, "workspace"),
+    Case("/c/<slug>/audits/<int:audit_id>/report", WRITERS, audit_report, "workspace"),
+    Case("/c/<slug>/audits/<int:audit_id>/complete", WRITERS, audit_complete, "workspace"),
     Case("/c/<slug>/gates/<stage>/request", MANAGERS, gate_request, "workspace"),
     Case("/c/<slug>/gates/<stage>/request", WRITERS, gate_request_by_staff, "workspace", "staff allowed"),
     Case("/c/<slug>/gates/review-requests", CONSULTANTS, review_requests, "workspace"),

@@ -28,6 +28,7 @@ from app.models import Attachment, Document, Task
 from app.workspace import operations as ops
 from conftest import PASSWORD, HttpClient, unique
 from workflows import kpi as wk
+from app.workspace.operations import internal_audits as audit_ops
 
 HOSTILE = [
     str(2**31),                    # one past a PostgreSQL integer
@@ -78,6 +79,17 @@ BASELINE = {
     "workspace.finding_target_stage": {"target_stage": "implementation"},
     "workspace.gap_rate": {"rating": "partly", "outcome": "", "notes": "Seen", "evidence": "", "justification": ""},
     "workspace.gap_finding": {"severity": "minor"},
+    "workspace.audit_programme": {"period_start": "2026-01-05", "period_end": "2026-12-01", "methods": "interviews",
+                                  "notes": "Every process"},
+    "workspace.audit_process_add": {"name": "Sales", "risk": "low", "in_scope": "1", "importance": "",
+                                    "recent_changes": "", "previous_results": ""},
+    "workspace.audit_process_edit": {"name": "Delivery", "risk": "medium", "in_scope": "1", "importance": "",
+                                     "recent_changes": "", "previous_results": ""},
+    "workspace.audit_plan": {"title": "Audit", "clauses": "9.2", "planned_on": "2026-12-20", "criteria": "ISO 9001",
+                             "scope_note": "", "auditees": "Sam", "confirm_authored": "1"},
+    "workspace.audit_line_rate": {"rating": "partly", "evidence": "Seen", "notes": ""},
+    "workspace.audit_line_finding": {"kind": "system_nonconformity", "grade": "minor"},
+    "workspace.audit_report": {"summary": "S", "conclusion": "C", "positives": "P", "distribution": "D"},
     "workspace.gate_request": {"note": "Please review"},
     "workspace.gate_approve": {"comment": "Checked"},
     "workspace.gate_send_back": {"reasons": "More evidence"},
@@ -165,6 +177,12 @@ def fuzz_world(factory, db, app):
         ops.rate_gap_item("7.1.6", "partly", None, "", "", None, ops.Actor(None, "test"))
         review = ops.open_review("", "async", "", [w.staff], ops.Actor(None, "test"))
         mr_action = ops.add_output(review, "change", "Revise the policy", w.staff, "2030-01-01", ops.Actor(None, "test"))
+
+        process = audit_ops.save_process(None, audit_ops.ProcessForm(name="Delivery"), w.client_admin,
+                                         ops.Actor(None, "test"))
+        audit = audit_ops.plan_audit(audit_ops.AuditForm(title="Resources", clauses="7.1",
+                                                         planned_on=today_.isoformat()), w.client_admin,
+                                     ops.Actor(None, "test"))
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         record = ops.add_record_entry(doc, today_, "Instance", ops.Actor(None, "test"), ops.Upload(
             _file(b"record", "record.txt"), app.config["UPLOAD_ROOT"], w.client.schema_name, 10_000, None))
@@ -173,7 +191,7 @@ def fuzz_world(factory, db, app):
                "version_id": doc.versions[0].id, "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "action_id": action.id, "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": doc.id, "token": "no-such-token", "review_id": review.id, "mr_action_id": mr_action.id,
-               "input_key": "c4",
+               "input_key": "c4", "process_id": process.id, "audit_id": audit.id,
                "filename": "css/app.css"}
         ops.save(w.client)
     source = store.choices(w.account.id)[0]
@@ -189,6 +207,14 @@ def fuzz_world(factory, db, app):
     baseline = {**BASELINE, "portfolio.switch_account": {"account_id": str(w.account.id)},
                 "library.copy": {"source": source.ref, "name": "Fuzzed copy", "from": source.ref},
                 "workspace.client_consultants": {"consultants": str(w.consultant.id)},
+                "workspace.audit_programme": {**BASELINE["workspace.audit_programme"],
+                                              "manager_id": str(w.client_admin.id)},
+                "workspace.audit_process_add": {**BASELINE["workspace.audit_process_add"],
+                                                "owner_id": str(w.client_admin.id)},
+                "workspace.audit_process_edit": {**BASELINE["workspace.audit_process_edit"],
+                                                 "owner_id": str(w.client_admin.id)},
+                "workspace.audit_plan": {**BASELINE["workspace.audit_plan"], "auditor_id": str(w.staff.id),
+                                         "process_ids": str(ids["process_id"])},
                 "workspace.finding_action": {"description": "Train the team", "owner": str(w.staff.id),
                                              "due_on": "2030-01-01"},
                 "workspace.client_dates_preview": {"start_on": str(today),

@@ -62,6 +62,20 @@ CLIENT_ROUTES = [
     ("GET", "/c/<slug>/gap-analysis.pdf", None),
     ("GET", "/c/<slug>/evidence-pack", None),
     ("GET", "/c/<slug>/evidence-pack.zip", None),
+
+    ("GET", "/c/<slug>/audits", None),
+    ("POST", "/c/<slug>/audits/programme", {"period_start": "2026-01-01", "period_end": "2026-12-31",
+                                            "methods": "interviews", "manager_id": "1"}),
+    ("POST", "/c/<slug>/audits/processes", {"name": "Sneaky process", "risk": "low", "owner_id": "1"}),
+    ("POST", "/c/<slug>/audits/processes/<int:process_id>", {"name": "Sneaky", "risk": "low", "owner_id": "1"}),
+    ("POST", "/c/<slug>/audits", {"title": "Sneaky audit", "clauses": "4", "planned_on": "2030-01-01",
+                                  "auditor_id": "1"}),
+    ("GET", "/c/<slug>/audits/<int:audit_id>", None),
+    ("POST", "/c/<slug>/audits/<int:audit_id>/lines/<clause>", {"rating": "conforming", "evidence": "Sneaky"}),
+    ("POST", "/c/<slug>/audits/<int:audit_id>/lines/<clause>/finding", {"kind": "observation"}),
+    ("POST", "/c/<slug>/audits/<int:audit_id>/report", {"conclusion": "Sneaky"}),
+    ("POST", "/c/<slug>/audits/<int:audit_id>/complete", {}),
+    ("GET", "/c/<slug>/audits/<int:audit_id>/report.pdf", None),
     ("GET", "/c/<slug>/gates", None),
     ("POST", "/c/<slug>/gates/<stage>/request", {"note": ""}),
     ("POST", "/c/<slug>/gates/<stage>/approve", {"comment": ""}),
@@ -159,6 +173,8 @@ def _client_objects(db, client, member, inviter):
         ops.rate_gap_item("7.1.6", "partly", None, "Know-how with one person", "", None, ops.Actor(None, "test"))
         review = ops.open_review("", "async", "", [member], ops.Actor(None, "test"))
         mr_action = ops.add_output(review, "change", "Revise the policy", member, "2030-01-01", ops.Actor(None, "test"))
+
+        process, audit = _audit_objects(member)
         doc = db.session.scalars(select(Document).order_by(Document.id)).first()
         record = ops.add_record_entry(doc, date(2026, 1, 5), "January's", ops.Actor(None, "test"), ops.Upload(
             FileStorage(io.BytesIO(b"record"), "record.txt"), _upload_root(), client.schema_name, 10_000, None))
@@ -166,7 +182,7 @@ def _client_objects(db, client, member, inviter):
         ids = {"slug": client.slug, "record_id": record.id,
                "version_id": db.session.scalar(select(DocumentVersion.id).where(DocumentVersion.document_id == doc.id)), "task_id": task.id, "stage": "initial_audit", "finding_id": finding.id,
                "action_id": action.id, "kpi_id": kpi.id, "objective_id": objective.id, "kind": "stage_1",
-               "clause": "7.1.6",
+               "clause": "7.1.6", "process_id": process.id, "audit_id": audit.id,
                "attachment_id": db.session.scalars(select(Attachment.id)).first(),
                "doc_id": doc.id, "review_id": review.id, "input_key": "c4", "mr_action_id": mr_action.id}
         ids.update(user_id=member.id, invitation_id=invite(inviter, client.account, f"{unique('invitee')}@x.example",
@@ -174,6 +190,22 @@ def _client_objects(db, client, member, inviter):
         ops.save(client)
         activity = db.session.execute(text("SELECT count(*) FROM activity_log")).scalar()
     return ids, activity
+
+
+def _audit_objects(member):
+    """A process of the audit programme and an audit whose checklist has the line 7.1.6."""
+    from app.workspace.operations import internal_audits as audit_ops
+
+    process = audit_ops.save_process(None, audit_ops.ProcessForm(name="Delivery"), member, ops_actor())
+    audit = audit_ops.plan_audit(audit_ops.AuditForm(title="Resources", clauses="7.1", planned_on="2027-01-15"),
+                                 member, ops_actor())
+    return process, audit
+
+
+def ops_actor():
+    from app.workspace import operations as ops
+
+    return ops.Actor(None, "test")
 
 
 def _upload_root():
@@ -242,7 +274,8 @@ def test_missing_client_gives_the_same_404(http, two_worlds, method, path, data)
                                              "doc_id": 1, "finding_id": 1, "action_id": 1, "stage": "initial_audit", "user_id": 1,
                                              "invitation_id": 1, "kpi_id": 1, "objective_id": 1,
                                              "clause": "7.1.6", "version_id": 1, "record_id": 1,
-                                             "review_id": 1, "input_key": "c4", "mr_action_id": 1}), data,
+                                             "review_id": 1, "input_key": "c4", "mr_action_id": 1,
+                                             "process_id": 1, "audit_id": 1}), data,
                     token_from="/")
     assert resp.status_code == 404
 

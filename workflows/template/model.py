@@ -110,6 +110,11 @@ class GateCriteria:
     mr_inputs_complete: bool = False
     mr_after_internal_audit: bool = False
 
+    # The internal audit (9.2): every clause 4–10 and in-scope process covered by a completed audit; every
+    # nonconformity an internal audit found has a corrective action. Off unless a template version sets them.
+    audit_coverage_complete: bool = False
+    all_audit_ncs_have_ca: bool = False
+
     # -- evidence over time (see workflows.gates; defaults apply none of these) --
     # Gate 1: every item of the gap-analysis checklist rated.
     all_gap_items_rated: bool = False

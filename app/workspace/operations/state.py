@@ -107,6 +107,7 @@ def client_state() -> wf.ClientState:
         management_review_closed_on=mr_closed_on,
         internal_audit_completed_on=audited_at.date() if audited_at else None,
         **_evidence_over_time(all_stages),
+        **_internal_audit_fields(),
     )
 
 
@@ -147,6 +148,13 @@ def _evidence_over_time(all_stages: list[Stage]) -> dict:
     return found
 
 
+def _internal_audit_fields() -> dict:
+    """The internal-audit gate criteria's state, read only when the client's template applies one."""
+    if not any(st.gate.audit_coverage_complete or st.gate.all_audit_ncs_have_ca for st in template().stages):
+        return {}
+    return _internal_audits.gate_fields()
+
+
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
     return wf.evaluate_gate(template(), state or client_state(), stage_key)
 
@@ -169,3 +177,8 @@ def review_state(stage_key: str, reviews: list[GateReview] | None = None
     pending = next((r for r in reviews if r.status == "requested"), None)
     sent_back = reviews[0] if reviews and reviews[0].status == "sent_back" else None
     return pending, sent_back
+
+
+# Internal audits read this module's template and stage, so they are imported once it is complete (a module
+# reference: whichever of the two is imported first, the other's functions are there when called).
+from . import internal_audits as _internal_audits  # noqa: E402

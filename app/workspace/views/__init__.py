@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     findings,
     gap_analysis,
     gates,
+    internal_audits,
     kpis,
     management_reviews,
     objectives,

@@ -1,0 +1,106 @@
+"""Demo internal audits for a client at or past the internal-audit stage: a programme over four processes, two
+completed audits covering clauses 4–10 with three minors (each with a corrective action) and two opportunities
+for improvement, every line rated with the evidence an auditor writes down. Past the internal audit, the minors
+are closed as the demo's other findings are."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta, timezone
+
+from workflows.stages import STAGE_KEYS
+
+from . import clock
+from .extensions import db
+from .models import Stage, User
+from .refusal import Refusal
+from .workspace import operations as ops
+from .workspace.operations import internal_audits as audit_ops
+
+PROCESSES = [  # name, owner ("staff" / "director"), risk, importance, recent changes, previous results
+    ("Sales and quoting", "staff", "high", "Every engagement starts here; most complaints trace back to a quote",
+     "New quote template since spring", "Gap analysis: quotes not reviewed before sending"),
+    ("Service delivery", "staff", "high", "What clients pay for; on-time delivery is the main KPI",
+     "Two new team members", ""),
+    ("Purchasing and suppliers", "director", "medium", "Freelancers deliver a third of the work", "", ""),
+    ("People and competence", "director", "low", "", "", "No findings at the gap analysis"),
+]
+# clause → (rating, evidence, notes, finding kind or None)
+FINDINGS = {
+    "7.2": ("partly", "Training records of 6 staff sampled: 2 new starters have no induction record",
+            "Induction done informally", "system_nonconformity"),
+    "8.4.1": ("partly", "Supplier list seen: 3 of 8 freelancers were never evaluated",
+              "Evaluation criteria exist but are not applied", "system_nonconformity"),
+    "9.1.3": ("partly", "KPI sheet for Q3 reviewed: on-time delivery fell two months running, no analysis recorded",
+              "", "system_nonconformity"),
+    "7.1.6": ("conforming", "Know-how wiki walked through with the delivery lead", "", "opportunity"),
+    "8.2.1": ("conforming", "10 client e-mails sampled; all answered within a day", "", "opportunity"),
+}
+EVIDENCE = ["Procedure and its last review seen", "Interviewed the process owner", "Records of the last 3 months sampled",
+            "Walked through the tool with the team", "Minutes of the last meeting seen"]
+
+
+def _at(day) -> datetime:
+    return datetime.combine(day, time(10), timezone.utc)
+
+
+def _plan(title: str, clauses: str, procs, day, candidates, as_consultant):
+    """The audit with the first impartial candidate as auditor (a conflict is refused, as in the app)."""
+    for auditor in candidates:
+        try:
+            with db.session.begin_nested():
+                return audit_ops.plan_audit(audit_ops.AuditForm(
+                    title=title, clauses=clauses, planned_on=day.isoformat(), auditees="Process owners",
+                    process_ids=[p.id for p in procs]), auditor, as_consultant), auditor
+        except Refusal:
+            continue
+    return None, None
+
+
+def seed_internal_audits(stage_index: int, staff: User, director_id: int | None, consultant: User | None,
+                         seed: int) -> None:
+    """Called by app/demo.py inside the client's tenant scope; does something for clients at or past the
+    internal audit only."""
+    if stage_index < STAGE_KEYS.index("internal_audit"):
+        return
+    rng = random.Random(seed)
+    director = (db.session.get(User, director_id) if director_id else None) or staff
+    as_consultant, as_staff = ops.Actor.of(consultant), ops.Actor.of(staff)
+    stage = db.session.get(Stage, "internal_audit")
+    begin = (stage.entered_at or stage.planned_start).date() if (stage.entered_at or stage.planned_start) else \
+        clock.today() - timedelta(days=30)
+    first, second = min(begin + timedelta(days=5), clock.today()), min(begin + timedelta(days=12), clock.today())
+    owners = {"staff": staff, "director": director}
+    with clock.frozen_at(_at(begin)):
+        audit_ops.save_programme(audit_ops.ProgrammeForm(
+            begin.isoformat(), (begin + timedelta(days=365)).isoformat(),
+            "Every clause and process before stage 2; then yearly, high-risk processes every year",
+            ["interviews", "record_sampling", "walkthrough"]), director, as_consultant)
+        procs = [audit_ops.save_process(None, audit_ops.ProcessForm(n, risk, True, imp, chg, prev), owners[o],
+                                        as_consultant) for n, o, risk, imp, chg, prev in PROCESSES]
+    candidates = [u for u in (consultant, director) if u is not None]
+    for title, clauses, scope, day in (("Context, leadership, planning and support", "4, 5, 6, 7", procs[3:], first),
+                                       ("Operation, evaluation and improvement", "8, 9, 10", procs[:3], second)):
+        with clock.frozen_at(_at(day - timedelta(days=10))):
+            audit, auditor = _plan(title, clauses, scope, day, candidates, as_consultant)
+        if audit is None:
+            continue
+        as_auditor = ops.Actor.of(auditor)
+        with clock.frozen_at(_at(day)):
+            for line in audit.lines:
+                rating, evidence, notes, kind = FINDINGS.get(line.clause, ("conforming", rng.choice(EVIDENCE), "",
+                                                                           None))
+                audit_ops.rate_line(audit, line.clause, rating, evidence, notes, as_auditor)
+                if kind:
+                    finding = audit_ops.finding_from_line(audit, line.clause, kind,
+                                                          "minor" if kind == "system_nonconformity" else None,
+                                                          as_auditor)
+                    if kind == "system_nonconformity":  # open with its action: the demo's closures carry evidence
+                        ops.add_action(finding, "Correct the cause and check the next month's records", staff,
+                                       (day + timedelta(days=30)).isoformat(), as_staff)
+            audit_ops.save_report(audit, audit_ops.ReportForm(
+                f"Audit of clauses {clauses} by interviews and record sampling.",
+                "The system conforms to ISO 9001 and the client's own procedures and is effectively implemented in "
+                "the areas audited, with the minor nonconformities listed.",
+                "Committed process owners; records easy to find; KPIs discussed openly.",
+                f"{director.name} (top management), process owners — {day.isoformat()}"), as_auditor)
+            audit_ops.complete_audit(audit, as_auditor)
