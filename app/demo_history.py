@@ -202,7 +202,7 @@ class _Context:
         moment = dc.at(day, 10, 16)
         if task.key in EXCLUDED_83 and self.sector.get("excludes_83"):
             self.events.add(moment, lambda: ops.set_task_status(task, "not_applicable", na_reason(
-                self.sector["scope"].format(**self.values)), dc.actor(dc.consultant)))
+                self.sector["scope"].format(**self.values)), dc.actor(dc.consultant), by_consultant=True))
             return
         made = evidence_file(task.key, self.values, day)
         if made:

@@ -970,7 +970,7 @@ def certification_certificate(s):
 MR_CLOSERS = TOP_MANAGEMENT  # MR_CLOSERS
 
 
-def _reviews(s) -> dict:
+def _management_reviews(s) -> dict:
     with inside(s):
         return {r.id: r.status for r in s.db.session.scalars(select(ManagementReview))}
 
@@ -996,9 +996,9 @@ def mr_open(s):
         for review in s.db.session.scalars(select(ManagementReview).where(ManagementReview.status == "open")):
             s.db.session.delete(review)
         _save(s)
-    before = set(_reviews(s))
+    before = set(_management_reviews(s))
     return Request(_c(s, "/management-reviews"), {"format": "async", "participants": str(s.user_ids["top_management"])},
-                   303, lambda: len(set(_reviews(s)) - before) == 1)
+                   303, lambda: len(set(_management_reviews(s)) - before) == 1)
 
 
 def mr_refresh(s):
@@ -1062,7 +1062,7 @@ def mr_close(s):
     return Request(_c(s, f"/management-reviews/{review_id}/close"),
                    {"conclusion": "The system remains suitable, adequate and effective.",
                     "next_review_on": (date.today() + timedelta(days=180)).isoformat()}, 303,
-                   lambda: _reviews(s).get(review_id) == "closed")
+                   lambda: _management_reviews(s).get(review_id) == "closed")
 
 def _preparation_keys(s) -> set[str]:
     with inside(s):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from html import unescape
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import tenants
 import workflows as wf
@@ -59,6 +59,17 @@ def gap_analysis_done_with_two_majors(db, client, weeks_ago=(1, 2, 3)):
     return majors
 
 
+def _counts(db, client) -> tuple[int, int, int]:
+    """(required tasks, required documents, required items in place) of the client's pinned template."""
+    with inside(db, client):
+        tasks = db.session.scalar(select(func.count()).select_from(Task).where(Task.required))
+        docs = db.session.scalar(select(func.count()).select_from(Document).where(Document.required))
+        done = db.session.scalar(select(func.count()).select_from(Task).where(Task.required, Task.status == "done"))
+        approved = db.session.scalar(select(func.count()).select_from(Document)
+                                     .where(Document.required, Document.status == "approved"))
+    return tasks, docs, done + approved
+
+
 def test_the_readiness_page_lists_every_item_and_the_score_is_their_points(http, db, factory):
     w = factory.world()
     majors = gap_analysis_done_with_two_majors(db, w.client)
@@ -109,8 +120,11 @@ def test_the_contradiction_is_gone(http, db, factory):
     summary = db.session.get(ClientSummary, w.client.id)
     score = score_on(overview, "readiness-link")
     assert score > 0 and summary.readiness == score  # the portfolio shows the same number
-    assert summary.overall_progress == 16  # 9 of the 55 required tasks
-    assert score == round(100 * 10 / (55 + 24 + 5 * 3 + 3 + 2 * 3))  # 9 tasks + 1 document in place
+    tasks, docs, in_place = _counts(db, w.client)
+    with inside(db, w.client):
+        done = db.session.scalar(select(func.count()).select_from(Task).where(Task.required, Task.status == "done"))
+    assert summary.overall_progress == round(100 * done / tasks)  # the initial audit's required tasks
+    assert score == round(100 * in_place / (tasks + docs + 5 * 3 + 3 + 2 * 3))  # 5 gates, the decision, 2 majors
     why = re.search(r'class="small muted readiness-why">(.*?)</p>', overview, re.S).group(1)
     assert "2 open major findings" in why and "any one of which would stop certification" in why
     page = http.get(f"/c/{w.client.slug}/readiness").get_data(as_text=True)
@@ -127,7 +141,8 @@ def test_projection_beside_the_target_date(http, db, factory):
         s.start_on, s.target_on = (TODAY - timedelta(weeks=20)).date(), (TODAY + timedelta(weeks=40)).date()
         missing = len(ops.readiness().missing)
         ops.save(w.client)
-    pace = 10 / 6  # nine tasks and one document completed in the last 6 weeks
+    completed = _counts(db, w.client)[2]  # the initial audit's tasks and document, all in the last 6 weeks
+    pace = completed / 6
     projected = TODAY.date() + timedelta(days=math.ceil(missing / pace * 7))
     weeks_late = round((projected - (TODAY + timedelta(weeks=40)).date()).days / 7)
     needed = math.ceil(missing / 40)
@@ -140,7 +155,7 @@ def test_projection_beside_the_target_date(http, db, factory):
         assert projected.strftime("%d %b %Y") in block
         assert f"About {weeks_late} weeks late at the current pace" in block
         assert f"complete {needed} required items a week" in block
-        assert f"{missing} required items left; 1.7 a week completed over the last 6 weeks" in block
+        assert f"{missing} required items left; {pace:.1f} a week completed over the last 6 weeks" in block
 
 
 def test_overview_names_red_and_missing_kpis_and_objectives_at_risk(http, db, factory):

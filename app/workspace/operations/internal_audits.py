@@ -16,8 +16,10 @@ from ...extensions import db
 from ...models import (AuditLine, AuditProcess, AuditProgramme, CorrectiveAction, Document, DocumentVersion, Finding,
                        InternalAudit, Task, User)
 from ...refusal import Refusal
-from .certification import parse_day
+from .audit_gate import (audit_states, audits, gate_fields, ncs_without_action,  # noqa: F401  (the area's reads)
+                         process_states, processes)
 from .common import Actor, check_length, log
+from .certification import parse_day
 from .findings import raise_finding
 from .gap_analysis import gap_checklist
 from .state import current_stage_key, template
@@ -88,10 +90,6 @@ def save_programme(form: ProgrammeForm, manager: User | None, actor: Actor) -> A
     return p
 
 
-def processes() -> list[AuditProcess]:
-    return list(db.session.scalars(select(AuditProcess).order_by(AuditProcess.name)))
-
-
 @dataclass
 class ProcessForm:
     name: str = ""
@@ -139,20 +137,6 @@ def save_process(process: AuditProcess | None, form: ProcessForm, owner: User | 
 
 
 # --- audits ------------------------------------------------------------------------------------------------
-
-def audits() -> list[InternalAudit]:
-    return list(db.session.scalars(select(InternalAudit).order_by(InternalAudit.planned_on, InternalAudit.id)))
-
-
-def audit_states(rows: list[InternalAudit] | None = None) -> list[ia.AuditState]:
-    return [ia.AuditState(a.id, a.reference, a.status, tuple(a.clauses), tuple(p.id for p in a.processes),
-                          a.completed_on) for a in (audits() if rows is None else rows)]
-
-
-def process_states(rows: list[AuditProcess] | None = None) -> list[ia.ProcessState]:
-    return [ia.ProcessState(p.id, p.name, p.owner_id, p.risk, p.in_scope)
-            for p in (processes() if rows is None else rows)]
-
 
 @dataclass
 class AuditForm:
@@ -344,20 +328,6 @@ def programme_coverage() -> ia.Coverage:
 
 def cycle_due() -> tuple[str, ...]:
     return ia.cycle_overdue(gap_checklist(), process_states(), audit_states(), clock.today())
-
-
-def ncs_without_action() -> tuple[str, ...]:
-    """Internal-audit nonconformities (not observations or opportunities) with no corrective action."""
-    has_action = select(CorrectiveAction.id).where(CorrectiveAction.finding_id == Finding.id).exists()
-    rows = db.session.execute(select(Finding.id, Finding.title)
-                              .where(Finding.source == "internal_audit", Finding.severity.in_(("major", "minor")),
-                                     ~has_action).order_by(Finding.id))
-    return tuple(f"#{i} “{t}”" for i, t in rows)
-
-
-def gate_fields() -> dict:
-    """The ClientState fields of the internal-audit gate criteria."""
-    return {"audit_uncovered": programme_coverage().unmet(), "audit_ncs_without_ca": ncs_without_action()}
 
 
 KINDS_FROM_LINE = {k: v for k, v in nc.KINDS.items() if k in ("system_nonconformity", "observation", "opportunity")}

@@ -16,6 +16,7 @@ from ... import clock
 from ...extensions import db
 from ...models import (Document, Finding, GapRating, GateReview, ManagementReview, RecordEntry, Stage, Task,
                        WorkspaceSettings)
+from . import audit_gate
 
 
 def _held(name: str, load):
@@ -152,7 +153,7 @@ def _internal_audit_fields() -> dict:
     """The internal-audit gate criteria's state, read only when the client's template applies one."""
     if not any(st.gate.audit_coverage_complete or st.gate.all_audit_ncs_have_ca for st in template().stages):
         return {}
-    return _internal_audits.gate_fields()
+    return audit_gate.gate_fields()
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:
@@ -178,7 +179,3 @@ def review_state(stage_key: str, reviews: list[GateReview] | None = None
     sent_back = reviews[0] if reviews and reviews[0].status == "sent_back" else None
     return pending, sent_back
 
-
-# Internal audits read this module's template and stage, so they are imported once it is complete (a module
-# reference: whichever of the two is imported first, the other's functions are there when called).
-from . import internal_audits as _internal_audits  # noqa: E402
