@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 
 from flask import current_app, g, render_template, send_file
-from weasyprint import CSS, HTML
 
 from ... import clock
 from ...permissions import EVIDENCE_PACK_ROLES, requires
 from ...templating import render
 from ..blueprint import bp
 from ..operations import evidence_pack as pack_ops
+from .pdf import render_pdf
 
-PDF_STYLES = Path(__file__).resolve().parents[2] / "static" / "css" / "evidence-pack-pdf.css"
 KIND_LABELS = {"document": "Document", "record": "Record", "evidence": "Evidence", "finding": "Finding",
                "decision": "N/A decision", "gap": "Gap analysis", "history": "History"}
 
@@ -38,11 +36,6 @@ def evidence_pack():
     return render("workspace/evidence_pack.html", **_context(_contents()))
 
 
-def _no_fetching(url: str, *args, **kwargs):
-    # The index is self-contained: WeasyPrint fetches nothing a typed title could point it at.
-    raise ValueError(f"not fetched: {url[:80]}")
-
-
 @bp.get("/evidence-pack.zip")
 @requires(*EVIDENCE_PACK_ROLES)
 def evidence_pack_zip():
@@ -50,7 +43,7 @@ def evidence_pack_zip():
     contents = _contents()
     built_at = clock.now()
     html = render_template("workspace/evidence_pack_pdf.html", printed_at=built_at, **_context(contents))
-    index_pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=PDF_STYLES)])
+    index_pdf = render_pdf(html, "evidence-pack")
     # Unnamed and removed by the system once closed: send_file closes it when the response is done.
     out = tempfile.TemporaryFile(prefix="evidence-pack-", dir=current_app.config.get("EVIDENCE_PACK_TMP"))
     try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from weasyprint import CSS, HTML
 
 import workflows as wf
 from workflows import gap_analysis as gap
@@ -21,12 +19,12 @@ from ...text import safe_cell
 from ..blueprint import bp
 from .. import operations as ops
 from .common import actor
+from .pdf import render_pdf
 
 CSV_HEADER = ["Clause", "Requirement", "Clause group", "Rating", "Outcome", "Notes", "Evidence",
               "Justification (not applicable)", "Rated by", "Rated at", "Finding", "Task"]
 
 # The PDF's own print styles (page size, running footer): a file, as every style is (the CSP forbids inline ones).
-PDF_STYLES = Path(__file__).resolve().parents[2] / "static" / "css" / "gap-analysis-pdf.css"
 
 
 def _anchor(clause: str) -> str:
@@ -133,14 +131,9 @@ def gap_analysis_csv():
                     headers={"Content-Disposition": f'attachment; filename="{_filename("csv")}"'})
 
 
-def _no_fetching(url: str, *args, **kwargs):
-    # The report is self-contained: WeasyPrint fetches nothing a typed note could point it at.
-    raise ValueError(f"not fetched: {url[:80]}")
-
-
 @bp.get("/gap-analysis.pdf")
 def gap_analysis_pdf():
     html = render_template("workspace/gap_analysis_pdf.html", printed_at=clock.now(), **_context(ops.gap_report()))
-    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=PDF_STYLES)])
+    pdf = render_pdf(html, "gap-analysis")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{_filename("pdf")}"'})

@@ -2,10 +2,8 @@
 the coverage matrix, the audits), one audit's checklist and report, and the report as PDF."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from weasyprint import CSS, HTML
 
 from workflows import gap_analysis as gap
 from workflows import internal_audit as ia
@@ -22,10 +20,9 @@ from ..blueprint import bp
 from ..operations import internal_audits as audit_ops
 from ..operations import consultancy_members, save
 from .common import actor, people
+from .pdf import render_pdf
 
 # The gap analysis report's print styles, with this report's own running footer.
-_CSS = Path(__file__).resolve().parents[2] / "static" / "css"
-PDF_STYLES = (_CSS / "gap-analysis-pdf.css", _CSS / "internal-audit-pdf.css")
 
 
 def _person(field: str):
@@ -215,17 +212,12 @@ def audit_complete(audit_id):
     return _audit_done(audit, f"Internal audit {audit.reference} completed.")
 
 
-def _no_fetching(url: str, *args, **kwargs):
-    # Self-contained: WeasyPrint fetches nothing a typed note could point it at.
-    raise ValueError(f"not fetched: {url[:80]}")
-
-
 @bp.get("/audits/<int:audit_id>/report.pdf")
 def audit_report_pdf(audit_id):
     audit = db.get_or_404(InternalAudit, audit_id)
     html = render_template("workspace/internal_audit_pdf.html", client=g.client, audit=audit,
                            checklist=audit_ops.gap_checklist(), findings=audit_ops.findings_of(audit),
                            rating_labels=gap.RATING_LABELS, statuses=ia.AUDIT_STATUSES, printed_at=clock.now())
-    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=p) for p in PDF_STYLES])
+    pdf = render_pdf(html, "internal-audit")
     name = f"internal-audit-{audit.reference}-{g.client.slug}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -2,10 +2,8 @@
 input, the 9.3.3 outputs and closing by top management; the minutes as PDF."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from weasyprint import CSS, HTML
 
 from workflows import management_review as mr
 
@@ -19,8 +17,8 @@ from ...templating import render
 from ..blueprint import bp
 from .. import operations as ops
 from .common import actor, people
+from .pdf import render_pdf
 
-PDF_STYLES = Path(__file__).resolve().parents[2] / "static" / "css" / "management-review-pdf.css"
 
 
 def _register(error: Refusal | None = None, typed=None):
@@ -171,17 +169,12 @@ def close_management_review(review_id):
     return _done(review, "Management review closed; its actions are tasks now.")
 
 
-def _no_fetching(url: str, *args, **kwargs):
-    # The minutes are self-contained: WeasyPrint fetches nothing a typed input could point it at.
-    raise ValueError(f"not fetched: {url[:80]}")
-
-
 @bp.get("/management-reviews/<int:review_id>/minutes.pdf")
 def management_review_pdf(review_id):
     review = _review(review_id)
     html = render_template("workspace/management_review_pdf.html", client=g.client, review=review, inputs=mr.INPUTS,
                            entries={e.key: e for e in review.inputs}, output_kinds=mr.OUTPUT_KINDS,
                            formats=mr.FORMATS, statuses=mr.STATUSES, printed_at=clock.now())
-    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=PDF_STYLES)])
+    pdf = render_pdf(html, "management-review")
     name = f"management-review-{g.client.slug}-{review.opened_on.isoformat()}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
