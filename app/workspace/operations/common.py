@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+import workflows as wf
+
 from ... import clock
 from ...extensions import db
 from ...models import ActivityEntry
@@ -42,3 +44,12 @@ def check_length(text: str, column, field: str, what: str) -> str:
 
 def midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+
+
+def apply_rule(call, *args, field: str | None = None):
+    """`call(*args)`, a workflow rule: what it refuses becomes a Refusal with the rule's status and field (the
+    one given, else the error's own)."""
+    try:
+        return call(*args)
+    except wf.WorkflowError as err:
+        raise Refusal.of(err, field=field or getattr(err, "field", None)) from err

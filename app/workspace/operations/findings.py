@@ -18,6 +18,7 @@ from ...notify.events import announce
 from ...refusal import Refusal
 from .certification import parse_day
 from .common import Actor, check_length, log
+from .common import apply_rule as _rule  # the area's rules refused as a Refusal
 from .state import lock_gate_state, template
 
 NOTE_MAX = 5_000
@@ -42,13 +43,6 @@ def _note(text: str | None, field: str, what: str) -> str:
     if len(text) > NOTE_MAX:
         raise Refusal(f"{what} can be at most {NOTE_MAX:,} characters long ({len(text):,} given).", 422, field=field)
     return text
-
-
-def _rule(call, *args, field: str | None = None):
-    try:
-        return call(*args)
-    except wf.WorkflowError as err:
-        raise Refusal.of(err, field=field) from err
 
 
 def touch(finding: Finding) -> None:

@@ -19,19 +19,13 @@ from ...refusal import Refusal
 from .audit_gate import (audit_states, audits, gate_fields, ncs_without_action,  # noqa: F401  (the area's reads)
                          process_states, processes)
 from .common import Actor, check_length, log
+from .common import apply_rule as _rule  # the area's rules refused as a Refusal
 from .certification import parse_day
 from .findings import raise_finding
 from .gap_analysis import gap_checklist
 from .state import current_stage_key, template
 
 TEXT_MAX = 5_000
-
-
-def _rule(call, *args):
-    try:
-        return call(*args)
-    except ia.InternalAuditError as err:
-        raise Refusal(str(err), err.status, field=err.field) from err
 
 
 def _text(value: str | None, field_: str, what: str) -> str:

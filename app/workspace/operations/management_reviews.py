@@ -17,6 +17,7 @@ from ...notify.events import announce
 from ...refusal import Refusal
 from .certification import parse_day
 from .common import Actor, check_length, log
+from .common import apply_rule as _rule  # the area's rules refused as a Refusal
 from .review_inputs import prefill
 from .state import current_stage_key, lock_gate_state
 from .tasks import append_task
@@ -30,13 +31,6 @@ def _text(text: str | None, field: str, what: str) -> str:
     if len(text) > TEXT_MAX:
         raise Refusal(f"{what} can be at most {TEXT_MAX:,} characters long ({len(text):,} given).", 422, field=field)
     return text
-
-
-def _rule(call, *args, field: str | None = None):
-    try:
-        return call(*args)
-    except wf.WorkflowError as err:
-        raise Refusal.of(err, field=field) from err
 
 
 def reviews() -> list[ManagementReview]:
