@@ -221,6 +221,8 @@ def test_report_pdf_and_completion(http, db, world):
     with inside(db, world.client):
         a = db.session.get(InternalAudit, audit_id)
         assert (a.status, a.completed_on) == ("completed", clock.today())
+        # The management review's gate criterion reads the completed audit (no audit task was done).
+        assert ops.client_state().internal_audit_completed_on == clock.today()
     resp = rate(http, world, audit_id, "9.2.1", "partly")
     assert resp.status_code == 409 and "completed" in resp.get_data(as_text=True)
     assert post(http, world, f"/{audit_id}/report", conclusion="Changed").status_code == 409

@@ -14,8 +14,8 @@ from workflows.stages import STAGE_KEYS
 
 from ... import clock
 from ...extensions import db
-from ...models import (Document, Finding, GapRating, GateReview, ManagementReview, RecordEntry, Stage, Task,
-                       WorkspaceSettings)
+from ...models import (Document, Finding, GapRating, GateReview, InternalAudit, ManagementReview, RecordEntry,
+                       Stage, Task, WorkspaceSettings)
 from . import audit_gate
 
 
@@ -87,7 +87,7 @@ def _rows_as_json(*columns):
 
 def client_state() -> wf.ClientState:
     # Tasks, documents and findings in one round trip: the gate rules need all three on most pages.
-    tasks, docs, findings, mr_complete, mr_closed_on, audited_at = db.session.execute(select(
+    tasks, docs, findings, mr_complete, mr_closed_on, audited_on = db.session.execute(select(
         _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title,
                       Task.na_approved_at.isnot(None) | (Task.status != "not_applicable")),
         _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
@@ -106,21 +106,24 @@ def client_state() -> wf.ClientState:
         certification_decision=s.certification_decision if s else None,
         management_review_inputs_complete=bool(mr_complete),
         management_review_closed_on=mr_closed_on,
-        internal_audit_completed_on=audited_at.date() if audited_at else None,
+        internal_audit_completed_on=audited_on,
         **_evidence_over_time(all_stages),
         **_internal_audit_fields(),
     )
 
 
 def _management_review_facts():
-    # What the 9.3 gate criteria read: a review with every input given, the latest close, and (until internal
-    # audits are records of their own) when the template's internal-audit task was done.
+    # What the 9.3 gate criteria read: a review with every input given, the latest close, and when the internal
+    # audit was completed.
     complete = select(func.bool_or(ManagementReview.inputs_complete)).scalar_subquery()
     closed_on = select(func.max(ManagementReview.closed_on)).where(ManagementReview.status == "closed") \
         .scalar_subquery()
-    audited = select(func.max(Task.completed_at)).where(Task.key.in_(INTERNAL_AUDIT_TASK_KEYS),
-                                                        Task.status == "done").scalar_subquery()
-    return complete, closed_on, audited
+    task_done = select(func.max(Task.completed_at)).where(Task.key.in_(INTERNAL_AUDIT_TASK_KEYS),
+                                                          Task.status == "done").scalar_subquery()
+    audit_done = select(func.max(InternalAudit.completed_on)).where(InternalAudit.status == "completed") \
+        .scalar_subquery()
+    # The latest of a completed audit of the programme and the template's audit task (GREATEST skips NULLs).
+    return complete, closed_on, func.greatest(func.date(task_done), audit_done)
 
 
 def _evidence_over_time(all_stages: list[Stage]) -> dict:
