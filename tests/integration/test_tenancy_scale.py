@@ -64,17 +64,19 @@ def schemas(db):
     """Creates bare client schemas (registry row + schema, no client) and drops them afterwards."""
     made = []
 
+    # One transaction per schema: a schema's tables, indexes and constraints each take a lock, and two dozen
+    # schemas in one transaction outgrow PostgreSQL's default lock table (max_locks_per_transaction 64).
     def make(n, location=None):
         names = [fresh_schema() for _ in range(n)]
-        with db.engine.begin() as conn:
-            for name in names:
+        for name in names:
+            with db.engine.begin() as conn:
                 provision_schema(conn, name, location=location)
         made.extend(names)
         return names
 
     yield make
-    with db.engine.begin() as conn:
-        for name in made:
+    for name in made:
+        with db.engine.begin() as conn:
             drop_schema(conn, name)
 
 
