@@ -45,6 +45,22 @@ FIELD_LABELS = {
     "allow_not_applicable": "“not applicable” allowed",
     "kind": "document/record",
 }
+# How a consultant reads a gate criterion that a new version turns on, off or changes.
+GATE_CRITERION_LABELS = {
+    "required_tasks_done": "required tasks done",
+    "required_documents_approved": "required documents approved",
+    "no_open_major_findings": "no open major findings",
+    "consultant_signoff": "consultant sign-off",
+    "certification_decision": "certification body's decision",
+    "mr_inputs_complete": "management review with every 9.3.2 input",
+    "mr_after_internal_audit": "management review held after the internal audit",
+    "audit_coverage_complete": "internal audit programme covers every clause and process",
+    "all_audit_ncs_have_ca": "corrective action for every internal-audit nonconformity",
+    "all_gap_items_rated": "every gap-analysis item rated",
+    "min_operating_days": "days of operation",
+    "operating_from": "operating period's start",
+    "min_record_instances": "record instances within the operating period",
+}
 
 
 @dataclass(frozen=True)
@@ -307,7 +323,7 @@ def plan_upgrade(
 @dataclass(frozen=True)
 class Change:
     kind: str  # "added", "removed", "changed", "moved"
-    item: str  # "task", "document"
+    item: str  # "task", "document", "gate"
     stage: str
     key: str
     title: str
@@ -319,10 +335,14 @@ class Change:
 
 
 def describe_changes(old: Template, new: Template) -> list[Change]:
-    """Every task and document change from `old` to `new`, stage by stage, in template order."""
+    """Every task, document and gate change from `old` to `new`, stage by stage, in template order."""
     diff = diff_templates(old, new)
     changes: list[Change] = []
     for s in diff.stages:
+        if s.gate_criteria_changed:
+            # The gate is named by its stage; what it now checks differently is the detail.
+            changes.append(Change("changed", "gate", s.stage, s.stage, new.stage(s.stage).label,
+                                  tuple(GATE_CRITERION_LABELS.get(f, f) for f in s.gate_criteria_changed)))
         for item, added, removed, changed, lookup_new, lookup_old in (
             ("task", s.tasks_added, s.tasks_removed, s.task_fields_changed, new.find_task, old.find_task),
             ("document", s.documents_added, s.documents_removed, s.document_fields_changed,

@@ -63,7 +63,8 @@ def test_load_latest_and_explicit_version(template):
 
 def test_available_templates_lists_shipped_files():
     infos = available_templates()
-    assert [(i.key, i.version) for i in infos if i.key == "iso9001-2015"] == [("iso9001-2015", 1), ("iso9001-2015", 2)]
+    assert [(i.key, i.version) for i in infos if i.key == "iso9001-2015"] == [
+        ("iso9001-2015", 1), ("iso9001-2015", 2), ("iso9001-2015", 3)]
 
 
 @pytest.mark.parametrize(
@@ -448,16 +449,24 @@ def test_system_design_documents_are_owned_by_the_client(template):
     assert "consultant" not in {r for k, r in roles.items() if k != "design_and_development"}
 
 
-def test_pending_gate_criteria_name_records_of_version_2():
-    gates = tomllib.loads(_shipped("v2-gates.toml").read_text(encoding="utf-8"))
-    v2 = load_template("iso9001-2015", 2)
-    assert gates["initial_audit"] == {"all_gap_items_rated": True}
-    assert gates["implementation"]["min_operating_days"] == 56
-    records = gates["implementation"]["min_record_instances"]
-    assert records == {"kpi_reports": 2, "customer_satisfaction_results": 1}
-    for key in records:
-        assert v2.stage_of_document(key) == "implementation" and v2.find_document(key).kind == "record"
-    assert all(gates["internal_audit"][k] for k in ("audit_coverage_complete", "all_audit_ncs_have_ca",
-                                                   "mr_inputs_complete", "mr_after_internal_audit"))
-    # not parsed yet: the shipped loader only reads v<N>.toml
-    assert [i.version for i in available_templates() if i.key == "iso9001-2015"] == [1, 2]
+def test_version_3_is_version_2_with_gates_that_check_evidence():
+    v2, v3 = load_template("iso9001-2015", 2), load_template("iso9001-2015", 3)
+    assert load_template() is v3  # new clients start on it
+    assert [s.gate for s in v2.stages] != [s.gate for s in v3.stages]
+    gated = {
+        "initial_audit": {"all_gap_items_rated": True},
+        "system_design": {},
+        "implementation": {"min_operating_days": 56,
+                           "min_record_instances": (("kpi_reports", 2), ("customer_satisfaction_results", 1))},
+        "internal_audit": {"audit_coverage_complete": True, "all_audit_ncs_have_ca": True,
+                           "mr_inputs_complete": True, "mr_after_internal_audit": True},
+        "certification_audit": {},
+    }
+    for stage in v2.stages:
+        assert v3.stage(stage.key).gate == replace(stage.gate, **gated[stage.key]), stage.key
+    # everything but the gates (and the version number) as in version 2
+    as_v2 = replace(v3, version=2, stages=tuple(replace(s, gate=v2.stage(s.key).gate) for s in v3.stages))
+    assert as_v2 == v2
+    for key, _ in gated["implementation"]["min_record_instances"]:
+        assert v3.stage_of_document(key) == "implementation" and v3.find_document(key).kind == "record"
+    assert validate_template(v3) == []

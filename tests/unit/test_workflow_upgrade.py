@@ -11,6 +11,7 @@ from workflows import (
     copy_template,
     derive_key,
     describe_changes,
+    diff_templates,
     load_template,
     parse_clause_refs,
     plan_upgrade,
@@ -247,3 +248,27 @@ def test_standard_v1_to_v2_early_client_gets_the_system_design_work():
     [cb] = [u for u in plan.tasks_updated if u.key == "select_certification_body"]
     assert cb.changes["stage"] == "system_design"  # still open and its new stage is ahead: it moves
     assert plan.tasks_skipped == ()
+
+
+# --- the standard template, v2 → v3 ----------------------------------------------------------------
+
+def test_standard_v2_to_v3_names_the_gate_criteria_and_leaves_the_plan_alone():
+    v2, v3 = load_template("iso9001-2015", 2), load_template("iso9001-2015", 3)
+    diff = diff_templates(v2, v3)
+    assert {s.stage: s.gate_criteria_changed for s in diff.stages} == {
+        "initial_audit": ("all_gap_items_rated",), "system_design": (), "certification_audit": (),
+        "implementation": ("min_operating_days", "min_record_instances"),
+        "internal_audit": ("mr_inputs_complete", "mr_after_internal_audit", "audit_coverage_complete",
+                           "all_audit_ncs_have_ca")}
+    assert [(c.kind, c.item, c.stage, c.title, c.fields) for c in describe_changes(v2, v3)] == [
+        ("changed", "gate", "initial_audit", "Initial audit (gap analysis)", ("every gap-analysis item rated",)),
+        ("changed", "gate", "implementation", "Implementation",
+         ("days of operation", "record instances within the operating period")),
+        ("changed", "gate", "internal_audit", "Internal audit",
+         ("management review with every 9.3.2 input", "management review held after the internal audit",
+          "internal audit programme covers every clause and process",
+          "corrective action for every internal-audit nonconformity")),
+    ]
+    # Only gates change: a client in implementation keeps its plan as it is.
+    plan = upgrade(v2, v3, current="implementation")
+    assert not plan.changes_anything and set(plan.counts().values()) == {0}

@@ -22,6 +22,8 @@ class StageDiff:
     documents_removed: tuple[str, ...] = ()
     documents_changed: tuple[str, ...] = ()
     gate_changed: bool = False
+    # names of the GateCriteria fields that differ (a criterion switched on or off, a minimum changed)
+    gate_criteria_changed: tuple[str, ...] = ()
     # key -> names of the fields that differ, for "title reworded, now required"
     task_fields_changed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     document_fields_changed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -130,6 +132,7 @@ def diff_templates(old: Template, new: Template) -> TemplateDiff:
                 documents_removed=tuple(d_rem[key]),
                 documents_changed=tuple(d_chg[key]),
                 gate_changed=old_gate != new_gate,
+                gate_criteria_changed=_changed_fields(old_gate, new_gate) if old_gate and new_gate else (),
                 task_fields_changed=t_chg[key],
                 document_fields_changed=d_chg[key],
             )
