@@ -115,13 +115,24 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
         consultant = db.session.get(User, consultant_ids[0] if assigned else _owner_id(account_id))
         demo_client = DemoClient(client, STAGE_KEYS[stage_index], False, director, lead, staff, consultant, rng,
                                  PROFILES[slug]["tz"])
+        seed = zlib.crc32(slug.encode())
+        # The consultancy's owner audits a client its consultant worked for (unassigned clients: nobody else).
+        independent = db.session.get(User, _owner_id(account_id)) if assigned else None
+
+        def internal_audit_evidence(key, staff=staff, director=director, consultant=consultant, seed=seed,
+                                    independent=independent):
+            # Template v3's internal-audit gate reads the audits and the management review: held before it passes.
+            if key == "internal_audit":
+                seed_internal_audits(STAGE_KEYS.index(key), staff, director.id, consultant, seed, independent)
+                seed_review(staff.id, director.id, consultant.id)
+
         with tenants.tenant_scope(db.session, client.schema_name):
             _assign(demo_client)
-            replay(demo_client, start, took, stage_index)
-            seed_kpis(i, staff.id, ops.Actor.of(consultant), ops.Actor.of(staff), seed=zlib.crc32(slug.encode()))
+            replay(demo_client, start, took, stage_index, before_gate=internal_audit_evidence)
+            seed_kpis(i, staff.id, ops.Actor.of(consultant), ops.Actor.of(staff), seed=seed)
             # Further demo content for this client goes here, one line each: its history is replayed and
             # `demo_client` says its stage (.stage), whether it is certified, its people and time zone.
-            seed_internal_audits(stage_index, staff, director.id, consultant, zlib.crc32(slug.encode()))
+            seed_internal_audits(stage_index, staff, director.id, consultant, seed, independent)
             if stage_index >= STAGE_KEYS.index("internal_audit"):
                 seed_review(staff.id, director.id, consultant.id)
             ops.save(db.session.get(Client, client.id))

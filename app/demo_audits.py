@@ -5,6 +5,7 @@ are closed as the demo's other findings are."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 
 from workflows.stages import STAGE_KEYS
@@ -57,11 +58,12 @@ def _plan(title: str, clauses: str, procs, day, candidates, as_consultant):
 
 
 def seed_internal_audits(stage_index: int, staff: User, director_id: int | None, consultant: User | None,
-                         seed: int) -> None:
+                         seed: int, independent: User | None = None) -> None:
     """Called by app/demo.py inside the client's tenant scope; does something for clients at or past the
-    internal audit only."""
-    if stage_index < STAGE_KEYS.index("internal_audit"):
-        return
+    internal audit only. `independent`, tried as auditor first, is someone of the consultancy who did none of
+    the client's work (the consultant who did the gap analysis cannot audit those clauses impartially)."""
+    if stage_index < STAGE_KEYS.index("internal_audit") or audit_ops.programme() is not None:
+        return  # not there yet, or seeded already (before the internal-audit gate of a client past it)
     rng = random.Random(seed)
     director = (db.session.get(User, director_id) if director_id else None) or staff
     as_consultant, as_staff = ops.Actor.of(consultant), ops.Actor.of(staff)
@@ -77,7 +79,7 @@ def seed_internal_audits(stage_index: int, staff: User, director_id: int | None,
             ["interviews", "record_sampling", "walkthrough"]), director, as_consultant)
         procs = [audit_ops.save_process(None, audit_ops.ProcessForm(n, risk, True, imp, chg, prev), owners[o],
                                         as_consultant) for n, o, risk, imp, chg, prev in PROCESSES]
-    candidates = [u for u in (consultant, director) if u is not None]
+    candidates = [u for u in (independent, consultant, director) if u is not None]
     for title, clauses, scope, day in (("Context, leadership, planning and support", "4, 5, 6, 7", procs[3:], first),
                                        ("Operation, evaluation and improvement", "8, 9, 10", procs[:3], second)):
         with clock.frozen_at(_at(day - timedelta(days=10))):
@@ -94,6 +96,10 @@ def seed_internal_audits(stage_index: int, staff: User, director_id: int | None,
                     finding = audit_ops.finding_from_line(audit, line.clause, kind,
                                                           "minor" if kind == "system_nonconformity" else None,
                                                           as_auditor)
+                    said = ("Requirement not fully met" if kind == "system_nonconformity" else "Opportunity")
+                    ops.update_record(finding, replace(ops.RecordForm.of(finding),
+                                                       statement=f"{said} ({line.clause}): {evidence.lower()}"),
+                                      as_auditor)
                     if kind == "system_nonconformity":  # open with its action: the demo's closures carry evidence
                         ops.add_action(finding, "Correct the cause and check the next month's records", staff,
                                        (day + timedelta(days=30)).isoformat(), as_staff)

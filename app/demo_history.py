@@ -25,17 +25,20 @@ import tenants
 from workflows.stages import STAGE_KEYS
 
 from . import clock
+from .demo_evidence import add_record, gap_plan, rate_gap_items, record_days
 from .demo_sectors import CB_MINORS, PROFILES, facts, findings_for, sector_of
 from .demo_texts import COMMENTS, evidence_file, na_reason
 from .extensions import db
-from .models import Client, Document, Finding, Task, User
+from .models import Client, Document, Finding, Stage, Task, User
 from .workspace import operations as ops
 
 # Days a passed stage took (from entering to its gate), and how long the client has been in its current one.
-TOOK = {"initial_audit": (18, 26), "system_design": (30, 42), "implementation": (55, 70), "internal_audit": (22, 30),
+# Implementation runs at least the eight weeks its gate asks; the internal audit leaves a week for the management
+# review after the audits.
+TOOK = {"initial_audit": (18, 26), "system_design": (30, 42), "implementation": (62, 74), "internal_audit": (32, 40),
         "certification_audit": (58, 64)}
-IN_CURRENT = {"initial_audit": (10, 20), "system_design": (16, 30), "implementation": (25, 50),
-              "internal_audit": (12, 24), "certification_audit": (50, 56)}
+IN_CURRENT = {"initial_audit": (10, 20), "system_design": (16, 30), "implementation": (64, 76),
+              "internal_audit": (32, 40), "certification_audit": (50, 56)}
 CERTIFIED = {"juniper-cleaning"}  # the certification body's decision recorded, the certificate issued
 EXCLUDED_83 = ("design_and_development", "design_development_records")
 CB_NAME = "Northgate Certification Ltd"
@@ -111,8 +114,10 @@ def plan_days(stage_index: int, rng: random.Random, today: date) -> tuple[date, 
     return weekday_on_or_after(today - timedelta(days=sum(took) + 3 * len(took) + current)), took
 
 
-def replay(dc: DemoClient, start: date, took: list[int], stage_index: int) -> None:
-    """The client's whole history, stage by stage: entered → tasks → gate requested → approved → next."""
+def replay(dc: DemoClient, start: date, took: list[int], stage_index: int, before_gate=None) -> None:
+    """The client's whole history, stage by stage: entered → tasks → gate requested → approved → next.
+    `before_gate(key)` adds what a stage's gate reads besides tasks and documents, once its work is done and
+    before its gate is requested."""
     rng, today = dc.rng, clock.today()
     ctx = _Context(dc)
     entered = datetime.combine(start, time(9), timezone.utc)
@@ -130,6 +135,8 @@ def replay(dc: DemoClient, start: date, took: list[int], stage_index: int) -> No
             share = rng.choice([0.25, 0.4, 0.6, 1.0])
             request_day = weekdays_between(entered.date(), today)[-1] if share == 1.0 else today
         ctx.stage(key, weekdays_between(entered.date(), request_day), share)
+        if before_gate is not None and share == 1.0:
+            before_gate(key)
         if share == 1.0:
             ctx.events.add(dc.at(request_day, 14, 15), lambda k=key: ops.request_gate_review(
                 k, "Everything for this stage is done and uploaded; please review.", dc.actor(dc.lead)))
@@ -169,6 +176,8 @@ class _Context:
         finished: dict[str, date] = {}
         # A task that remedies a gap finding is done in the first half, leaving time to verify the action.
         early = {f["remedy_task"] for _, f in self.findings if f.get("remedy_stage") == key}
+        if key == "internal_audit":
+            early.add("conduct_internal_audits")  # the management review follows it within the stage
         for i, task in enumerate(tasks):
             place = min(len(days) - 1, int(i * len(days) / max(1, len(tasks))) + rng.randint(0, 1))
             slot = days[min(place, len(days) // 2) if task.key in early else place]
@@ -191,6 +200,12 @@ class _Context:
         if key == "initial_audit":
             raised_on = finished.get("gap_operation", days[len(days) // 2])
             self.events.add(dc.at(raised_on, 15, 16), self._raise_gap_findings)
+            self._rate_gap_items([d for d in days if d >= raised_on], share)
+        if key == "implementation":
+            entered = db.session.get(Stage, key).entered_at.date()
+            for record, day, note in record_days(entered, days[-1]):
+                self.events.add(dc.at(day, 10, 16), lambda r=record, d=day, n=note: add_record(
+                    r, d, n, rng, dc.actor(dc.lead)))
         if key == "certification_audit":
             self._certification(days, finished)
         self.events.run()  # findings exist before their remedies are planned
@@ -231,9 +246,23 @@ class _Context:
                 d, "approved", dc.actor(w), r))
 
     # --- findings ---
-    def _raise_gap_findings(self) -> None:
+    def _gap_findings(self) -> list[dict]:
         place = sorted(s for s, p in PROFILES.items() if p["sector"] == PROFILES[self.slug]["sector"]).index(self.slug)
-        for f in findings_for(self.slug, self.dc.client.name, place):
+        return findings_for(self.slug, self.dc.client.name, place)
+
+    def _rate_gap_items(self, days: list[date], share: float) -> None:
+        """The gap checklist rated over the days from the findings on (all of it before the gate is requested)."""
+        dc = self.dc
+        plan = gap_plan(self._gap_findings(), bool(self.sector.get("excludes_83")), random.Random(self.slug))
+        plan = plan if share == 1.0 else plan[:int(len(plan) * share)]
+        parts = min(len(days), 4)
+        scope = self.sector["scope"].format(**self.values)
+        for i in range(parts):
+            chunk = plan[i * len(plan) // parts:(i + 1) * len(plan) // parts]
+            self.events.add(dc.at(days[i], 9, 16), lambda c=chunk: rate_gap_items(c, scope, dc.actor(dc.consultant)))
+
+    def _raise_gap_findings(self) -> None:
+        for f in self._gap_findings():
             finding = ops.raise_finding(
                 "initial_audit", "", f["title"], f["clause"], "", self.dc.actor(self.dc.consultant),
                 source="gap_analysis", kind=f["kind"], grade=f["grade"], process=f["process"],

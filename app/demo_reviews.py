@@ -14,6 +14,7 @@ from . import clock
 from .extensions import db
 from .models import Task, User
 from .workspace import operations as ops
+from .workspace.operations import audit_gate as audit_ops
 
 WEEK = 7
 INPUT_DAYS = {  # which day of the week whose input arrives, and what it says
@@ -40,7 +41,9 @@ def seed_review(staff_id: int, director_id: int | None, consultant_id: int | Non
     runner = ops.Actor.of(db.session.get(User, consultant_id)) if consultant_id else ops.Actor.of(director)
     who = {"staff": ops.Actor.of(staff), "director": ops.Actor.of(director)}
     today = clock.today()
-    opened = min(audit.completed_at.date() + timedelta(days=2), today)
+    # Two days after the internal audit: the template's task or the programme's last completed audit, the later.
+    completed = [a.completed_on for a in audit_ops.audits() if a.completed_on] + [audit.completed_at.date()]
+    opened = min(max(completed) + timedelta(days=2), today)
     with clock.frozen_at(_at(opened, 9)):
         review = ops.open_review(opened.isoformat(), "async", "#management-review channel", [director, staff],
                                  runner)

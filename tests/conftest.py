@@ -389,12 +389,13 @@ class Factory:
         self.db.session.commit()
         return user
 
-    def client(self, account, consultants=(), name=None):
+    def client(self, account, consultants=(), name=None, template=None):
+        """`template`: the version to pin (a test about something else than v3's gates pins v2); the latest."""
         from app.clients import create_client
         from app.models import Account
 
         return create_client(self.db.session.get(Account, account.id), name or unique("Client Co"),
-                             consultants=list(consultants))
+                             consultants=list(consultants), template=template)
 
     def member(self, client, role="staff"):
         from app.models import ClientMember
@@ -404,12 +405,12 @@ class Factory:
         self.db.session.commit()
         return user
 
-    def world(self) -> World:
+    def world(self, template=None) -> World:
         owner = self.user("Olivia Owner")
         account = self.account(owner)
         consultant = self.consultant(account)
         other = self.consultant(account)
-        client = self.client(account, [consultant])
+        client = self.client(account, [consultant], template=template)
         return World(account, owner, consultant, other, client, self.member(client, "client_admin"),
                      self.member(client, "staff"), self.member(client, "auditor"))
 

@@ -82,8 +82,9 @@ def test_demo_findings_belong_to_their_client_and_majors_close_on_their_remedy(c
             assert 3 <= len(gap) <= 6, client.slug
             assert any(f.severity == "major" for f in gap), client.slug
             for f in findings:
-                assert f.title not in titles, (client.slug, f.title, titles.get(f.title))
-                titles[f.title] = client.slug
+                if f.source != "internal_audit":  # the app titles those by audit reference and checklist line
+                    assert f.title not in titles, (client.slug, f.title, titles.get(f.title))
+                    titles[f.title] = client.slug
                 assert f.requirement and f.evidence and f.statement and f.clause, (client.slug, f.id)
                 if f.status != "closed" or f.severity not in ("major", "minor"):
                     continue

@@ -304,17 +304,14 @@ def test_a_consultant_auditing_documents_they_wrote_is_warned_with_colleagues(ht
 
 # --- the gate reads the programme ---------------------------------------------------------------------
 
-def test_client_state_reads_the_programme_only_when_the_template_asks(http, db, world, monkeypatch):
-    from dataclasses import replace
-
+def test_client_state_reads_the_programme_only_when_the_template_asks(http, db, world, factory):
+    import workflows as wf
     from app.workspace.operations import state as state_ops
 
-    with inside(db, world.client):
-        assert ops.client_state().audit_uncovered == ()  # the shipped template sets neither criterion
-        shipped = state_ops.template()
-        stages = tuple(replace(s, gate=replace(s.gate, audit_coverage_complete=True, all_audit_ncs_have_ca=True))
-                       if s.key == "internal_audit" else s for s in shipped.stages)
-        monkeypatch.setattr(state_ops, "template", lambda: replace(shipped, stages=stages))
+    pinned = factory.world(template=wf.load_template("iso9001-2015", 2))
+    with inside(db, pinned.client):
+        assert ops.client_state().audit_uncovered == ()  # version 2 sets neither criterion
+    with inside(db, world.client):  # version 3 sets both
         state = ops.client_state()
         assert len(state.audit_uncovered) == 7
         result = state_ops.wf.evaluate_gate(state_ops.template(), state, "internal_audit")
