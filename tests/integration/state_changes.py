@@ -47,6 +47,7 @@ from app.workspace import operations as ops
 from billing_world import running_standin
 from capa_helpers import OWNER as CAPA_OWNER, meet_closing_rule
 from conftest import PASSWORD, Factory, HttpClient, _hashed
+from gate_evidence_helpers import meet_gate_evidence
 
 # --- who: the expected permissions, written out ---------------------------------------------------
 
@@ -161,6 +162,7 @@ def _complete(s: Setting, stage: str) -> None:
                 ops.set_task_status(task, "done", None, _setup_actor())
         for doc in s.db.session.scalars(select(Document).where(Document.stage == stage)):
             ops.set_document_status(doc, "approved", _setup_actor(), role="top_management")
+        meet_gate_evidence(stage)
         _save(s)
 
 

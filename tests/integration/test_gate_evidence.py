@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from sqlalchemy import select, text
 
 import tenants
+import workflows as wf
 from app import clock
 from app.models import ActivityEntry, Attachment, Document, DocumentVersion, Finding, RecordEntry, Stage, Task
 from app.workspace import operations as ops
 from app.workspace.operations.evidence import storage_used
 
 SETUP = ops.Actor(None, "setup")
+V2 = wf.load_template("iso9001-2015", 2)  # the tests here set the criteria they are about themselves
 
 
 @contextmanager
@@ -49,7 +51,8 @@ def advance_to(db, client, stage, consultant):
 
 
 def with_gate(db, client, stage, **criteria):
-    """Pin the client to a copy of its template whose `stage` gate has these criteria (as template v2 will)."""
+    """Pin the client to a copy of its template whose `stage` gate has these criteria (a client on version 2,
+    whose gates apply none of them, so that each test sees only its own)."""
     with inside(db, client):
         s = ops.settings()
         data = dict(s.template_snapshot)
@@ -74,7 +77,7 @@ def approve(http, slug, stage):
 # --- target stage -------------------------------------------------------------------------------
 
 def test_a_major_holds_only_the_gate_of_the_stage_that_can_remedy_it(http, factory, db):
-    w = factory.world()
+    w = factory.world(template=V2)
     slug = w.client.slug
     http.login(w.consultant.email)
     audits = raise_major(http, slug)
@@ -101,7 +104,7 @@ def test_a_major_holds_only_the_gate_of_the_stage_that_can_remedy_it(http, facto
 
 
 def test_the_consultant_moves_the_target_never_before_the_stage_raised_in(http, factory, db):
-    w = factory.world()
+    w = factory.world(template=V2)
     slug = w.client.slug
     http.login(w.consultant.email)
     audits = raise_major(http, slug)
@@ -138,7 +141,7 @@ def test_the_consultant_moves_the_target_never_before_the_stage_raised_in(http, 
 # --- evidence over time -------------------------------------------------------------------------
 
 def test_the_gate_refuses_on_too_few_record_instances_and_passes_once_enough_are_recorded(http, factory, db):
-    w = factory.world()
+    w = factory.world(template=V2)
     slug = w.client.slug
     with_gate(db, w.client, "implementation", min_record_instances={"kpi_reports": 2})
     http.login(w.consultant.email)
@@ -163,7 +166,7 @@ def test_the_gate_refuses_on_too_few_record_instances_and_passes_once_enough_are
 
 
 def test_the_operating_period_holds_the_gate(http, factory, db):
-    w = factory.world()
+    w = factory.world(template=V2)
     with_gate(db, w.client, "implementation", min_operating_days=56)
     http.login(w.consultant.email)
     advance_to(db, w.client, "implementation", w.consultant)
@@ -174,7 +177,7 @@ def test_the_operating_period_holds_the_gate(http, factory, db):
 
 
 def test_gate_one_names_the_unrated_gap_items(http, factory, db):
-    w = factory.world()
+    w = factory.world(template=V2)
     slug = w.client.slug
     with_gate(db, w.client, "initial_audit", all_gap_items_rated=True)
     complete(db, w.client, "initial_audit")

@@ -13,6 +13,7 @@ import workflows as wf
 from app import clock
 from app.models import ClientSummary, Document, Finding, Task, WorkspaceSettings
 from app.workspace import operations as ops
+from gate_evidence_helpers import meet_gate_evidence
 
 TODAY = datetime(2026, 5, 20, 9, 0, tzinfo=timezone.utc)
 SETUP = ops.Actor(None, "setup")
@@ -55,6 +56,7 @@ def gap_analysis_done_with_two_majors(db, client, weeks_ago=(1, 2, 3)):
                 ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
             ops.set_document_status(doc, "approved", SETUP, role="top_management")
+        meet_gate_evidence("initial_audit")
         ops.save(client)
     return majors
 

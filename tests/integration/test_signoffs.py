@@ -21,6 +21,7 @@ from app.models import ActivityEntry, ClientMember, Document, Finding, GateRevie
 from app.refusal import Refusal
 from app.workspace import operations as ops
 from capa_helpers import meet_closing_rule, remedy
+from gate_evidence_helpers import meet_gate_evidence
 
 PASSED_TASKS = "The Initial audit (gap analysis) gate has passed; reopen the stage to change its tasks"
 PASSED_DOCUMENTS = "The Initial audit (gap analysis) gate has passed; reopen the stage to change its documents"
@@ -40,6 +41,7 @@ def complete(db, client, stage="initial_audit"):
             ops.set_task_status(task, "done", None, actor)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
             ops.set_document_status(doc, "approved", actor, role="top_management")
+        meet_gate_evidence(stage)
         ops.save(client)
 
 

@@ -17,6 +17,7 @@ from app.models import Account, ActivityEntry, Attachment, ClientSummary, Docume
 from app.workspace import operations as ops
 from capa_helpers import meet_closing_rule, remedy
 from conftest import unique
+from gate_evidence_helpers import meet_gate_evidence
 
 
 @contextmanager
@@ -50,6 +51,7 @@ def complete_stage(db, client, stage="initial_audit", leave_open: int = 0):
             ops.set_task_status(task, "done", None, actor)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
             ops.set_document_status(doc, "approved", actor, role="top_management")
+        meet_gate_evidence(stage)
         ops.save(client)
         return [t.id for t in tasks[len(tasks) - leave_open:]]
 
@@ -435,7 +437,8 @@ def test_send_back_needs_reasons_and_reopen_needs_a_reason(http, factory, db):
 
 
 def test_certification_gate_needs_the_certification_body_decision(http, factory, db):
-    w = factory.world()
+    # About the last gate's decision: pinned to version 2, whose earlier gates need no weeks of operation.
+    w = factory.world(template=wf.load_template("iso9001-2015", 2))
     actor = ops.Actor(w.consultant.id, "Consultant")
     for stage in wf.STAGE_KEYS[:-1]:
         complete_stage(db, w.client, stage)
