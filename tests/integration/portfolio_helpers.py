@@ -15,6 +15,7 @@ from app import clock
 from app.models import ClientSummary, Document, Kpi, Stage, Task
 from app.workspace import operations as ops
 from workflows import kpi as wk
+from gate_evidence_helpers import meet_gate_evidence
 
 SETUP = ops.Actor(None, "setup")
 
@@ -58,6 +59,7 @@ def await_approval(db, client):
             ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
             ops.set_document_status(doc, "approved", SETUP, role="top_management")
+        meet_gate_evidence("initial_audit")
         ops.request_gate_review("initial_audit", "All in", SETUP)
         ops.save(client)
 

@@ -14,6 +14,7 @@ import workflows as wf
 from app.jobs.summaries import refresh_all_summaries
 from app.models import ClientConsultant, Document, GateReview, Task, WorkItem
 from app.workspace import operations as ops
+from gate_evidence_helpers import meet_gate_evidence
 
 SETUP = ops.Actor(None, "setup")
 
@@ -44,6 +45,7 @@ def complete(db, client, stage):
                 ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
             ops.set_document_status(doc, "approved", SETUP, role="top_management")
+        meet_gate_evidence(stage)
         ops.save(client)
 
 

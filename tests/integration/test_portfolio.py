@@ -20,6 +20,7 @@ from conftest import unique
 from portfolio_helpers import (add_kpi, await_approval, finish, inside, make_late, measure, names, required_ids,
                                set_next_audit, slip, summary_line, table_rows)
 from workflows.stages import stage_label
+from gate_evidence_helpers import meet_gate_evidence
 
 Plain = namedtuple("Plain", "stage required status due_on")  # a task's figures, outside the client's scope
 _required = required_ids
@@ -218,6 +219,7 @@ def test_every_filter_and_the_search_with_like_wildcards(http, world):
 def test_a_client_that_moves_on_leaves_the_stage_filter(http, db, world):
     c = world["clients"]["C"]
     with inside(db, c):
+        meet_gate_evidence("initial_audit")
         ops.approve_gate("initial_audit", "Good", ops.Actor(world["owner"].id, "Olivia Owner"))
         ops.save(c)
     http.login(world["owner"].email)

@@ -17,6 +17,7 @@ from app.refusal import Refusal
 from app.models import Account, AccountTemplate, ActivityEntry, Client, ClientSummary, Document, Stage, Task
 from app.workspace import operations as ops
 from conftest import unique
+from gate_evidence_helpers import meet_gate_evidence
 
 STANDARD = "standard:" + wf.DEFAULT_TEMPLATE
 HX = {"HX-Request": "true"}
@@ -381,6 +382,7 @@ def _pass_first_stage(db, client):
             ops.set_task_status(task, "done", None, actor)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
             ops.set_document_status(doc, "approved", actor, role="top_management")
+        meet_gate_evidence("initial_audit")
         ops.approve_gate("initial_audit", "", actor)
         ops.save(client)
 

@@ -15,6 +15,7 @@ from app.clients import create_client
 from app.models import Account, ActivityEntry, Client, Document, Task, TaskComment
 from app.workspace import operations as ops
 from conftest import unique
+from gate_evidence_helpers import meet_gate_evidence
 
 SETUP = ops.Actor(None, "setup")
 V1, V2 = wf.load_template("iso9001-2015", 1), wf.load_template("iso9001-2015", 2)
@@ -36,6 +37,7 @@ def pass_initial_audit(db, client):
             ops.set_task_status(task, "done", None, SETUP)
         for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
             ops.set_document_status(doc, "approved", SETUP, role="top_management")
+        meet_gate_evidence("initial_audit")
         ops.approve_gate("initial_audit", "", SETUP)
         ops.save(client)
 
@@ -58,16 +60,16 @@ def task_of(db, client, key):
 
 # --- v1 → v2 on a running client ------------------------------------------------------------------
 
-def test_new_clients_start_on_version_2(factory, db):
+def test_new_clients_start_on_version_3(factory, db):
     w = factory.world()
     db.session.expire_all()
-    assert (w.client.template_key, w.client.template_version) == ("iso9001-2015", 2)
+    assert (w.client.template_key, w.client.template_version) == ("iso9001-2015", 3)
     with inside(db, w.client):
-        assert ops.settings().template_version == 2
+        assert ops.settings().template_version == 3
         assert db.session.scalar(select(Task.id).where(Task.key == "legal_requirements_register")) is not None
 
 
-def test_applying_version_2_to_a_client_on_version_1_keeps_its_work(http, factory, db):
+def test_applying_the_latest_version_to_a_client_on_version_1_keeps_its_work(http, factory, db):
     w = factory.world()
     account = db.session.get(Account, w.account.id)
     client = create_client(account, unique("Pinned V1 Ltd"), consultants=[w.consultant], template=V1)
@@ -86,17 +88,18 @@ def test_applying_version_2_to_a_client_on_version_1_keeps_its_work(http, factor
     http.login(w.consultant.email)
     plan = f"/c/{client.slug}/plan"
     page = text(http.get(plan))
-    assert "Version 2 available" in page and "Apply version 2" in page
+    # The latest version is offered: 3, which is version 2's plan with gates that check evidence.
+    assert "Version 3 available" in page and "Apply version 3" in page
     assert "Register of legal and regulatory requirements" in page  # the changes are listed before applying
-    resp = http.submit(f"{plan}/apply-template", {"version": "2"}, form_url=plan)
+    resp = http.submit(f"{plan}/apply-template", {"version": "3"}, form_url=plan)
     assert resp.status_code == 303
-    assert "Version 2 applied" in text(http.get(plan)) and "Apply version" not in text(http.get(plan))
+    assert "Version 3 applied" in text(http.get(plan)) and "Apply version" not in text(http.get(plan))
 
     db.session.expire_all()
-    assert db.session.get(Client, client.id).template_version == 2
+    assert db.session.get(Client, client.id).template_version == 3
     assert db.session.get(Client, untouched.id).template_version == 1  # applied to one client, on purpose
     with inside(db, client):
-        assert ops.settings().template_snapshot == V2.to_dict()
+        assert ops.settings().template_snapshot == wf.load_template("iso9001-2015", 3).to_dict()
         keys = set(db.session.scalars(select(Task.key)))
         assert len(db.session.scalars(select(TaskComment)).all()) == 1
     # New work in the current and upcoming stages; nothing the client did is lost.
