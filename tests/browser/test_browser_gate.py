@@ -6,6 +6,7 @@ import tenants
 from app.models import Document, Task
 from app.workspace import operations as ops
 from conftest import PASSWORD
+from gate_evidence_helpers import meet_gate_evidence
 
 from .conftest import log_in
 
@@ -28,6 +29,7 @@ def almost_ready_client(app):
                 ops.set_task_status(task, "done", None, actor)
             for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
                 ops.set_document_status(doc, "approved", actor, role="top_management")
+            meet_gate_evidence("initial_audit")
             last = tasks[-1]
             last.assignee_id = w.staff.id
             ops.save(w.client)

@@ -10,6 +10,7 @@ import tenants
 from app.models import Document, Task
 from app.workspace import operations as ops
 from conftest import PASSWORD
+from gate_evidence_helpers import meet_gate_evidence
 
 from .conftest import SCREENSHOTS, log_in
 
@@ -29,6 +30,7 @@ def design_client(app):
                 ops.set_task_status(task, "done", None, setup)
             for doc in db.session.scalars(select(Document).where(Document.stage == "initial_audit")):
                 ops.set_document_status(doc, "approved", setup, role="top_management")
+            meet_gate_evidence("initial_audit")
             ops.approve_gate("initial_audit", "", setup)
             ops.save(w.client)
             task_id = db.session.scalar(select(Task.id).where(Task.key == "design_and_development"))

@@ -12,6 +12,7 @@ from app.models import Document, Task
 from app.workspace import operations as ops
 from capa_helpers import meet_closing_rule
 from conftest import PASSWORD, Factory
+from gate_evidence_helpers import meet_gate_evidence
 
 from .conftest import SCREENSHOTS, log_in
 
@@ -30,6 +31,7 @@ def _complete(client, stage):
             ops.set_task_status(task, "done", None, actor)
         for doc in db.session.scalars(select(Document).where(Document.stage == stage)):
             ops.set_document_status(doc, "approved", actor, role="top_management")
+        meet_gate_evidence(stage)
         ops.save(client)
 
 
