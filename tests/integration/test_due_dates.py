@@ -14,6 +14,7 @@ from app.models import (CorrectiveAction, Document, ExternalAudit, Finding, Inte
 from app.notify.sweep import sweep_reminders
 from app.workspace import operations as ops
 from workflows import due_dates
+from workflows import reminders as rules
 from test_my_work import index, listed, nav_count
 from test_notifications import parts, subject
 
@@ -155,11 +156,18 @@ def keys_of(db, client_id) -> set[str]:
                                                                   RemindersSent.kind.in_(SWEPT))))
 
 
-def test_the_sweep_sends_each_due_soon_and_overdue_message_once_to_its_page(factory, db, mailbox, app):
+def test_the_sweep_sends_each_due_soon_and_overdue_message_once_to_its_page(factory, db, mailbox, app, http):
     w, top = world_with_top(factory)
     ids = seed(db, w, top)
-    db.session.add(NotificationPreference(user_id=w.client_admin.id, kind="external_audit_due", delivery="off"))
-    db.session.commit()
+    # The client admin turns one of the new kinds off on the preferences page, which offers every one of them.
+    http.login(w.client_admin.email)
+    page = http.get("/settings/notifications").get_data(as_text=True)
+    assert all(k.label in page for k in due_dates.MESSAGE_KINDS)
+    base = {k.key: "immediately" for k in rules.PREFERENCE_KINDS}
+    assert http.submit("/settings/notifications", {**base, "external_audit_due": "off", "time_zone": ""}).status_code == 303
+    http.logout()
+    db.session.rollback()
+    assert db.session.get(NotificationPreference, (w.client_admin.id, "external_audit_due")).delivery == "off"
     mailbox.deliver()
     mailbox.messages.clear()
     c, consultant, admin = w.client.id, w.consultant.id, w.client_admin.id
@@ -246,3 +254,22 @@ def test_my_work_lists_each_source_in_its_group_for_its_people_only(factory, db,
         http.login(person.email)
         assert {row for row in listed(http) if row[1] == slug} == set()
         http.logout()
+
+
+def test_the_weekly_digest_names_the_other_deadlines_of_the_client(factory, db, mailbox, app):
+    w, top = world_with_top(factory)
+    ids = seed(db, w, top)
+    mailbox.deliver()
+    mailbox.messages.clear()
+    monday = WED + timedelta(days=5)  # 14 December, 10:00 UTC: the client admin's weekly digest is due
+    with clock.frozen_at(monday):
+        sweep_reminders()
+        mailbox.deliver()
+    [digest] = [m for m in mailbox.to(w.client_admin.email) if subject(m).endswith("your week in ISOpath")]
+    plain = parts(digest)[0]
+    assert "4 other deadlines overdue" in plain
+    for title in ("IA-901 Purchasing (due 24 Nov)", "Surveillance audit 1 (due 9 Dec)",
+                  f"Action #{ids['check_staff']} on finding #{ids['finding']}: Recalibrate the gauges (due 10 Dec)"):
+        assert title in plain
+    assert "3 items due this week" in plain and "Hold the next management review (due 16 Dec)" in plain
+    assert f"Finding #{ids['cb']}: Trends not analysed (due 14 Dec)" in plain

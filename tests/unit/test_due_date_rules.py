@@ -2,6 +2,7 @@
 from datetime import date, timedelta
 
 from app.models import WORK_KINDS, WorkItem
+from workflows import digests
 from workflows import due_dates as dd
 from workflows import reminders as r
 
@@ -69,3 +70,11 @@ def test_the_morning_brief_counts_the_other_overdue_deadlines_like_tasks():
     [one] = r.brief_rows([r.BriefClient("Acme", "acme", overdue_tasks=1, overdue_dates=1)])
     assert one.reasons == ("1 overdue task", "1 other deadline overdue")
     assert r.brief_rows([r.BriefClient("Quiet", "quiet")]) == []
+
+
+def test_the_weekly_digest_names_the_other_overdue_deadlines_apart_from_tasks():
+    week = digests.WeekAtClient("Acme", "Implementation", 40, False, 1, overdue=(("Write the policy", WED),),
+                                other_overdue=(("IA-001 Purchasing", WED), ("Surveillance audit 1", WED)))
+    sections = dict(digests.weekly_sections(week))
+    assert sections["1 overdue task"] == ["Write the policy (due 9 Dec)"]
+    assert sections["2 other deadlines overdue"] == ["IA-001 Purchasing (due 9 Dec)", "Surveillance audit 1 (due 9 Dec)"]
