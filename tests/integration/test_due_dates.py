@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 import tenants
 from app import clock
-from app.models import (CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit, ManagementReview,
-                        NotificationPreference, RemindersSent, User, WorkItem)
+from app.models import (ClientMember, CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit,
+                        ManagementReview, NotificationPreference, RemindersSent, User, WorkItem)
 from app.notify.sweep import sweep_reminders
 from app.workspace import operations as ops
 from workflows import due_dates
@@ -130,6 +130,23 @@ def test_each_source_is_a_row_for_its_people_and_gone_in_the_commit_that_finishe
                                       ("management_review", opened, w.consultant.id)}
     row = db.session.scalar(select(WorkItem).where(WorkItem.kind == "management_review", WorkItem.user_id == top.id))
     assert row.due_on is None and row.waiting_since == datetime(2026, 12, 9, tzinfo=timezone.utc)
+
+
+def test_who_left_the_client_is_not_named_and_a_closed_findings_check_waits_for_nobody(factory, db):
+    w, top = world_with_top(factory)
+    ids = seed(db, w, top)
+    for person in (w.staff, w.auditor):  # the document's owner and the audit's auditor leave the client
+        db.session.execute(delete(ClientMember).where(ClientMember.client_id == w.client.id,
+                                                      ClientMember.user_id == person.id))
+    db.session.commit()
+    with clock.frozen_at(WED), tenants.tenant_scope(db.session, w.client.schema_name):
+        finding = db.session.get(Finding, ids["finding"])
+        finding.status, finding.closing_note = "closed", "Superseded by the new calibration procedure"
+        ops.save(w.client)
+    rows = due_rows(db, w.client)
+    assert ("document_review", ids["doc_owned"], w.consultant.id) in rows
+    assert ("internal_audit", ids["audit"], w.consultant.id) in rows
+    assert {r for r in rows if r[2] in (w.staff.id, w.auditor.id) or r[0] == "effectiveness_check"} == set()
 
 
 def test_the_next_review_task_reminds_its_assignee_once_not_twice(factory, db):

@@ -19,8 +19,8 @@ from workflows.cycle import AUDIT_LABELS
 
 from ... import clock
 from ...extensions import db
-from ...models import (ClientMember, CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit, ManagementReview,
-                       Task, User)
+from ...models import (AccountMember, Client, ClientMember, CorrectiveAction, Document, ExternalAudit, Finding,
+                       InternalAudit, ManagementReview, Task, User)
 from .corrective_actions import open_cb_deadlines
 
 TITLE_MAX = 300  # work_items.title
@@ -59,7 +59,8 @@ def _effectiveness_checks(horizon: date) -> list[DueItem]:
         select(CorrectiveAction.id, CorrectiveAction.finding_id, CorrectiveAction.description, CorrectiveAction.verify_on,
                CorrectiveAction.owner_id, func.coalesce(Finding.target_stage, Finding.stage))
         .join(Finding, Finding.id == CorrectiveAction.finding_id)
-        .where(CorrectiveAction.verify_on <= horizon, CorrectiveAction.result.is_(None)))
+        # A closed finding takes no result any more (corrective_actions.verify_action): nothing waits.
+        .where(CorrectiveAction.verify_on <= horizon, CorrectiveAction.result.is_(None), Finding.status == "open"))
     return [DueItem("effectiveness_check", i, _short(f"Action #{i} on finding #{f}: {text}"), stage,
                     due_on=d, not_for=owner, parent_id=f) for i, f, text, d, owner, stage in rows]
 
@@ -114,31 +115,28 @@ FINDERS = {"document_review": _document_reviews, "effectiveness_check": _effecti
            "external_audit": _external_audits, "cb_response": _cb_responses}
 
 
-def due_item_rows(client_id: int, consultants: list[int], top: list[int], row) -> list[dict]:
+def due_item_rows(client: Client, consultants: list[int], top: list[int], row) -> list[dict]:
     """The work_items rows of every source but tasks; `row` makes one (work_items._row)."""
     horizon = clock.today() + timedelta(days=dd.HORIZON_DAYS)
-    admins = None
+    roles = dict(db.session.execute(select(ClientMember.user_id, ClientMember.role)
+                                    .where(ClientMember.client_id == client.id)).all())
+    # A person named on an item who no longer works on the client (left it, or the consultancy) is not reminded:
+    # the item falls to those its source names when nobody is.
+    working = set(roles) | set(db.session.scalars(select(AccountMember.user_id)
+                                                  .where(AccountMember.account_id == client.account_id)))
+    groups = {dd.CONSULTANTS: set(consultants), dd.TOP_MANAGEMENT: set(top),
+              dd.CLIENT_ADMINS: {uid for uid, role in roles.items() if role == "client_admin"}}
     out = []
     for kind, find in FINDERS.items():
         source = dd.SOURCE_BY_KIND[kind]
         for item in find(horizon):
+            named = item.named if item.named in working else None
             people = set()
             for group in source.recipients:
-                if group == dd.ASSIGNEE:
-                    people.add(item.named)
-                elif group == dd.CONSULTANTS:
-                    people.update(consultants)
-                elif group == dd.TOP_MANAGEMENT:
-                    people.update(top)
-                elif group == dd.CLIENT_ADMINS:
-                    if admins is None:
-                        admins = db.session.scalars(select(ClientMember.user_id).where(and_(
-                            ClientMember.client_id == client_id, ClientMember.role == "client_admin"))).all()
-                    people.update(admins)
-            if item.named is None and source.unnamed == dd.CONSULTANTS:
-                people.update(consultants)
-            people.discard(None)
-            people.discard(item.not_for)
+                people |= {named} if group == dd.ASSIGNEE else groups[group]
+            if named is None and source.unnamed:
+                people |= groups[source.unnamed]
+            people -= {None, item.not_for}
             out += [row(kind, item.ref_id, uid, item.title, item.stage, due_on=item.due_on, since=item.since,
                         parent_id=item.parent_id) for uid in sorted(people)]
     return out

@@ -70,7 +70,7 @@ def refresh_work_items(client: Client) -> int:
             rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at)
                      for uid in people]
     # Every other source of due dates (workflows/due_dates.py), for the people each names.
-    rows += due_item_rows(client.id, people, top, lambda *a, **kw: _row(client, *a, **kw))
+    rows += due_item_rows(client, people, top, lambda *a, **kw: _row(client, *a, **kw))
     if rows:
         db.session.execute(insert(WorkItem), rows)
     return len(rows)
