@@ -3,7 +3,8 @@ consultants' morning briefs — derived afresh from the shared tables each time,
 next sweep, and claimed under each message's key, so a second (or a parallel) sweep sends nothing new.
 
 It reads `work_items` (open tasks and every other dated item with its people and due date, gate reviews
-waiting with their reviewers) and `client_summaries`, never a client's schema: 2,000 clients cost a handful of queries.
+waiting with their reviewers) and `client_summaries`, never a client's schema: 2,000 clients cost a handful
+of queries.
 """
 from __future__ import annotations
 
