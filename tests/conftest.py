@@ -224,6 +224,9 @@ def make_config(urls: dict, smtp_port: int | None = None, **overrides):
     }
     if smtp_port:
         env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    # Argon2 at its cheapest: hundreds of logins would otherwise spend minutes hashing (test_auth_throttling
+    # times logins at the standard cost).
+    overrides = {"PASSWORD_HASH_COST": "cheapest", **overrides}
     return Config(env=env, TESTING=True, SERVER_NAME=None, **overrides)
 
 
