@@ -71,6 +71,15 @@ def pytest_configure(config):
     _controller_services.redis_url()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Which worker runs what (`--dist loadgroup`): a module's tests on one worker, as `--dist loadfile` would
+    place them, and all the browser tests on one, since each worker that runs any seeds the demo for its
+    live server first (most of a minute)."""
+    for item in items:
+        group = "browser" if item.path.parent.name == "browser" else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_unconfigure(config):
     global _controller_services
     if _controller_services is not None:
