@@ -91,6 +91,15 @@ SOURCES = [
             ("A certification body deadline has passed",
              "{client}: response to the certification body overdue: {title}",
              "The response to the certification body on “{title}” at {client} is {days} days overdue.")),
+    _source("stage_2_repeat", "Stage 2 at risk",
+            "Majors from stage 2 the certification body has not verified, by the day it would repeat stage 2.",
+            (CONSULTANTS, CLIENT_ADMINS), None,
+            ("Stage 2 would be repeated soon", "{client}: stage 2 repeated unless its majors are verified {when}",
+             "The certification body repeats stage 2 of {client} unless its majors are verified {when}."),
+            ("Stage 2 majors were not verified in time",
+             "{client}: stage 2 majors not verified in time",
+             "The majors from stage 2 of {client} were due to be verified {days} days ago: the certification body "
+             "repeats stage 2 unless it agrees otherwise.")),
 ]
 SOURCE_BY_KIND = {s.item_kind: s for s in SOURCES}
 DUE_ITEM_KINDS = tuple(SOURCE_BY_KIND)

@@ -195,7 +195,7 @@ class ClientSummary(SharedModel):
 # What "My work" lists, in its order: reviews and approvals waiting, then each source of due dates
 # (workflows/due_dates.py; tests/unit/test_due_date_rules.py keeps the two in step).
 WORK_KINDS = ("gate_review", "document_approval", "task", "document_review", "effectiveness_check", "internal_audit",
-              "management_review", "external_audit", "cb_response")
+              "management_review", "external_audit", "cb_response", "stage_2_repeat")
 
 
 class WorkItem(SharedModel):
@@ -221,7 +221,7 @@ class WorkItem(SharedModel):
 
     __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task', 'document_review', "
                                       "'effectiveness_check', 'internal_audit', 'management_review', 'external_audit', "
-                                      "'cb_response')", name="kind_valid"),)
+                                      "'cb_response', 'stage_2_repeat')", name="kind_valid"),)
 
 
 class ClientKpiLatest(SharedModel):

@@ -21,4 +21,6 @@ def item_link(kind: str, ref_id: int, stage: str, parent_id: int | None = None) 
         return "workspace.management_review", {"review_id": ref_id}, ""
     if kind == "external_audit":
         return "workspace.certification", {}, "calendar"
+    if kind == "stage_2_repeat":
+        return "workspace.certification", {}, "stage-2-repeat"
     return "workspace.gates", {}, f"gate-{stage}"

@@ -22,7 +22,7 @@ WED = datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)  # a Wednesday
 TODAY = WED.date()
 SETUP = ops.Actor(None, "setup")
 NEW_KINDS = ("document_review", "effectiveness_check", "internal_audit", "management_review", "external_audit",
-             "cb_response")
+             "cb_response", "stage_2_repeat")
 
 
 def day(offset: int) -> date:
@@ -290,3 +290,28 @@ def test_the_weekly_digest_names_the_other_deadlines_of_the_client(factory, db, 
         assert title in plain
     assert "3 items due this week" in plain and "Hold the next management review (due 16 Dec)" in plain
     assert f"Finding #{ids['cb']}: Trends not analysed (due 14 Dec)" in plain
+
+
+def test_the_day_the_body_repeats_stage_2_is_a_deadline_until_its_majors_are_verified(factory, db):
+    w = factory.world()
+    held = date(2026, 7, 20)  # six months on (the default rule): 20 Jan 2027, 42 days after WED
+    with clock.frozen_at(WED), tenants.tenant_scope(db.session, w.client.schema_name):
+        with clock.frozen_at(datetime(2026, 7, 20, 9, 0, tzinfo=timezone.utc)):
+            ops.save_audit("stage_2", ops.AuditForm(held_on=held.isoformat(), result="major"), SETUP)
+            major = ops.raise_finding("certification_audit", "", "No internal audit of sales", "9.2", "", SETUP,
+                                      source="cb_stage_2", kind="system_nonconformity", grade="major")
+        ops.save(w.client)
+        major_id = major.id
+        stage_2 = db.session.scalar(select(ExternalAudit.id).where(ExternalAudit.kind == "stage_2"))
+    db.session.rollback()
+    rows = db.session.scalars(select(WorkItem).where(WorkItem.client_id == w.client.id,
+                                                     WorkItem.kind == "stage_2_repeat")).all()
+    assert {(r.ref_id, r.user_id, r.due_on, r.title) for r in rows} == {
+        (stage_2, uid, date(2027, 1, 20), "1 stage 2 major to be verified by the body")
+        for uid in (w.consultant.id, w.client_admin.id)}
+
+    with clock.frozen_at(WED), tenants.tenant_scope(db.session, w.client.schema_name):
+        ops.save_cb_response(db.session.get(Finding, major_id), "BSI-9", day(-2).isoformat(), day(-1).isoformat(),
+                             "follow_up_visit", SETUP)
+        ops.save(w.client)
+    assert not {r for r in index(db, w.client) if r[0] == "stage_2_repeat"}

@@ -1,6 +1,6 @@
 """The "My work" rows of every source of due dates but tasks (workflows/due_dates.py): document reviews,
-effectiveness checks, internal audits, management reviews, certification audits and the certification body's
-response deadlines, one query each, for the people the source names.
+effectiveness checks, internal audits, management reviews, certification audits, the certification body's
+response deadlines and the day it repeats stage 2, one query each, for the people the source names.
 
 Part of `refresh_work_items` (same transaction as the change): an audit completed or a check recorded is gone
 from everyone's list in the commit that did it. A date further ahead than `due_dates.HORIZON_DAYS` waits (the
@@ -21,7 +21,9 @@ from ... import clock
 from ...extensions import db
 from ...models import (AccountMember, Client, ClientMember, CorrectiveAction, Document, ExternalAudit, Finding,
                        InternalAudit, ManagementReview, Task, User)
+from .certification import external_audits
 from .corrective_actions import open_cb_deadlines
+from .cycle import stage_2_repeat
 
 TITLE_MAX = 300  # work_items.title
 
@@ -110,9 +112,19 @@ def _cb_responses(horizon: date) -> list[DueItem]:
                     due_on=a.response_due) for f, a in open_cb_deadlines() if a.response_due <= horizon]
 
 
+def _stage_2_repeat(horizon: date) -> list[DueItem]:
+    audits = external_audits()
+    risk = stage_2_repeat(audits)
+    if risk is None or risk.by > horizon:
+        return []
+    return [DueItem("stage_2_repeat", audits["stage_2"].id,
+                    f"{risk.majors} stage 2 major{'s' if risk.majors != 1 else ''} to be verified by the body",
+                    wf.CERTIFICATION_AUDIT, due_on=risk.by)]
+
+
 FINDERS = {"document_review": _document_reviews, "effectiveness_check": _effectiveness_checks,
            "internal_audit": _internal_audits, "management_review": _management_reviews,
-           "external_audit": _external_audits, "cb_response": _cb_responses}
+           "external_audit": _external_audits, "cb_response": _cb_responses, "stage_2_repeat": _stage_2_repeat}
 
 
 def due_item_rows(client: Client, consultants: list[int], top: list[int], row) -> list[dict]:
