@@ -194,8 +194,8 @@ class ClientSummary(SharedModel):
 
 # What "My work" lists, in its order: reviews and approvals waiting, then each source of due dates
 # (workflows/due_dates.py; tests/unit/test_due_date_rules.py keeps the two in step).
-WORK_KINDS = ("gate_review", "document_approval", "task", "document_review", "effectiveness_check", "internal_audit",
-              "management_review", "external_audit", "cb_response", "stage_2_repeat")
+WORK_KINDS = ("gate_review", "document_approval", "task", "document_review", "record_due", "effectiveness_check",
+              "internal_audit", "management_review", "external_audit", "cb_response", "stage_2_repeat")
 
 
 class WorkItem(SharedModel):
@@ -219,7 +219,7 @@ class WorkItem(SharedModel):
 
     client: Mapped[Client] = relationship()
 
-    __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task', 'document_review', "
+    __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task', 'document_review', 'record_due', "
                                       "'effectiveness_check', 'internal_audit', 'management_review', 'external_audit', "
                                       "'cb_response', 'stage_2_repeat')", name="kind_valid"),)
 

@@ -9,7 +9,7 @@ def item_link(kind: str, ref_id: int, stage: str, parent_id: int | None = None) 
         return "workspace.task", {"task_id": ref_id}, ""
     if kind == "document_approval":
         return "workspace.documents", {}, f"doc-{ref_id}"
-    if kind == "document_review":
+    if kind in ("document_review", "record_due"):
         return "workspace.document", {"doc_id": ref_id}, ""
     if kind == "effectiveness_check":
         return "workspace.finding", {"finding_id": parent_id}, f"action-{ref_id}"

@@ -21,7 +21,7 @@ from test_notifications import parts, subject
 WED = datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)  # a Wednesday
 TODAY = WED.date()
 SETUP = ops.Actor(None, "setup")
-NEW_KINDS = ("document_review", "effectiveness_check", "internal_audit", "management_review", "external_audit",
+NEW_KINDS = ("document_review", "record_due", "effectiveness_check", "internal_audit", "management_review", "external_audit",
              "cb_response", "stage_2_repeat")
 
 
@@ -315,3 +315,43 @@ def test_the_day_the_body_repeats_stage_2_is_a_deadline_until_its_majors_are_ver
                              "follow_up_visit", SETUP)
         ops.save(w.client)
     assert not {r for r in index(db, w.client) if r[0] == "stage_2_repeat"}
+
+
+def test_a_record_kept_monthly_is_due_each_month_for_its_owner_set_through_the_register(factory, db, http):
+    w = factory.world()
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        doc = db.session.scalars(select(Document).where(Document.kind == "record").order_by(Document.id)).first()
+        doc_id, entry = doc.id, {"identifier": doc.identifier or "", "title": doc.title, "kind": "record",
+                                 "owner_id": str(w.staff.id), "approver_role": doc.approver_role,
+                                 "origin": doc.origin, "retention": "6 years"}
+    db.session.rollback()
+    page_url, register = f"/c/{w.client.slug}/documents/{doc_id}", f"/c/{w.client.slug}/documents/{doc_id}/register"
+    http.login(w.consultant.email)
+    with clock.frozen_at(WED):
+        # A rhythm not in the list, or on a document: refused with the reason, what was typed kept.
+        refused = http.submit(register, {**entry, "record_frequency": "weekly", "retention": "7 years"},
+                              form_url=page_url)
+        body = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "Choose how often the record is kept from the list." in body
+        assert 'value="7 years"' in body
+        assert index(db, w.client) & {("record_due", doc_id, w.staff.id)} == set()
+
+        assert http.submit(register, {**entry, "record_frequency": "monthly"}, form_url=page_url).status_code == 303
+        page = http.get(page_url).get_data(as_text=True)
+        assert "Every month: the next instance is due by 31 Dec 2026." in page
+    db.session.rollback()
+    row = db.session.get(WorkItem, (w.client.id, "record_due", doc_id, w.staff.id))
+    assert (row.due_on, row.title) == (date(2026, 12, 31), entry["title"])
+    assert {r for r in index(db, w.client) if r[0] == "record_due"} == {("record_due", doc_id, w.staff.id)}
+
+    # December's instance added: January's is next.
+    with clock.frozen_at(WED), tenants.tenant_scope(db.session, w.client.schema_name):
+        ops.add_record_entry(db.session.get(Document, doc_id), date(2026, 12, 8), "December's report", SETUP)
+        ops.save(w.client)
+    db.session.rollback()
+    assert db.session.get(WorkItem, (w.client.id, "record_due", doc_id, w.staff.id)).due_on == date(2027, 1, 31)
+
+    # No set rhythm any more: nothing is due.
+    with clock.frozen_at(WED):
+        assert http.submit(register, {**entry, "record_frequency": ""}, form_url=page_url).status_code == 303
+    assert {r for r in index(db, w.client) if r[0] == "record_due"} == set()

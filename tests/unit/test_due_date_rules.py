@@ -12,8 +12,8 @@ WED = date(2026, 12, 9)
 
 def test_one_entry_per_source_each_a_work_item_kind_that_fits():
     kinds = [s.item_kind for s in dd.SOURCES]
-    assert kinds == ["task", "document_review", "effectiveness_check", "internal_audit", "management_review",
-                     "external_audit", "cb_response", "stage_2_repeat"]
+    assert kinds == ["task", "document_review", "record_due", "effectiveness_check", "internal_audit",
+                     "management_review", "external_audit", "cb_response", "stage_2_repeat"]
     assert all(len(k) <= dd.ITEM_KIND_MAX == WorkItem.__table__.c.kind.type.length for k in kinds)
     # The model's kinds (and its check constraint) are the approvals plus every source, nothing else.
     assert WORK_KINDS == ("gate_review", "document_approval", *kinds)

@@ -1,5 +1,5 @@
 """The "My work" rows of every source of due dates but tasks (workflows/due_dates.py): document reviews,
-effectiveness checks, internal audits, management reviews, certification audits, the certification body's
+records due for a period, effectiveness checks, internal audits, management reviews, certification audits, the certification body's
 response deadlines and the day it repeats stage 2, one query each, for the people the source names.
 
 Part of `refresh_work_items` (same transaction as the change): an audit completed or a check recorded is gone
@@ -14,13 +14,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, func, select
 
 import workflows as wf
+from workflows import documents as wd
 from workflows import due_dates as dd
 from workflows.cycle import AUDIT_LABELS
 
 from ... import clock
 from ...extensions import db
 from ...models import (AccountMember, Client, ClientMember, CorrectiveAction, Document, ExternalAudit, Finding,
-                       InternalAudit, ManagementReview, Task, User)
+                       InternalAudit, ManagementReview, RecordEntry, Task, User)
 from .certification import external_audits
 from .corrective_actions import open_cb_deadlines
 from .cycle import stage_2_repeat
@@ -54,6 +55,23 @@ def _document_reviews(horizon: date) -> list[DueItem]:
         .outerjoin(User, User.id == Document.owner_id)  # an owner whose login was deleted: the consultants see it
         .where(Document.kind == "document", Document.review_due_on <= horizon))
     return [DueItem("document_review", i, _short(t), s, due_on=d, named=u) for i, t, s, d, u in rows]
+
+
+def _records_due(horizon: date) -> list[DueItem]:
+    latest = (select(RecordEntry.document_id, func.max(RecordEntry.occurred_on).label("latest"))
+              .group_by(RecordEntry.document_id).subquery())
+    rows = db.session.execute(
+        select(Document.id, Document.title, Document.stage, Document.record_frequency, Document.expected_since,
+               latest.c.latest, User.id)
+        .outerjoin(latest, latest.c.document_id == Document.id)
+        .outerjoin(User, User.id == Document.owner_id)
+        .where(Document.record_frequency.is_not(None)))
+    out = []
+    for i, title, stage, frequency, since, last, owner in rows:
+        due = wd.record_due(frequency, last, since or clock.today())
+        if due <= horizon:
+            out.append(DueItem("record_due", i, _short(title), stage, due_on=due, named=owner))
+    return out
 
 
 def _effectiveness_checks(horizon: date) -> list[DueItem]:
@@ -122,7 +140,7 @@ def _stage_2_repeat(horizon: date) -> list[DueItem]:
                     wf.CERTIFICATION_AUDIT, due_on=risk.by)]
 
 
-FINDERS = {"document_review": _document_reviews, "effectiveness_check": _effectiveness_checks,
+FINDERS = {"document_review": _document_reviews, "record_due": _records_due, "effectiveness_check": _effectiveness_checks,
            "internal_audit": _internal_audits, "management_review": _management_reviews,
            "external_audit": _external_audits, "cb_response": _cb_responses, "stage_2_repeat": _stage_2_repeat}
 

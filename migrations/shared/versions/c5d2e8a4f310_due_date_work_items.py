@@ -1,6 +1,6 @@
 """work_items: every source of due dates (workflows/due_dates.py), and the record an item opens in
 
-Document reviews, effectiveness checks, internal audits, management reviews, certification audits and the
+Document reviews, records due for a period, effectiveness checks, internal audits, management reviews, certification audits and the
 certification body's response deadlines and the day it repeats stage 2 join tasks, gate reviews and document approvals as rows of "My work"
 and of the reminder sweep. `parent_id` is the record an item's page belongs to (the finding of a corrective
 action's effectiveness check), so its link needs no client schema.
@@ -18,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 OLD = "kind IN ('gate_review', 'document_approval', 'task')"
-NEW = ("kind IN ('gate_review', 'document_approval', 'task', 'document_review', 'effectiveness_check', "
+NEW = ("kind IN ('gate_review', 'document_approval', 'task', 'document_review', 'record_due', 'effectiveness_check', "
        "'internal_audit', 'management_review', 'external_audit', 'cb_response', 'stage_2_repeat')")
 
 
