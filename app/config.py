@@ -97,6 +97,8 @@ class Config:
         # Processes and storage (issue #14): the most evidence one client may store, all its files together.
         self.CLIENT_STORAGE_MB = int(env.get("CLIENT_STORAGE_MB") or 2048)
         # --- sessions and throttling of the login forms (app/security.py) ---
+        # Argon2's cost: "standard" everywhere; the test suite's own config asks for "cheapest".
+        self.PASSWORD_HASH_COST = "standard"
         # After LOGIN_RATE_LIMIT failures for one email from one address, that pair waits
         # LOGIN_RATE_DELAY seconds, doubling per further failure up to LOGIN_RATE_MAX_DELAY; the
         # failures are forgotten LOGIN_RATE_WINDOW seconds after the last one (or at a correct password).

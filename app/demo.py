@@ -17,6 +17,7 @@ from .demo_audits import seed_internal_audits
 from .demo_cycle import seed_certified_client
 from .demo_history import DemoClient, plan_days, replay
 from .demo_kpis import seed_kpis
+from .demo_records import keep_records
 from .demo_reviews import seed_review
 from .demo_sectors import PROFILES
 from .extensions import db
@@ -135,6 +136,7 @@ def _clients(account_id: int, entries, consultant_ids: list[int]) -> bool:
             seed_internal_audits(stage_index, staff, director.id, consultant, seed, independent)
             if stage_index >= STAGE_KEYS.index("internal_audit"):
                 seed_review(staff.id, director.id, consultant.id)
+            keep_records(STAGE_KEYS[stage_index], lead.id)
             ops.save(db.session.get(Client, client.id))
         created = True
     return created

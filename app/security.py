@@ -8,9 +8,9 @@ import logging
 import math
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, has_app_context
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 
@@ -18,34 +18,41 @@ from .redis_conn import limiter_redis, pause_limiter
 
 log = logging.getLogger("isopath.security")
 
-_hasher = PasswordHasher()
+# Argon2 at its standard cost, except in the test suite: its hundreds of logins would spend minutes hashing, and
+# what a test checks of a login does not depend on the cost (the one test that times logins sets it back).
+_HASHERS = {"standard": PasswordHasher(), "cheapest": PasswordHasher.from_parameters(profiles.CHEAPEST)}
 MIN_PASSWORD_LENGTH = 10
 # Shown under every new-password field before anyone submits, and enforced by `password_problem`: one text.
 PASSWORD_RULES = (f"At least {MIN_PASSWORD_LENGTH} characters with some variety; not a common password, "
                   f"and not made from your email address.")
 
 
+def _hasher() -> PasswordHasher:
+    cost = current_app.config.get("PASSWORD_HASH_COST") if has_app_context() else None
+    return _HASHERS.get(cost, _HASHERS["standard"])
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """One argon2 verify, always: with no stored hash (unknown email, no password yet) against a dummy
     one, so that how long the answer takes does not tell which addresses have an account."""
     if not stored:
-        _verify(_dummy_hash(), password)
+        _verify(_dummy_hash(_hasher()), password)
         return False
     return _verify(stored, password)
 
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -71,6 +71,15 @@ def pytest_configure(config):
     _controller_services.redis_url()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Which worker runs what (`--dist loadgroup`): a module's tests on one worker, as `--dist loadfile` would
+    place them, and all the browser tests on one, since each worker that runs any seeds the demo for its
+    live server first (most of a minute)."""
+    for item in items:
+        group = "browser" if item.path.parent.name == "browser" else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_unconfigure(config):
     global _controller_services
     if _controller_services is not None:
@@ -224,6 +233,9 @@ def make_config(urls: dict, smtp_port: int | None = None, **overrides):
     }
     if smtp_port:
         env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    # Argon2 at its cheapest: hundreds of logins would otherwise spend minutes hashing (test_auth_throttling
+    # times logins at the standard cost).
+    overrides = {"PASSWORD_HASH_COST": "cheapest", **overrides}
     return Config(env=env, TESTING=True, SERVER_NAME=None, **overrides)
 
 

@@ -87,6 +87,33 @@ def stage_2_repeat_by(stage_2_on: date, rules: ResponseRules = DEFAULT_RULES) ->
     return add_months(stage_2_on, rules.stage_2_repeat_months)
 
 
+@dataclass(frozen=True)
+class Stage2Repeat:
+    """Majors from stage 2 the body has not yet verified, and the day after which it repeats stage 2."""
+    by: date
+    days_left: int  # negative once the day has passed
+    majors: int
+
+    @property
+    def text(self) -> str:
+        majors = f"{self.majors} major nonconformit{'y' if self.majors == 1 else 'ies'} from stage 2"
+        if self.days_left < 0:
+            return (f"{majors} not verified by the certification body by {self.by:%d %b %Y}: "
+                    f"it repeats stage 2 unless it agrees otherwise.")
+        return (f"{majors} must be verified by the certification body by {self.by:%d %b %Y} "
+                f"({self.days_left} day{'s' if self.days_left != 1 else ''} left), or it repeats stage 2.")
+
+
+def stage_2_repeat_risk(stage_2_held_on: date | None, unverified_majors: int, certified: bool, today: date,
+                        rules: ResponseRules = DEFAULT_RULES) -> Stage2Repeat | None:
+    """The warning a client at risk of a repeated stage 2 gets: stage 2 held, majors from it the body has not
+    verified, no certificate yet; None otherwise."""
+    if stage_2_held_on is None or unverified_majors <= 0 or certified:
+        return None
+    by = stage_2_repeat_by(stage_2_held_on, rules)
+    return Stage2Repeat(by, (by - today).days, unverified_majors)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, or the month's last day where it has no such day (31 Jan → 28 Feb)."""
     month_index = day.month - 1 + months

@@ -22,8 +22,10 @@ class WeekAtClient:
     gate_waiting: bool  # the current stage's gate review waits for the consultant
     overdue_tasks: int
     overdue: tuple[tuple[str, date], ...] = ()  # (title, due on) of assigned overdue tasks
-    due_this_week: tuple[tuple[str, date], ...] = ()
+    due_this_week: tuple[tuple[str, date], ...] = ()  # tasks and every other source of due dates
     red_kpis: tuple[str, ...] = field(default=())
+    # Overdue of the other sources of due dates (workflows/due_dates.py): reviews, audits, the body's deadlines.
+    other_overdue: tuple[tuple[str, date], ...] = ()
 
 
 def week_key(day: date) -> str:
@@ -60,6 +62,9 @@ def weekly_sections(week: WeekAtClient) -> list[tuple[str, list[str]]]:
         count = max(week.overdue_tasks, len(week.overdue))
         sections.append((f"{count} overdue task{'s' if count != 1 else ''}",
                          _named(list(week.overdue), count) or ["Not assigned to anyone yet"]))
+    if week.other_overdue:
+        n = len(week.other_overdue)
+        sections.append((f"{n} other deadline{'s' if n != 1 else ''} overdue", _named(list(week.other_overdue))))
     if week.due_this_week:
         n = len(week.due_this_week)
         sections.append((f"{n} item{'s' if n != 1 else ''} due this week", _named(list(week.due_this_week))))

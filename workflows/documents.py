@@ -202,6 +202,41 @@ def check_record_entry(kind: str, occurred_on: dt.date | None, today: dt.date) -
                               status=INVALID_INPUT)
 
 
+RECORD_FREQUENCIES = {"monthly": "Every month", "quarterly": "Every quarter", "yearly": "Every year"}
+_PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+
+def check_record_frequency(kind: str, frequency: str) -> str | None:
+    """How often a record's instances are expected ("" for no set rhythm); only records accrue (422)."""
+    if not frequency:
+        return None
+    if frequency not in RECORD_FREQUENCIES:
+        raise TransitionError("Choose how often the record is kept from the list.", status=INVALID_INPUT)
+    if kind != "record":
+        raise TransitionError("Only a record is kept at a frequency; a document has its periodic review instead.",
+                              status=INVALID_INPUT)
+    return frequency
+
+
+def period_end(day: dt.date, frequency: str) -> dt.date:
+    """The last day of the calendar month, quarter or year that `day` falls in."""
+    months = _PERIOD_MONTHS[frequency]
+    last_month = (day.month - 1) // months * months + months
+    return dt.date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+
+
+def record_due(frequency: str | None, latest: dt.date | None, expected_since: dt.date) -> dt.date | None:
+    """When the next instance of a record kept at `frequency` is due: by the end of the period after the one
+    its latest instance falls in, and never before the end of the period in which it became expected (a record
+    expected from 3 December, monthly, is first due on 31 December). None for a record with no frequency."""
+    if frequency is None:
+        return None
+    first = period_end(expected_since, frequency)
+    if latest is None:
+        return first
+    return max(first, period_end(period_end(latest, frequency) + dt.timedelta(days=1), frequency))
+
+
 def check_acknowledgement(status: str, needs_acknowledgement: bool, number: int, already: bool) -> None:
     """Confirm reading version `number`: only an effective version that asks for it, once (409)."""
     if not needs_acknowledgement or status != APPROVED:

@@ -2,7 +2,7 @@
 idempotency key of each message and the local time a digest goes out.
 
 Plain Python (no Flask, no SQLAlchemy) so the sweep, the event hooks and the tests share one set of rules.
-A new kind of message is one entry in `KINDS`.
+A new kind of message is one entry in `KINDS` (a new source of due dates, one in `due_dates.SOURCES`).
 """
 from __future__ import annotations
 
@@ -12,27 +12,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from . import due_dates
 from .errors import INVALID_INPUT, WorkflowError
+from .message_kinds import (ASSIGNEE, CLIENT_ADMINS, CONSULTANTS, REQUESTER_AND_ADMINS, TOP_MANAGEMENT, USER,  # noqa: F401
+                            Kind)
 
 IMMEDIATELY, DIGEST, OFF = "immediately", "digest", "off"
 DELIVERIES = (IMMEDIATELY, DIGEST, OFF)
 DELIVERY_LABELS = {IMMEDIATELY: "At once", DIGEST: "In my daily digest", OFF: "Off"}
-
-# Who receives a kind (the app resolves each to people of the client).
-CONSULTANTS, REQUESTER_AND_ADMINS, ASSIGNEE, CLIENT_ADMINS, USER = (
-    "consultants", "requester_and_admins", "assignee", "client_admins", "user")
-
-
-@dataclass(frozen=True)
-class Kind:
-    key: str
-    label: str  # as the preferences page names it
-    mandatory: bool  # gate decisions, invitations, password resets: never turned off
-    recipients: str
-    subject: str  # str.format with the message's fields; the client's name always leads
-    wording: str  # the first line of the mail and the in-app notification
-    is_digest: bool = False  # a digest itself (the morning brief, the daily and weekly digests): never "in the digest"
-
 
 KINDS = [
     Kind("gate_review_requested", "A gate review is requested", False, CONSULTANTS,
@@ -56,12 +43,7 @@ KINDS = [
     Kind("finding_raised", "A finding is raised at my client", False, CLIENT_ADMINS,
          "{client}: {severity} finding raised: {title}",
          "{actor} raised a {severity} finding at {client}: “{title}”{clause}."),
-    Kind("task_due", "A task of mine is due soon", False, ASSIGNEE,
-         "{client}: “{title}” is due {when}",
-         "Your task “{title}” at {client} is due {when}."),
-    Kind("task_overdue", "A task of mine is overdue", False, ASSIGNEE,
-         "{client}: “{title}” is overdue",
-         "Your task “{title}” at {client} is {days} days overdue."),
+    *due_dates.MESSAGE_KINDS,  # the due-soon and overdue messages of every source of due dates
     Kind("task_escalated", "A task at my client is long overdue", True, CLIENT_ADMINS,
          "{client}: “{title}” is {days} days overdue — certification at risk",
          "“{title}” at {client} is {days} days overdue; left undone, it holds up the gate and the "
@@ -347,6 +329,7 @@ class BriefClient:
     red_kpis: int = 0
     missing_kpis: int = 0
     days_quiet: int | None = None  # days since the last activity (or since the client began); None: unknown
+    overdue_dates: int = 0  # overdue for them of the other sources of due dates (reviews, audits, deadlines)
 
 
 @dataclass(frozen=True)
@@ -371,6 +354,9 @@ def brief_rows(clients: list[BriefClient]) -> list[BriefRow]:
         if c.overdue_tasks:
             reasons.append(_plural(c.overdue_tasks, "overdue task", "overdue tasks"))
             score += 100 + 10 * c.overdue_tasks
+        if c.overdue_dates:
+            reasons.append(_plural(c.overdue_dates, "other deadline overdue", "other deadlines overdue"))
+            score += 100 + 10 * c.overdue_dates
         if c.red_kpis:
             reasons.append(_plural(c.red_kpis, "KPI in the red", "KPIs in the red"))
             score += 50 + 5 * c.red_kpis

@@ -43,6 +43,9 @@ class Document(TenantModel):
     approved_by_id: Mapped[int | None] = user_ref()
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     review_due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    # A record kept monthly, quarterly or yearly: an instance is due each period from `expected_since` on.
+    record_frequency: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    expected_since: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_reviewed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
@@ -59,6 +62,8 @@ class Document(TenantModel):
         CheckConstraint("approver_role IN ('top_management', 'client_admin', 'consultant')",
                         name="approver_role_valid"),
         CheckConstraint("origin IN ('internal', 'external')", name="origin_valid"),
+        CheckConstraint("record_frequency IS NULL OR (kind = 'record' AND "
+                        "record_frequency IN ('monthly', 'quarterly', 'yearly'))", name="record_frequency_valid"),
     )
 
 

@@ -192,7 +192,10 @@ class ClientSummary(SharedModel):
     client: Mapped[Client] = relationship(back_populates="summary")
 
 
-WORK_KINDS = ("gate_review", "document_approval", "task")
+# What "My work" lists, in its order: reviews and approvals waiting, then each source of due dates
+# (workflows/due_dates.py; tests/unit/test_due_date_rules.py keeps the two in step).
+WORK_KINDS = ("gate_review", "document_approval", "task", "document_review", "record_due", "effectiveness_check",
+              "internal_audit", "management_review", "external_audit", "cb_response", "stage_2_repeat")
 
 
 class WorkItem(SharedModel):
@@ -205,7 +208,8 @@ class WorkItem(SharedModel):
     __tablename__ = "work_items"
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the task, document or gate review
+    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the task, document, audit … it is
+    parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the finding of an effectiveness check
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     title: Mapped[str] = mapped_column(String(300))
     stage: Mapped[str] = mapped_column(String(40))
@@ -215,7 +219,9 @@ class WorkItem(SharedModel):
 
     client: Mapped[Client] = relationship()
 
-    __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task')", name="kind_valid"),)
+    __table_args__ = (CheckConstraint("kind IN ('gate_review', 'document_approval', 'task', 'document_review', 'record_due', "
+                                      "'effectiveness_check', 'internal_audit', 'management_review', 'external_audit', "
+                                      "'cb_response', 'stage_2_repeat')", name="kind_valid"),)
 
 
 class ClientKpiLatest(SharedModel):

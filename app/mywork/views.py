@@ -12,9 +12,12 @@ from flask import url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, nulls_last, select
 
+from workflows import due_dates
+
 from .. import clock
 from ..extensions import db
 from ..models import WORK_KINDS, Client, WorkItem
+from ..notify.links import item_link
 from ..permissions import current_account, visible_clients_query
 from ..templating import render
 from . import bp
@@ -22,7 +25,8 @@ from . import bp
 KIND_LABELS = {
     "gate_review": ("Gate reviews", "Stage gates your clients asked you to review, oldest request first."),
     "document_approval": ("Documents to approve", "Documents and records sent for review, longest waiting first."),
-    "task": ("Tasks assigned to you", "Open tasks of the stages your clients are working on, by due date."),
+    # Tasks and every other source of due dates: their entries in workflows/due_dates.py.
+    **{s.item_kind: (s.label, s.hint) for s in due_dates.SOURCES},
 }
 
 
@@ -51,11 +55,8 @@ def index():
 
 
 def _link(item: WorkItem, slug: str) -> str:
-    if item.kind == "task":
-        return url_for("workspace.task", slug=slug, task_id=item.ref_id)
-    if item.kind == "document_approval":
-        return url_for("workspace.documents", slug=slug) + f"#doc-{item.ref_id}"
-    return url_for("workspace.gates", slug=slug) + f"#gate-{item.stage}"
+    endpoint, values, fragment = item_link(item.kind, item.ref_id, item.stage, item.parent_id)
+    return url_for(endpoint, slug=slug, **values) + (f"#{fragment}" if fragment else "")
 
 
 def count_query():

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from workflows import digests as rules_digest
+from workflows import due_dates
 from workflows import reminders as rules
 from workflows.kpi import RED_STATUSES
 from workflows.stages import stage_label
@@ -135,9 +136,9 @@ def weekly_candidates(now: datetime, clients: dict) -> list[Candidate]:
             continue
         week = rules_digest.WeekAtClient(
             clients[cid][0], stage_label(summary.stage), summary.stage_progress, summary.gate_awaiting_approval,
-            summary.overdue_tasks, overdue=tuple((t, d) for t, d in tasks if d < day),
-            due_this_week=tuple((t, d) for t, d in tasks if day <= d <= rules_digest.week_end(day)),
-            red_kpis=tuple(red))
+            summary.overdue_tasks, overdue=tuple((t, d) for kind, t, d in tasks if d < day and kind == "task"),
+            due_this_week=tuple((t, d) for _kind, t, d in tasks if day <= d <= rules_digest.week_end(day)),
+            red_kpis=tuple(red), other_overdue=tuple((t, d) for kind, t, d in tasks if d < day and kind != "task"))
         sections = rules_digest.weekly_sections(week)
         if not sections:  # nothing to say, nothing sent
             continue
@@ -147,16 +148,17 @@ def weekly_candidates(now: datetime, clients: dict) -> list[Candidate]:
 
 
 def _weeks(client_ids: list[int], last_day) -> dict[int, tuple]:
-    """(summary, [(task title, due on)], [red KPI names]) of each client."""
+    """(summary, [(kind, title, due on)] of its dated work (tasks, reviews, audits …), [red KPI names]) of each
+    client: each item once, whoever it waits for."""
     summaries = {s.client_id: s for s in db.session.scalars(
         select(ClientSummary).where(ClientSummary.client_id.in_(client_ids)))}
     tasks, red = defaultdict(dict), defaultdict(list)
-    for cid, ref, title, due_on in db.session.execute(
-            select(WorkItem.client_id, WorkItem.ref_id, WorkItem.title, WorkItem.due_on)
-            .where(WorkItem.client_id.in_(client_ids), WorkItem.kind == "task", WorkItem.due_on.is_not(None),
-                   WorkItem.due_on <= rules_digest.week_end(last_day))
+    for cid, kind, ref, title, due_on in db.session.execute(
+            select(WorkItem.client_id, WorkItem.kind, WorkItem.ref_id, WorkItem.title, WorkItem.due_on)
+            .where(WorkItem.client_id.in_(client_ids), WorkItem.kind.in_(due_dates.DUE_ITEM_KINDS),
+                   WorkItem.due_on.is_not(None), WorkItem.due_on <= rules_digest.week_end(last_day))
             .order_by(WorkItem.due_on, WorkItem.title)):
-        tasks[cid][ref] = (title, due_on)
+        tasks[cid][(kind, ref)] = (kind, title, due_on)
     for cid, name in db.session.execute(
             select(ClientKpiLatest.client_id, ClientKpiLatest.name)
             .where(ClientKpiLatest.client_id.in_(client_ids), ClientKpiLatest.status.in_(RED_STATUSES))

@@ -2,8 +2,9 @@
 consultants' morning briefs — derived afresh from the shared tables each time, so a lost job heals at the
 next sweep, and claimed under each message's key, so a second (or a parallel) sweep sends nothing new.
 
-It reads `work_items` (open tasks with their assignee and due date, gate reviews waiting with their
-reviewers) and `client_summaries`, never a client's schema: 2,000 clients cost a handful of queries.
+It reads `work_items` (open tasks and every other dated item with its people and due date, gate reviews
+waiting with their reviewers) and `client_summaries`, never a client's schema: 2,000 clients cost a handful
+of queries.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, insert, select, update
 
 from workflows import digests as digest_rules
+from workflows import due_dates
 from workflows import reminders as rules
 from workflows.stages import stage_label
 
@@ -29,6 +31,7 @@ from ..models import (Account, Client, ClientConsultant, ClientMember, ClientSum
 from . import digests
 from .candidates import Candidate
 from .events import path_of, preferences
+from .links import item_link
 from .outbox import Message, claim_many, resend_stale
 
 log = logging.getLogger("isopath.notify")
@@ -73,15 +76,18 @@ def _active_clients(now: datetime) -> dict[int, ClientRules]:
     return found
 
 
-def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
+def _due_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
+    """Due soon and overdue, for every source of due dates (workflows/due_dates.py: tasks, document reviews,
+    audits …): one ladder, each source's own messages and page; only tasks escalate to the client admins."""
     if not clients:
         return []
     horizon = max(c.today for c in clients.values()) + timedelta(
         days=max(max(c.lead_days) for c in clients.values()))
     items = WorkItem.__table__.c  # plain rows (tens of thousands at 2,000 clients), not ORM-loaded ones
-    rows = db.session.execute(select(items.client_id, items.ref_id, items.user_id, items.title, items.due_on)
-                              .where(items.kind == "task", items.due_on <= horizon)).all()
-    escalate = {r.client_id for r in rows if r.client_id in clients
+    rows = db.session.execute(select(items.client_id, items.kind, items.ref_id, items.user_id, items.title,
+                                     items.due_on, items.stage, items.parent_id)
+                              .where(items.kind.in_(due_dates.DUE_ITEM_KINDS), items.due_on <= horizon)).all()
+    escalate = {r.client_id for r in rows if r.client_id in clients and due_dates.SOURCE_BY_KIND[r.kind].escalates
                 and (clients[r.client_id].today - r.due_on).days >= rules.ESCALATE_AFTER}
     admins = defaultdict(list)
     if escalate:
@@ -98,13 +104,17 @@ def _task_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
         steps = ladder.get(rung)
         if steps is None:
             steps = ladder[rung] = rules.due_steps(*rung)
+        source = due_dates.SOURCE_BY_KIND[r.kind]
         for step in steps:
-            people = admins[r.client_id] if step.kind == "task_escalated" else [r.user_id]
+            kind = source.message_kind(step.kind)
+            if kind is None:
+                continue
+            people = admins[r.client_id] if kind == "task_escalated" else [r.user_id]
             fields = {"title": r.title, "days": step.days, "when": rules.when_due(step.days)}
+            link = item_link(r.kind, r.ref_id, r.stage, r.parent_id)
             for uid in people:
-                key = rules.idempotency_key(step.kind, f"c{r.client_id}/task/{r.ref_id}", step.window, uid)
-                out.append(Candidate(key, step.kind, uid, r.client_id, fields,
-                                     ("workspace.task", {"task_id": r.ref_id}, "")))
+                key = rules.idempotency_key(kind, f"c{r.client_id}/{r.kind}/{r.ref_id}", step.window, uid)
+                out.append(Candidate(key, kind, uid, r.client_id, fields, link))
     return out
 
 
@@ -124,7 +134,7 @@ def _gate_candidates(clients: dict[int, ClientRules]) -> list[Candidate]:
             continue
         key = rules.idempotency_key(step.kind, f"c{r.client_id}/gate/{r.ref_id}", step.window, r.user_id)
         out.append(Candidate(key, step.kind, r.user_id, r.client_id, {"stage": stage_label(r.stage), "days": step.days},
-                             ("workspace.gates", {}, f"gate-{r.stage}")))
+                             item_link("gate_review", r.ref_id, r.stage)))
     return out
 
 
@@ -155,6 +165,13 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
                                           .where(WorkItem.kind == "gate_review", WorkItem.user_id.in_(wanted))
                                           .group_by(WorkItem.user_id, WorkItem.client_id)):
         gates[(uid, cid)] = n
+    late = defaultdict(int)  # their overdue reviews, audits and deadlines (tasks: the summary's overdue count)
+    for uid, cid, due_on in db.session.execute(
+            select(WorkItem.user_id, WorkItem.client_id, WorkItem.due_on)
+            .where(WorkItem.kind.in_(due_dates.DUE_ITEM_KINDS), WorkItem.kind != "task", WorkItem.user_id.in_(wanted),
+                   WorkItem.due_on < max(c.today for c in clients.values()))):
+        if cid in clients and due_on < clients[cid].today:  # overdue in the client's own time zone
+            late[(uid, cid)] += 1
     summaries = db.session.execute(
         select(ClientConsultant.user_id, ClientSummary, Client.created_at)
         .join(ClientSummary, ClientSummary.client_id == ClientConsultant.client_id)
@@ -166,7 +183,7 @@ def _brief_candidates(now, clients: dict, covered: set[int]) -> list[Candidate]:
         since = summary.last_activity_at or created_at
         per_user[uid].append(rules.BriefClient(
             name, slug, gates_waiting=gates[(uid, summary.client_id)], overdue_tasks=summary.overdue_tasks,
-            red_kpis=summary.red_kpis, missing_kpis=summary.stale_kpis,
+            red_kpis=summary.red_kpis, missing_kpis=summary.stale_kpis, overdue_dates=late[(uid, summary.client_id)],
             days_quiet=(now - since).days if since else None))
     held = digests.pending_notices({uid: digests.digest_moment(due[uid], zones[uid], uid) for uid in wanted})
     out = []
@@ -251,7 +268,7 @@ def sweep_reminders() -> dict:
     result = SweepResult()
     clients = _active_clients(now)
     covered: set[int] = set()
-    candidates = (_task_candidates(clients) + _gate_candidates(clients)
+    candidates = (_due_candidates(clients) + _gate_candidates(clients)
                   + _brief_candidates(now, clients, covered))
     candidates += digests.daily_candidates(now, covered) + digests.weekly_candidates(now, clients)
     result.candidates = len(candidates)

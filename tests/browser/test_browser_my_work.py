@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from app.models import WORK_KINDS
+
 from .conftest import SCREENSHOTS, log_in
 
 pytestmark = pytest.mark.browser
@@ -24,7 +26,7 @@ def test_my_work_lists_what_waits_and_links_into_the_client(page):
     kind, slug = first.get_attribute("data-kind"), first.get_attribute("data-client")
     first.locator("a.work-title").click()
     page.wait_for_url(f"**/c/{slug}/**")
-    assert kind in ("gate_review", "document_approval", "task")
+    assert kind in WORK_KINDS  # approvals, tasks and every other source of due dates
 
 
 def test_inline_status_and_select_all_on_the_task_list(page):

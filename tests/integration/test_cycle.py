@@ -295,3 +295,64 @@ def test_an_overdue_minor_declined_stays_minor_and_a_minor_not_overdue_has_nothi
             == f"Finding #{fid}: kept as minor — The body agreed a week's extension"
         assert db.session.get(Finding, fresh).severity == "minor"
     assert "proposed for escalation" not in text_of(http.get(f"/c/{w.client.slug}/findings/{fid}"))
+
+
+# --- stage 2 repeated when its majors are not verified in time ------------------------------------------
+
+def cb_major(db, client, audit_on=date(2026, 11, 23)) -> int:
+    """A major the certification body raised at stage 2, held on `audit_on`."""
+    with inside(db, client):
+        with clock.frozen_at(datetime.combine(audit_on, datetime.min.time(), timezone.utc)):
+            ops.save_audit("stage_2", ops.AuditForm(held_on=audit_on.isoformat(), result="major"), ops.Actor(None, "t"))
+            f = ops.raise_finding("certification_audit", "", "No internal audit of sales", "9.2", "",
+                                  ops.Actor(None, "t"), source="cb_stage_2", kind="system_nonconformity", grade="major")
+        ops.save(client)
+        return f.id
+
+
+def test_unverified_stage_2_majors_warn_of_a_repeated_stage_2_until_the_body_verifies_them(db, http, factory):
+    w = factory.world()
+    fid = cb_major(db, w.client)  # stage 2 ten days ago: six months by default, to 23 May 2027
+    http.login(w.consultant.email)
+    expected = ("1 major nonconformity from stage 2 must be verified by the certification body by 23 May 2027 "
+                "(171 days left), or it repeats stage 2.")
+    for url in (f"/c/{w.client.slug}/certification", f"/c/{w.client.slug}/"):
+        page = text_of(http.get(url))
+        assert 'id="stage-2-repeat"' in page and expected in page, url
+
+    # The body's own rule moves the day: three months, to 23 Feb 2027.
+    with inside(db, w.client):
+        db.session.get(WorkspaceSettings, 1).certification_body = "BSI"
+        ops.save(w.client)
+    http.submit("/response-rules", {"body": "BSI", "major_days": "90", "minor_days": "30",
+                                    "stage_2_repeat_months": "3"})
+    assert ("by 23 Feb 2027 (82 days left)" in text_of(http.get(f"/c/{w.client.slug}/certification")))
+
+    # Three months on, still unverified: it has passed.
+    with clock.frozen_at(datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)):
+        page = text_of(http.get(f"/c/{w.client.slug}/certification"))
+    assert ("1 major nonconformity from stage 2 not verified by the certification body by 23 Feb 2027: it repeats "
+            "stage 2 unless it agrees otherwise.") in page and 'class="notice bad" id="stage-2-repeat"' in page
+
+    # Accepted, but how the body verified not yet recorded: still at risk; with it, the warning is gone.
+    resp = http.submit(f"/c/{w.client.slug}/findings/{fid}/certification-body",
+                       {"cb_reference": "NC-7", "cb_submitted_on": "2026-11-30", "cb_accepted_on": "2026-12-02",
+                        "cb_verification": ""}, form_url=f"/c/{w.client.slug}/findings/{fid}")
+    assert resp.status_code == 303
+    assert 'id="stage-2-repeat"' in text_of(http.get(f"/c/{w.client.slug}/certification"))
+    http.submit(f"/c/{w.client.slug}/findings/{fid}/certification-body",
+                {"cb_reference": "NC-7", "cb_submitted_on": "2026-11-30", "cb_accepted_on": "2026-12-02",
+                 "cb_verification": "document_review"}, form_url=f"/c/{w.client.slug}/findings/{fid}")
+    for url in (f"/c/{w.client.slug}/certification", f"/c/{w.client.slug}/"):
+        assert 'id="stage-2-repeat"' not in text_of(http.get(url)), url
+
+
+def test_minors_alone_or_a_certificate_mean_no_stage_2_repeat_warning(db, http, factory):
+    w = factory.world()
+    cb_minor(db, w.client)
+    http.login(w.consultant.email)
+    assert 'id="stage-2-repeat"' not in text_of(http.get(f"/c/{w.client.slug}/certification"))
+    other = factory.client(w.account, [w.consultant])
+    cb_major(db, other)
+    certified(db, other)
+    assert 'id="stage-2-repeat"' not in text_of(http.get(f"/c/{other.slug}/certification"))

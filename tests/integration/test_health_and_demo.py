@@ -39,3 +39,33 @@ def test_demo_data_is_complete_and_idempotent(ctx, db):
                   "staff@acme-logistics.example", "staff@brightside-dental.example"):
         user = db.session.scalar(select(User).where(User.email == email))
         assert user is not None and verify_password(user.password_hash, DEMO_PASSWORD)
+
+
+def test_demo_clients_in_implementation_keep_their_reports_at_a_rhythm_with_the_next_one_due(ctx, db):
+    from datetime import timedelta
+
+    import tenants
+    from app import clock
+    from app.demo import seed_demo
+    from app.models import ClientMember, Document, Stage, WorkItem
+    from app.workspace import operations as ops
+
+    seed_demo()
+    implementing = db.session.scalars(select(Client).join(ClientSummary, ClientSummary.client_id == Client.id)
+                                      .where(ClientSummary.stage == "implementation")).all()
+    assert implementing
+    for client in implementing:
+        lead = db.session.scalar(select(ClientMember.user_id).where(ClientMember.client_id == client.id,
+                                                                    ClientMember.role == "client_admin"))
+        with tenants.tenant_scope(db.session, client.schema_name):
+            entered = db.session.get(Stage, "implementation").entered_at.date()
+            kept = {d.key: (d.record_frequency, d.expected_since, d.owner_id, ops.next_record_due(d))
+                    for d in db.session.scalars(select(Document).where(Document.record_frequency.is_not(None)))}
+        assert {k: v[:3] for k, v in kept.items()} == {"kpi_reports": ("monthly", entered, lead),
+                                                       "customer_satisfaction_results": ("quarterly", entered, lead)}
+        for key, (_, _, _, due) in kept.items():
+            with tenants.tenant_scope(db.session, client.schema_name):
+                doc_id = db.session.scalar(select(Document.id).where(Document.key == key))
+            row = db.session.get(WorkItem, (client.id, "record_due", doc_id, lead))
+            # On My work once within the 60 days of dated items (workflows/due_dates.HORIZON_DAYS).
+            assert (row.due_on if row else None) == (due if due <= clock.today() + timedelta(days=60) else None)

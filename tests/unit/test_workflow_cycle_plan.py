@@ -35,6 +35,20 @@ def test_a_bodys_own_rules_set_the_deadlines():
     assert wc.stage_2_repeat_by(date(2027, 8, 31), strict) == date(2027, 11, 30)
 
 
+def test_the_stage_2_repeat_warning_only_with_unverified_majors_and_no_certificate():
+    held, today = date(2027, 8, 31), date(2028, 2, 1)
+    risk = wc.stage_2_repeat_risk(held, 2, False, today)
+    assert (risk.by, risk.days_left, risk.majors) == (date(2028, 2, 29), 28, 2)
+    assert risk.text == ("2 major nonconformities from stage 2 must be verified by the certification body by "
+                         "29 Feb 2028 (28 days left), or it repeats stage 2.")
+    late = wc.stage_2_repeat_risk(held, 1, False, date(2028, 3, 1))
+    assert late.days_left == -1 and late.text.startswith("1 major nonconformity from stage 2 not verified")
+    assert wc.stage_2_repeat_risk(held, 1, False, date(2028, 2, 28)).text.endswith("(1 day left), or it repeats stage 2.")
+    assert wc.stage_2_repeat_risk(None, 2, False, today) is None  # stage 2 not held
+    assert wc.stage_2_repeat_risk(held, 0, False, today) is None  # nothing unverified
+    assert wc.stage_2_repeat_risk(held, 2, True, today) is None  # certified: decided, nothing to repeat
+
+
 def test_the_calendar_of_a_certificate_in_its_first_surveillance_year():
     found = wc.cycle(date(2026, 8, 3), today=date(2026, 12, 3))
     events = cp.calendar(found, date(2026, 12, 3), stage_2_on=date(2026, 7, 18))

@@ -120,3 +120,31 @@ def test_acknowledgement_once_per_effective_version_and_who_has_not():
     assert refused(wd.check_acknowledgement, "draft", True, 2, False).status == 409
     assert "already" in str(refused(wd.check_acknowledgement, "approved", True, 2, True))
     assert wd.not_acknowledged({1: "Ann", 2: "Bo", 3: "Cy"}, [2]) == ["Ann", "Cy"]
+
+
+def test_a_record_kept_at_a_frequency_is_due_each_period_from_when_it_became_expected():
+    d = dt.date
+    assert wd.period_end(d(2026, 12, 3), "monthly") == d(2026, 12, 31)
+    assert wd.period_end(d(2027, 2, 10), "monthly") == d(2027, 2, 28)
+    assert wd.period_end(d(2028, 2, 10), "monthly") == d(2028, 2, 29)
+    assert wd.period_end(d(2026, 11, 3), "quarterly") == d(2026, 12, 31)
+    assert wd.period_end(d(2026, 4, 1), "quarterly") == d(2026, 6, 30)
+    assert wd.period_end(d(2026, 4, 1), "yearly") == d(2026, 12, 31)
+    since = d(2026, 12, 3)
+    assert wd.record_due("monthly", None, since) == d(2026, 12, 31)  # first due by the end of its month
+    assert wd.record_due("monthly", d(2026, 12, 2), since) == d(2027, 1, 31)  # December's done: January's next
+    assert wd.record_due("monthly", d(2026, 10, 15), since) == d(2026, 12, 31)  # older instances don't make it late
+    assert wd.record_due("monthly", d(2027, 1, 31), since) == d(2027, 2, 28)
+    assert wd.record_due("quarterly", d(2027, 2, 1), since) == d(2027, 6, 30)
+    assert wd.record_due("yearly", d(2027, 12, 31), since) == d(2028, 12, 31)
+    assert wd.record_due(None, d(2027, 1, 1), since) is None
+
+
+def test_only_records_are_kept_at_a_frequency_from_the_list():
+    assert wd.check_record_frequency("record", "") is None
+    assert wd.check_record_frequency("record", "quarterly") == "quarterly"
+    with pytest.raises(TransitionError, match="from the list") as err:
+        wd.check_record_frequency("record", "weekly")
+    assert err.value.status == 422
+    with pytest.raises(TransitionError, match="Only a record is kept at a frequency"):
+        wd.check_record_frequency("document", "monthly")

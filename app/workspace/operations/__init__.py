@@ -16,9 +16,11 @@ from .client import (
 from .common import Actor, log
 from .cycle import (
     Generated, body_rules, client_calendar, client_rules, delete_body_rules, generate_preparation,
-    preparation_status, rules_of, save_body_rules, stale_items,
+    preparation_status, rules_of, save_body_rules, stage_2_repeat, stale_items,
 )
-from .document_records import acknowledge, add_record_entry, expected_readers, mark_reviewed, reviews_due
+from .document_records import (
+    acknowledge, add_record_entry, expected_readers, mark_reviewed, next_record_due, reviews_due,
+)
 from .documents import (
     RegisterForm, Upload, edit_version, effective_version, may_approve, register_document, set_document_status,
     set_version_status, start_version, update_register, working_version,

@@ -18,7 +18,7 @@ from ... import clock
 from ...extensions import db
 from ...models import CertificationBodyRules, Client, ExternalAudit, Finding, Stage, Task
 from ...refusal import Refusal
-from .certification import _locked, client_cycle, external_audits
+from .certification import _locked, client_cycle, decided_on, external_audits
 from .common import Actor, check_length, log
 from .state import current_stage_key, settings
 from .tasks import append_task
@@ -136,6 +136,19 @@ def client_calendar(audits: dict[str, ExternalAudit] | None = None) -> list[cp.C
 
 
 # --- ageing, for the summary ------------------------------------------------------------------------
+
+def stage_2_repeat(audits: dict[str, ExternalAudit] | None = None) -> wc.Stage2Repeat | None:
+    """Whether the client risks a repeated stage 2: majors the body raised there and has not verified (its
+    acceptance and how it verified are not recorded), counted against the body's rule."""
+    audits = external_audits() if audits is None else audits
+    held = audits["stage_2"].held_on if "stage_2" in audits else None
+    if held is None:
+        return None
+    majors = db.session.scalar(select(func.count()).select_from(Finding).where(
+        Finding.source == "cb_stage_2", Finding.severity == "major",
+        (Finding.cb_accepted_on.is_(None)) | (Finding.cb_verification.is_(None)))) or 0
+    return wc.stage_2_repeat_risk(held, majors, decided_on() is not None, clock.today(), client_rules())
+
 
 def stale_items(now: datetime | None = None) -> int:
     """Open findings and open tasks with no update for 60 days (nc.is_stale, nc.is_stale_task), in SQL."""

@@ -40,6 +40,14 @@ def add_record_entry(doc: Document, occurred_on: date | None, note: str, actor: 
     return entry
 
 
+def next_record_due(doc: Document) -> date | None:
+    """When the record's next instance is due (wd.record_due), or None when it has no frequency."""
+    if doc.record_frequency is None:
+        return None
+    latest = max((r.occurred_on for r in doc.records), default=None)
+    return wd.record_due(doc.record_frequency, latest, doc.expected_since or clock.today())
+
+
 def mark_reviewed(doc: Document, actor: Actor) -> date:
     """"Reviewed, no change needed": the effective version stays, the review clock starts again."""
     try:

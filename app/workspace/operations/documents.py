@@ -245,15 +245,21 @@ class RegisterForm:
     approver_role: str = "consultant"
     origin: str = "internal"
     retention: str = ""
+    record_frequency: str = ""  # "" (no set rhythm), monthly, quarterly or yearly: records only
 
 
 def update_register(doc: Document, form: RegisterForm, actor: Actor, members: set[int]) -> None:
-    """Change a register entry's fields (identifier, title, kind, owner, approver role, origin, retention)."""
+    """Change a register entry's fields (identifier, title, kind, owner, approver role, origin, retention, and
+    for a record how often its instances are expected)."""
     _check_open(doc)
     try:
         wd.check_register_entry(doc.key, form.identifier, form.title, form.kind, form.approver_role, form.origin)
     except wf.WorkflowError as err:
         raise _refuse(err) from err
+    try:
+        frequency = wd.check_record_frequency(form.kind, form.record_frequency)
+    except wf.WorkflowError as err:
+        raise _refuse(err, "record_frequency") from err
     if form.owner_id is not None and form.owner_id not in members:
         raise Refusal("Choose the owner among the people who work on this client.", 422, field="owner_id")
     if form.kind != doc.kind and (doc.records or len(doc.versions) > 1):
@@ -267,12 +273,15 @@ def update_register(doc: Document, form: RegisterForm, actor: Actor, members: se
               "title": check_length(form.title.strip(), Document.title, "title", "The title"),
               "kind": form.kind, "owner_id": form.owner_id, "approver_role": form.approver_role,
               "origin": form.origin,
-              "retention": check_length(form.retention.strip(), Document.retention, "retention", "The retention")}
+              "retention": check_length(form.retention.strip(), Document.retention, "retention", "The retention"),
+              "record_frequency": frequency}
     before = {k: getattr(doc, k) for k in fields}
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if not changed:
         return
     for k, v in changed.items():
         setattr(doc, k, v)
+    if "record_frequency" in changed:  # a new rhythm counts from today: nothing is overdue the day it is set
+        doc.expected_since = clock.today() if frequency else None
     log(actor, "document.register", "document", doc.id, f"Register entry “{doc.title}” changed",
         {k: before[k] for k in changed}, changed)

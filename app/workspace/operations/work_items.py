@@ -1,5 +1,6 @@
 """The "My work" index: one client's open work items per person, rebuilt from its schema.
 
+Tasks, gate reviews and document approvals here; every other source of due dates in due_items.py.
 Called by `summary.save` (and the nightly repair), so the rows change in the same transaction as the work
 they index: a task marked done is gone from its assignee's list in the same commit, and a rolled-back change
 leaves the list as it was. Rebuilding the client's rows whole (delete, then insert) is what makes it exact:
@@ -15,6 +16,7 @@ from workflows.stages import stage_label
 from ...extensions import db
 from ...models import (AccountMember, Client, ClientConsultant, ClientMember, ClientSummary, Document, GateReview, Task,
                        User, WorkItem)
+from .due_items import due_item_rows
 from .state import current_stage_key
 
 
@@ -67,11 +69,14 @@ def refresh_work_items(client: Client) -> int:
         for d in docs:
             rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at)
                      for uid in people]
+    # Every other source of due dates (workflows/due_dates.py), for the people each names.
+    rows += due_item_rows(client, people, top, lambda *a, **kw: _row(client, *a, **kw))
     if rows:
         db.session.execute(insert(WorkItem), rows)
     return len(rows)
 
 
-def _row(client: Client, kind: str, ref_id: int, user_id: int, title: str, stage: str, due_on=None, since=None):
+def _row(client: Client, kind: str, ref_id: int, user_id: int, title: str, stage: str, due_on=None, since=None,
+         parent_id=None):
     return {"client_id": client.id, "kind": kind, "ref_id": ref_id, "user_id": user_id, "title": title,
-            "stage": stage, "due_on": due_on, "waiting_since": since}
+            "stage": stage, "due_on": due_on, "waiting_since": since, "parent_id": parent_id}

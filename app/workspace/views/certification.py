@@ -50,7 +50,7 @@ def _page(status: int = 200, error: Refusal | None = None, form: str | None = No
     return render("workspace/certification.html", client=g.client, settings=s, cycle=found, audits=audits,
                   application=application, certificate=certificate, audit_values=audit_values,
                   preparation=ops.preparation_status() if upcoming else [], upcoming=upcoming, today=today,
-                  calendar=ops.client_calendar(audits), rules=ops.client_rules() if found else None,
+                  calendar=ops.client_calendar(audits), stage_2_repeat=ops.stage_2_repeat(audits), rules=ops.client_rules() if found else None,
                   can_prepare=may_change(*PREPARATION_ROLES),
                   labels=wc.AUDIT_LABELS, results=wc.AUDIT_RESULTS, can_edit=may_change(*CERTIFICATION_ROLES), error=error, error_form=form, error_kind=kind, error_on_top=error is not None and not inline), status
 

@@ -51,6 +51,7 @@ def document_page(doc: Document, status: int = 200, error: str | None = None, ty
     return render("workspace/document.html", client=g.client, doc=doc, stage=stage, effective=effective,
                   working=working, versions=list(reversed(doc.versions)), people=people(), tasks=tasks,
                   labels=wd.VERSION_STATUS_LABELS, kinds=wd.DOCUMENT_KINDS, origins=wd.ORIGINS,
+                  frequencies=wd.RECORD_FREQUENCIES, record_due=ops.next_record_due(doc),
                   approver_roles=wd.APPROVER_ROLES, top_management_fixed=doc.key in wd.TOP_MANAGEMENT_DOCUMENTS,
                   review=wd.review_state(doc.review_due_on, clock.today()), today=clock.today(),
                   not_acknowledged=lambda v: wd.not_acknowledged(readers, acknowledged[v.id]),
@@ -116,7 +117,7 @@ def document_register(doc_id):
         return document_refused(doc_id, Refusal("Choose the owner from the list.", 422, field="owner_id"), "register")
     form = ops.RegisterForm(identifier=f.get("identifier", ""), title=f.get("title", ""), kind=f.get("kind", ""),
                             owner_id=owner_id, approver_role=f.get("approver_role", ""), origin=f.get("origin", ""),
-                            retention=f.get("retention", ""))
+                            retention=f.get("retention", ""), record_frequency=f.get("record_frequency", ""))
     try:
         ops.update_register(doc, form, actor(), set(people()))
     except Refusal as err:

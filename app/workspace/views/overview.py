@@ -43,4 +43,4 @@ def overview():
                   objectives_at_risk=[row for row in ops.objective_rows(kpis)
                                       if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
                   can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS,
-                  cb_deadlines=ops.open_cb_deadlines(), stale_findings=ops.stale_count(), today=clock.today())
+                  cb_deadlines=ops.open_cb_deadlines(), stage_2_repeat=ops.stage_2_repeat(), stale_findings=ops.stale_count(), today=clock.today())
