@@ -26,7 +26,7 @@ from workflows.stages import STAGE_KEYS
 
 from . import clock
 from .demo_evidence import add_record, gap_plan, rate_gap_items, record_days
-from .demo_sectors import CB_MINORS, PROFILES, facts, findings_for, sector_of
+from .demo_sectors import CB_AREA_OF_CONCERN, CB_MINORS, PROFILES, facts, findings_for, sector_of
 from .demo_texts import COMMENTS, evidence_file, na_reason
 from .extensions import db
 from .models import Client, Document, Finding, Stage, Task, User
@@ -338,6 +338,7 @@ class _Context:
         if s1:
             self.events.add(dc.at(s1, 9, 9), lambda: ops.save_audit("stage_1", ops.AuditForm(
                 held_on=s1.isoformat(), result="passed", reference=f"S1-{s1.year}-{len(self.slug):03d}"), actor))
+            self.events.add(dc.at(s1, 15, 15), lambda: self._area_of_concern(s1, s2))
         if not s2:
             return
         ref = f"S2-{s2.year}-{len(self.slug) + 100:03d}"
@@ -349,6 +350,20 @@ class _Context:
         later = [d for d in days if d > s2 and (closed is None or d < closed)]
         decided = finished.get("record_certification_decision")
         self.events.add(dc.at(s2, 16, 16), lambda: self._cb_minor(texts, ref, later, decided))
+
+    def _area_of_concern(self, s1: date, s2: date | None) -> None:
+        """Stage 1's area of concern (an observation), closed on a decision before stage 2 where it was held."""
+        dc = self.dc
+        texts = {k: v.format(**self.values) for k, v in CB_AREA_OF_CONCERN.items()}
+        finding = ops.raise_finding(
+            "certification_audit", "", texts["title"], texts["clause"], "", dc.actor(dc.consultant),
+            source="cb_stage_1", kind="observation", process=texts["process"], requirement=texts["requirement"],
+            evidence=texts["evidence"], statement=texts["statement"], cb_reference=f"S1-{s1.year}/AoC1")
+        if s2:
+            addressed = max(s2 - timedelta(days=1), s1 + timedelta(days=1))
+            self.events.add(dc.at(addressed, 10, 12), lambda: ops.close_finding(
+                finding, "Decided: every process of the process map added to the audit programme and the two "
+                "missing ones audited before stage 2.", dc.actor(dc.consultant)))
 
     def _cb_minor(self, texts: dict, ref: str, later: list[date], decided: date | None) -> None:
         dc = self.dc

@@ -318,6 +318,13 @@ CB_MINORS: dict[str, F] = {
                     statement="Re-work requested by clients is not recorded as a nonconformity"),
 }
 
+# The stage-1 area of concern every client hears (texts filled as above): addressed before stage 2.
+CB_AREA_OF_CONCERN = F(clause="9.2", process="Management",
+                       title="Stage 1 area of concern: the internal audit programme at {short} leaves processes out",
+                       requirement="Internal audits cover the processes of the QMS at planned intervals (9.2.2 a)",
+                       evidence="Programme seen at stage 1 names three of the five processes in the process map",
+                       statement="Until every process is in the programme, stage 2 could find it not audited")
+
 
 def sector_of(slug: str) -> dict:
     return SECTORS[PROFILES[slug]["sector"]]

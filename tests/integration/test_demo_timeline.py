@@ -131,3 +131,26 @@ def test_demo_people_approvals_exclusions_evidence_and_comments(ctx, db, app):
                 files += 1
     assert comments >= 30 and files >= 20
     assert db.session.scalar(select(User).where(User.email == "staff@acme-logistics.example")) is not None
+
+
+def test_every_stage_1_leaves_an_area_of_concern_addressed_before_stage_2(ctx, db):
+    seed_demo()
+    held = 0
+    for client in _demo_clients(db):
+        with tenants.tenant_scope(db.session, client.schema_name):
+            audits = {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
+            concerns = db.session.scalars(select(Finding).where(Finding.source == "cb_stage_1")).all()
+            if "stage_1" not in audits or audits["stage_1"].held_on is None:
+                assert concerns == [], client.slug
+                continue
+            held += 1
+            assert [(f.kind, f.severity, f.clause) for f in concerns] == [("observation", "observation", "9.2")]
+            concern = concerns[0]
+            assert concern.raised_at.date() >= audits["stage_1"].held_on, client.slug
+            stage_2 = audits.get("stage_2")
+            if stage_2 is not None and stage_2.held_on is not None:
+                assert concern.status == "closed" and concern.closing_note.startswith("Decided:"), client.slug
+                assert concern.raised_at < concern.closed_at, client.slug
+            else:
+                assert concern.status == "open", client.slug
+    assert held >= 2  # the clients at the certification audit and the certified one
