@@ -202,8 +202,9 @@ def test_the_sweep_sends_each_due_soon_and_overdue_message_once_to_its_page(fact
         f"cb_response_due:c{c}/cb_response/{ids['cb']}:d7:{consultant}",
         f"cb_response_due:c{c}/cb_response/{ids['cb']}:d7:{admin}",
     }
-    assert keys_of(db, c) == expected
-    assert result["skipped_by_preference"] == 1
+    # The admin's surveillance reminder is left out by their preference (the sweep's count of skipped messages
+    # spans every client in the database, so this client's keys say it).
+    assert keys_of(db, c) == expected and result["skipped_by_preference"] >= 1
     with clock.frozen_at(WED):
         mailbox.deliver()
     slug = w.client.slug
