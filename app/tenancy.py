@@ -22,7 +22,7 @@ def bind_request_client(slug: str):
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     found = db.session.execute(
-        select(Client, client_role_column(current_user)).options(joinedload(Client.summary))
+        select(Client, client_role_column(current_user)).options(joinedload(Client.summary), joinedload(Client.account))
         .where(Client.slug == slug)
     ).first() if valid_slug(slug) else None
     client, role = found if found is not None else (None, None)

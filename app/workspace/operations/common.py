@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
 import workflows as wf
 
 from ... import clock
@@ -53,3 +56,12 @@ def apply_rule(call, *args, field: str | None = None):
         return call(*args)
     except wf.WorkflowError as err:
         raise Refusal.of(err, field=field or getattr(err, "field", None)) from err
+
+
+def json_rows(*columns, order_by=(), where=()):
+    """A scalar subquery of the columns' rows as one JSON array of arrays ('[]' when there is none)."""
+    order = order_by if isinstance(order_by, tuple) else (order_by,)
+    rows = func.json_build_array(*columns)
+    agg = func.json_agg(aggregate_order_by(rows, *order)) if order else func.json_agg(rows)
+    query = select(func.coalesce(agg, literal_column("'[]'::json")))
+    return (query.where(*where) if where else query).scalar_subquery()

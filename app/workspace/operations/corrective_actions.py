@@ -221,13 +221,17 @@ def decide_escalation(finding: Finding, decision: str, reason: str, actor: Actor
         {"severity": finding.severity, "escalation": decision, "reason": reason})
 
 
-def open_cb_deadlines() -> list[tuple[Finding, Ageing]]:
-    """Open certification-body majors and minors not yet answered, soonest deadline first (the overview)."""
+def open_cb_deadlines(audits: dict[str, ExternalAudit] | None = None) -> list[tuple[Finding, Ageing]]:
+    """Open certification-body majors and minors not yet answered, soonest deadline first (the overview); the
+    external audits by kind are read here unless the caller has them."""
     rows = db.session.scalars(select(Finding).where(Finding.status == "open", Finding.source.in_(nc.CB_SOURCES),
                                                     Finding.severity.in_(nc.GRADES),
                                                     Finding.cb_submitted_on.is_(None))).all()
-    audits = {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
-    rules = client_rules() if rows else None
+    if not rows:
+        return []
+    if audits is None:
+        audits = {a.kind: a for a in db.session.scalars(select(ExternalAudit))}
+    rules = client_rules()
     found = [(f, ageing(f, audits, rules)) for f in rows]
     return sorted(found, key=lambda fa: fa[1].response_due)
 

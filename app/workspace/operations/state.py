@@ -1,7 +1,7 @@
 """Reading one client's state: its settings, pinned template, stages and what the gate rules see."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, timezone
 from functools import lru_cache
 
 from sqlalchemy import func, literal_column, select
@@ -17,6 +17,7 @@ from ...extensions import db
 from ...models import (Document, Finding, GapRating, GateReview, InternalAudit, ManagementReview, RecordEntry,
                        Stage, Task, WorkspaceSettings)
 from . import audit_gate
+from .common import json_rows
 
 
 def _held(name: str, load):
@@ -80,22 +81,21 @@ def current_stage_key() -> str:
     return next((st.key for st in stages() if st.status == "current"), STAGE_KEYS[-1])
 
 
-def _rows_as_json(*columns):
-    return select(func.coalesce(func.json_agg(func.json_build_array(*columns)), literal_column("'[]'::json"))) \
-        .scalar_subquery()
-
-
 def client_state() -> wf.ClientState:
-    # Tasks, documents and findings in one round trip: the gate rules need all three on most pages.
-    tasks, docs, findings, mr_complete, mr_closed_on, audited_on = db.session.execute(select(
-        _rows_as_json(Task.key, Task.stage, Task.required, Task.status, Task.title,
-                      Task.na_approved_at.isnot(None) | (Task.status != "not_applicable")),
-        _rows_as_json(Document.key, Document.stage, Document.required, Document.status, Document.title),
-        _rows_as_json(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title,
-                      Finding.target_stage),
-        *_management_review_facts(),
-    )).one()
     all_stages, s = stages(), settings()
+    gates = [st.gate for st in template().stages]
+    # Tasks, documents, findings and whatever else the template's gates look at, in one round trip: the gate
+    # rules need them on most pages.
+    extra = _gate_reads(gates)
+    row = db.session.execute(select(
+        json_rows(Task.key, Task.stage, Task.required, Task.status, Task.title,
+                  Task.na_approved_at.isnot(None) | (Task.status != "not_applicable")),
+        json_rows(Document.key, Document.stage, Document.required, Document.status, Document.title),
+        json_rows(Finding.id, Finding.stage, Finding.severity, Finding.status, Finding.title, Finding.target_stage),
+        *_management_review_facts(), *extra.values(),
+    )).one()
+    tasks, docs, findings, mr_complete, mr_closed_on, audited_on = row[:6]
+    read = dict(zip(extra, row[6:]))
     current = next((st.key for st in all_stages if st.status == "current"), STAGE_KEYS[-1])
     return wf.ClientState(
         current_stage=current,
@@ -107,8 +107,8 @@ def client_state() -> wf.ClientState:
         management_review_inputs_complete=bool(mr_complete),
         management_review_closed_on=mr_closed_on,
         internal_audit_completed_on=audited_on,
-        **_evidence_over_time(all_stages),
-        **_internal_audit_fields(),
+        **_evidence_over_time(all_stages, gates, read),
+        **(audit_gate.gate_fields(read["audit"]) if "audit" in read else {}),
     )
 
 
@@ -126,37 +126,40 @@ def _management_review_facts():
     return complete, closed_on, func.greatest(func.date(task_done), audit_done)
 
 
-def _evidence_over_time(all_stages: list[Stage]) -> dict:
-    """What the gate criteria of evidence over time read (the gap checklist, when stages were entered, the
-    record instances' dates), read only when the client's template has a gate that asks for it."""
-    gates = [st.gate for st in template().stages]
-    found: dict = {}
+def _gate_reads(gates) -> dict:
+    """The subqueries of what only some templates' gates look at (the gap checklist's ratings, the record
+    instances' dates, the internal audit programme), each read only when a gate of the client's template asks."""
+    reads: dict = {}
     if any(g.all_gap_items_rated for g in gates):
+        reads["gap_rated"] = select(func.coalesce(func.array_agg(GapRating.clause), literal_column("'{}'")))\
+            .where(GapRating.checklist == gap.DEFAULT_CHECKLIST).scalar_subquery()
+    keys = sorted({key for g in gates for key, _ in g.min_record_instances})
+    if keys:
+        reads["record_instances"] = json_rows(Document.key, RecordEntry.occurred_on,
+                                              where=(RecordEntry.document_id == Document.id, Document.key.in_(keys)))
+    if any(g.audit_coverage_complete or g.all_audit_ncs_have_ca for g in gates):
+        reads["audit"] = func.json_build_array(*audit_gate.gate_columns())
+    return reads
+
+
+def _evidence_over_time(all_stages: list[Stage], gates, read: dict) -> dict:
+    """The fields of the gate criteria of evidence over time (the gap checklist, when stages were entered, the
+    record instances' dates) that the client's template asks for."""
+    found: dict = {}
+    if "gap_rated" in read:
         # The checklist gap_analysis.gap_checklist() rates (that module builds on this one).
-        checklist = gap.load_checklist(gap.DEFAULT_CHECKLIST)
-        found["gap_items"] = tuple(i.clause for i in checklist.items())
-        found["gap_rated"] = frozenset(db.session.scalars(select(GapRating.clause)
-                                                          .where(GapRating.checklist == checklist.key)))
-    keys = {key for g in gates for key, _ in g.min_record_instances}
-    if keys or any(g.min_operating_days for g in gates):
+        found["gap_items"] = tuple(i.clause for i in gap.load_checklist(gap.DEFAULT_CHECKLIST).items())
+        found["gap_rated"] = frozenset(read["gap_rated"])
+    if "record_instances" in read or any(g.min_operating_days for g in gates):
         found["today"] = clock.today()
         found["stage_entered"] = {st.key: st.entered_at.astimezone(timezone.utc).date() for st in all_stages
                                   if st.entered_at is not None}
-    if keys:
+    if "record_instances" in read:
         dates: dict[str, list] = {}
-        for key, day in db.session.execute(select(Document.key, RecordEntry.occurred_on)
-                                           .join(RecordEntry, RecordEntry.document_id == Document.id)
-                                           .where(Document.key.in_(keys))):
-            dates.setdefault(key, []).append(day)
+        for key, day in read["record_instances"]:
+            dates.setdefault(key, []).append(date.fromisoformat(day))
         found["record_instances"] = {k: tuple(v) for k, v in dates.items()}
     return found
-
-
-def _internal_audit_fields() -> dict:
-    """The internal-audit gate criteria's state, read only when the client's template applies one."""
-    if not any(st.gate.audit_coverage_complete or st.gate.all_audit_ncs_have_ca for st in template().stages):
-        return {}
-    return audit_gate.gate_fields()
 
 
 def gate(stage_key: str, state: wf.ClientState | None = None) -> wf.GateResult:

@@ -32,6 +32,7 @@ def overview():
     can_request = may_request()
     kpis = ops.kpi_rows()
     review, sent_back = ops.review_state(current)
+    audits = ops.external_audits()
     return render("workspace/overview.html", client=g.client, stages=stages, progress=wf.stage_progress(state),
                   current=current, gate=ops.gate(current, state), review=review,
                   sent_back=sent_back, can_request=can_request,
@@ -43,4 +44,5 @@ def overview():
                   objectives_at_risk=[row for row in ops.objective_rows(kpis)
                                       if row.status in (wk.OFF_TRACK, wk.AT_RISK)],
                   can_manage_kpis=may_change(*CLIENT_MANAGERS), kpi_labels=wk.STATUS_LABELS,
-                  cb_deadlines=ops.open_cb_deadlines(), stage_2_repeat=ops.stage_2_repeat(), stale_findings=ops.stale_count(), today=clock.today())
+                  cb_deadlines=ops.open_cb_deadlines(audits), stage_2_repeat=ops.stage_2_repeat(audits),
+                  stale_findings=ops.stale_count(), today=clock.today())
