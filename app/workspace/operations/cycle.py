@@ -152,11 +152,15 @@ def stage_2_repeat(audits: dict[str, ExternalAudit] | None = None) -> wc.Stage2R
 
 def stale_items(now: datetime | None = None) -> int:
     """Open findings and open tasks with no update for 60 days (nc.is_stale, nc.is_stale_task), in SQL."""
-    now = now or clock.now()
-    cutoff = now - nc.STALE_AFTER
-    findings = db.session.scalar(select(func.count()).select_from(Finding).where(
-        Finding.status == "open", Finding.updated_at <= cutoff)) or 0
-    tasks = db.session.scalar(select(func.count()).select_from(Task).where(
+    return db.session.scalar(select(stale_items_count(now))) or 0
+
+
+def stale_items_count(now: datetime | None = None):
+    """`stale_items` as one SQL expression, to be read with others."""
+    cutoff = (now or clock.now()) - nc.STALE_AFTER
+    findings = select(func.count()).select_from(Finding).where(
+        Finding.status == "open", Finding.updated_at <= cutoff).scalar_subquery()
+    tasks = select(func.count()).select_from(Task).where(
         Task.status.in_(nc.STALE_TASK_STATUSES), Task.updated_at <= cutoff,
-        (Task.start_on.is_(None)) | (Task.start_on <= cutoff.date()))) or 0
+        (Task.start_on.is_(None)) | (Task.start_on <= cutoff.date())).scalar_subquery()
     return findings + tasks

@@ -20,8 +20,8 @@ from workflows.cycle import AUDIT_LABELS
 
 from ... import clock
 from ...extensions import db
-from ...models import (AccountMember, Client, ClientMember, CorrectiveAction, Document, ExternalAudit, Finding,
-                       InternalAudit, ManagementReview, RecordEntry, Task, User)
+from ...models import (CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit, ManagementReview,
+                       RecordEntry, Task, User)
 from .certification import external_audits
 from .corrective_actions import open_cb_deadlines
 from .cycle import stage_2_repeat
@@ -145,16 +145,15 @@ FINDERS = {"document_review": _document_reviews, "record_due": _records_due, "ef
            "external_audit": _external_audits, "cb_response": _cb_responses, "stage_2_repeat": _stage_2_repeat}
 
 
-def due_item_rows(client: Client, consultants: list[int], top: list[int], row) -> list[dict]:
-    """The work_items rows of every source but tasks; `row` makes one (work_items._row)."""
+def due_item_rows(consultants: list[int], roles: dict[int, str], consultancy: set[int], row) -> list[dict]:
+    """The work_items rows of every source but tasks, for the client's reviewing consultants, its members by role
+    and the consultancy's members; `row` makes one (work_items._row)."""
     horizon = clock.today() + timedelta(days=dd.HORIZON_DAYS)
-    roles = dict(db.session.execute(select(ClientMember.user_id, ClientMember.role)
-                                    .where(ClientMember.client_id == client.id)).all())
     # A person named on an item who no longer works on the client (left it, or the consultancy) is not reminded:
     # the item falls to those its source names when nobody is.
-    working = set(roles) | set(db.session.scalars(select(AccountMember.user_id)
-                                                  .where(AccountMember.account_id == client.account_id)))
-    groups = {dd.CONSULTANTS: set(consultants), dd.TOP_MANAGEMENT: set(top),
+    working = set(roles) | consultancy
+    top = {uid for uid, role in roles.items() if role == "top_management"}
+    groups = {dd.CONSULTANTS: set(consultants), dd.TOP_MANAGEMENT: top,
               dd.CLIENT_ADMINS: {uid for uid, role in roles.items() if role == "client_admin"}}
     out = []
     for kind, find in FINDERS.items():

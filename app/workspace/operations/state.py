@@ -28,14 +28,19 @@ def _held(name: str, load):
     schema's name and re-read once the binding has dropped them (its end expunges every tenant object);
     commits and rollbacks only expire them, and they reload on their next use.
     """
+    memo = _memo()
+    objs = memo.get(name)
+    if objs is None or any(o not in db.session for o in objs):
+        objs = memo[name] = load()
+    return objs
+
+
+def _memo() -> dict:
     schema = tenants.current_schema()
     memo = db.session.info.get("held")
     if memo is None or memo[0] != schema:
         memo = db.session.info["held"] = (schema, {})
-    objs = memo[1].get(name)
-    if objs is None or any(o not in db.session for o in objs):
-        objs = memo[1][name] = load()
-    return objs
+    return memo[1]
 
 
 def settings() -> WorkspaceSettings:
@@ -59,7 +64,9 @@ def lock_gate_state() -> WorkspaceSettings:
     """
     fresh = {"populate_existing": True}
     s = db.session.scalars(select(WorkspaceSettings).with_for_update().execution_options(**fresh)).one()
-    db.session.scalars(select(Stage).execution_options(**fresh)).all()
+    memo = _memo()  # what was read under the lock is what the rest of the request holds
+    memo["settings"] = [s]
+    memo["stages"] = db.session.scalars(select(Stage).order_by(Stage.position).execution_options(**fresh)).all()
     db.session.scalars(select(GateReview).where(GateReview.status == "requested").execution_options(**fresh)).all()
     return s
 

@@ -17,7 +17,7 @@ from ...extensions import db
 from ...models import ActivityEntry, Client, ClientSummary, Task
 from ...notify.events import record_announced
 from .certification import client_cycle, external_audits, next_audit
-from .cycle import stale_items
+from .cycle import stale_items_count
 from .kpi_latest import write_latest
 from .kpis import kpi_rows
 from .state import client_state, pending_review, settings, stages, template
@@ -28,10 +28,13 @@ def refresh_summary(client: Client) -> ClientSummary:
     state = client_state()
     today = clock.today()
     open_statuses = wf.OPEN_TASK_STATUSES
-    overdue = db.session.scalar(select(func.count()).select_from(Task).where(
-        Task.status.in_(open_statuses), Task.due_on < today))
-    open_tasks = db.session.scalar(select(func.count()).select_from(Task).where(Task.status.in_(open_statuses)))
-    last = db.session.scalar(select(func.max(ActivityEntry.at)))
+    # The counts in one round trip.
+    overdue, open_tasks, last, stale = db.session.execute(select(
+        select(func.count()).select_from(Task).where(Task.status.in_(open_statuses), Task.due_on < today)
+        .scalar_subquery(),
+        select(func.count()).select_from(Task).where(Task.status.in_(open_statuses)).scalar_subquery(),
+        select(func.max(ActivityEntry.at)).scalar_subquery(),
+        stale_items_count())).one()
     summary = db.session.get(ClientSummary, client.id) or ClientSummary(client_id=client.id)
     summary.stage = state.current_stage
     summary.stage_progress = round(100 * wf.stage_progress(state).get(state.current_stage, 0))
@@ -45,7 +48,7 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.next_audit_on, summary.next_audit_kind = next_audit(audits)
     found = client_cycle(audits, today)
     summary.certificate_expires_on = found.expires_on if found else None
-    summary.stale_items = stale_items()
+    summary.stale_items = stale
     summary.last_activity_at = last
     kpis = kpi_rows()
     summary.red_kpis = sum(1 for row in kpis if row.position.is_red)

@@ -20,14 +20,20 @@ from .due_items import due_item_rows
 from .state import current_stage_key
 
 
-def reviewers(client: Client) -> list[int]:
+def reviewers(client: Client, roles: dict[int, str] | None = None) -> list[int]:
     """Who reviews gates and approves documents for the client: its assigned consultants who are still in the
-    consultancy, or, for a client nobody is assigned to, the consultancy's owners (someone must see it)."""
-    members = select(AccountMember.user_id, AccountMember.role).where(AccountMember.account_id == client.account_id)
-    roles = dict(db.session.execute(members).all())
+    consultancy, or, for a client nobody is assigned to, the consultancy's owners (someone must see it).
+    `roles`: the consultancy's members and their roles, when the caller has read them."""
+    if roles is None:
+        roles = account_roles(client)
     assigned = db.session.scalars(select(ClientConsultant.user_id).where(ClientConsultant.client_id == client.id))
     chosen = sorted(uid for uid in assigned if uid in roles)
     return chosen or sorted(uid for uid, role in roles.items() if role == "owner")
+
+
+def account_roles(client: Client) -> dict[int, str]:
+    members = select(AccountMember.user_id, AccountMember.role).where(AccountMember.account_id == client.account_id)
+    return dict(db.session.execute(members).all())
 
 
 def refresh_work_items(client: Client) -> int:
@@ -47,11 +53,13 @@ def refresh_work_items(client: Client) -> int:
     for t in tasks:
         if wf.stage_unlocked(current, t.stage):  # a locked stage's task can't be worked on yet
             rows.append(_row(client, "task", t.id, t.assignee_id, t.title, t.stage, due_on=t.due_on))
-    people = reviewers(client)
+    consultancy = account_roles(client)
+    people = reviewers(client, consultancy)
+    members = dict(db.session.execute(select(ClientMember.user_id, ClientMember.role)
+                                      .where(ClientMember.client_id == client.id)).all())
     # The policy, objectives, scope and review minutes wait for the client's top management, not the consultant
     # (while the client has nobody in that role, its reviewers see them, so that someone invites them).
-    top = db.session.scalars(select(ClientMember.user_id).where(ClientMember.client_id == client.id,
-                                                                ClientMember.role == "top_management")).all()
+    top = sorted(uid for uid, role in members.items() if role == "top_management")
     if top:
         docs = db.session.execute(select(Document.id, Document.title, Document.stage, Document.updated_at)
                                   .where(Document.status == "in_review", Document.approver_role == "top_management"))
@@ -70,7 +78,7 @@ def refresh_work_items(client: Client) -> int:
             rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at)
                      for uid in people]
     # Every other source of due dates (workflows/due_dates.py), for the people each names.
-    rows += due_item_rows(client, people, top, lambda *a, **kw: _row(client, *a, **kw))
+    rows += due_item_rows(people, members, set(consultancy), lambda *a, **kw: _row(client, *a, **kw))
     if rows:
         db.session.execute(insert(WorkItem), rows)
     return len(rows)
