@@ -6,7 +6,9 @@ Plain Python. A new source of due dates is one entry in `SOURCES`; the app finds
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from .message_kinds import ASSIGNEE, CLIENT_ADMINS, CONSULTANTS, TOP_MANAGEMENT, Kind
 
@@ -111,3 +113,9 @@ SOURCE_BY_KIND = {s.item_kind: s for s in SOURCES}
 DUE_ITEM_KINDS = tuple(SOURCE_BY_KIND)
 # The message kinds of the due-date sources, in the order the preferences page lists them.
 MESSAGE_KINDS = [k for s in SOURCES for k in (s.due, s.overdue)]
+
+
+def overdue_count(due_dates: Iterable[date | None], today: date) -> int:
+    """How many dated items are past their date: due before today (an item only waiting since a day, with no
+    due date, such as a management review open for input, is not late)."""
+    return sum(1 for due in due_dates if due is not None and due < today)

@@ -174,6 +174,8 @@ class ClientSummary(SharedModel):
     overall_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     readiness: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     overdue_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Dated items other than tasks past their date (workflows/due_dates.py: a review, a record, a check, …).
+    overdue_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     open_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     gate_awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     red_kpis: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

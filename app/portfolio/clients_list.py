@@ -56,7 +56,7 @@ def index():
 
 
 CSV_HEADER = ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",
-              "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
+              "Other overdue items", "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
               "Target certification", "Next external audit", "Last activity", "Certificate expires",
               "Stale records"]
 
@@ -64,7 +64,7 @@ CSV_HEADER = ["Client", "Address", "Stage", "Stage progress %", "Progress %", "R
 def csv_row(r) -> list[str]:
     return [safe_cell(v) for v in (
         r.name, f"/c/{r.slug}", stage_label(r.stage), r.stage_progress, r.overall_progress, r.readiness,
-        r.overdue_tasks, r.open_tasks, "yes" if r.gate_awaiting_approval else "no", r.red_kpis, r.stale_kpis,
+        r.overdue_tasks, r.overdue_items, r.open_tasks, "yes" if r.gate_awaiting_approval else "no", r.red_kpis, r.stale_kpis,
         r.days_behind_plan, r.target_certification_on.isoformat() if r.target_certification_on else "",
         r.next_audit_on.isoformat() if r.next_audit_on else "",
         r.last_activity_at.isoformat(timespec="seconds") if r.last_activity_at else "",

@@ -20,11 +20,13 @@ from ..models import AccountMember, Client, ClientConsultant, ClientMember, Clie
 PER_PAGE = 50
 MAX_QUERY = 100
 S = ClientSummary
+# Overdue work: late tasks and every other dated item past its date (a review, a record, a check, a response).
+OVERDUE_WORK = S.overdue_tasks + S.overdue_items
 
 # Yes/no filters: the URL parameter, what it keeps, and how the page says it.
 FLAGS = {
     "waiting": (S.gate_awaiting_approval.is_(True), "Gate waiting for you"),
-    "at_risk": ((S.overdue_tasks > 0) | (S.days_behind_plan > 0), "At risk (overdue work or behind plan)"),
+    "at_risk": ((OVERDUE_WORK > 0) | (S.days_behind_plan > 0), "At risk (overdue work or behind plan)"),
     "red": (S.red_kpis > 0, "Red KPIs"),
     "slipping": (S.days_behind_plan > 0, "Slipping against plan"),
     "stale": (S.stale_kpis > 0, "Stale measurements"),
@@ -37,7 +39,7 @@ SORTS = {
     "stage": (STAGE_ORDER, "asc"),
     "progress": (S.overall_progress, "asc"),
     "readiness": (S.readiness, "asc"),
-    "overdue": (S.overdue_tasks, "desc"),
+    "overdue": (OVERDUE_WORK, "desc"),
     "gate": (S.gate_awaiting_approval, "desc"),
     "kpis": (S.red_kpis, "desc"),
     "behind": (S.days_behind_plan, "desc"),
@@ -48,10 +50,10 @@ SORTS = {
     "activity": (S.last_activity_at, "desc"),
 }
 # Worst first: a gate waiting on the consultant, then overdue work, then least progress, then the name.
-WORST_FIRST = (S.gate_awaiting_approval.desc(), S.overdue_tasks.desc(), S.overall_progress.asc(),
+WORST_FIRST = (S.gate_awaiting_approval.desc(), OVERDUE_WORK.desc(), S.overall_progress.asc(),
                func.lower(Client.name).asc(), Client.id.asc())
 COLUMNS = (Client.id, Client.slug, Client.name, S.stage, S.stage_progress, S.overall_progress, S.readiness,
-           S.overdue_tasks, S.open_tasks, S.gate_awaiting_approval, S.red_kpis, S.stale_kpis, S.days_behind_plan,
+           S.overdue_tasks, S.overdue_items, S.open_tasks, S.gate_awaiting_approval, S.red_kpis, S.stale_kpis, S.days_behind_plan,
            S.next_audit_on, S.target_certification_on, S.last_activity_at, S.next_audit_kind, S.certificate_expires_on,
            S.stale_items)
 

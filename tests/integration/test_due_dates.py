@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 import tenants
 from app import clock
-from app.models import (ClientMember, CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit,
+from app.models import (ClientMember, ClientSummary, CorrectiveAction, Document, ExternalAudit, Finding, InternalAudit,
                         ManagementReview, NotificationPreference, RemindersSent, User, WorkItem)
 from app.notify.sweep import sweep_reminders
 from app.workspace import operations as ops
@@ -94,6 +94,9 @@ def test_each_source_is_a_row_for_its_people_and_gone_in_the_commit_that_finishe
     w, top = world_with_top(factory)
     ids = seed(db, w, top)
     assert due_rows(db, w.client) == expected_rows(w, top, ids)
+    # Past their date at WED: the unowned document's review (3 days) and the internal audit (15 days), each once
+    # however many people it waits for; the portfolio counts them as overdue work.
+    assert db.session.get(ClientSummary, w.client.id).overdue_items == 2
     db.session.rollback()
     rows = {(r.kind, r.ref_id): r for r in db.session.scalars(select(WorkItem).where(WorkItem.client_id == w.client.id))}
     assert rows[("cb_response", ids["cb"])].due_on == day(5)
@@ -116,6 +119,9 @@ def test_each_source_is_a_row_for_its_people_and_gone_in_the_commit_that_finishe
     assert due_rows(db, w.client) == {("document_review", ids["doc_unowned"], w.consultant.id),
                                       ("management_review", ids["review"], top.id),
                                       ("management_review", ids["review"], w.consultant.id)}
+    summary = db.session.get(ClientSummary, w.client.id)
+    db.session.refresh(summary)
+    assert summary.overdue_items == 1  # the audit held; the unowned review still three days late
 
     # A new review opened: the next one is being held, open for input (waiting, no due date).
     with clock.frozen_at(WED), tenants.tenant_scope(db.session, w.client.schema_name):

@@ -110,6 +110,52 @@ def test_worst_first_with_every_figure_from_the_plan_and_after_a_change(http, fa
     assert re.fullmatch(r"just now|[1-5] minutes? ago", echo_row[-1]), echo_row[-1]  # the last column
 
 
+def _reviews_late(db, client, n, days=3):
+    """`n` documents `days` past their periodic review (a dated item that is not a task)."""
+    with inside(db, client):
+        docs = db.session.scalars(select(Document).where(Document.kind == "document").order_by(Document.id)
+                                  .limit(n)).all()
+        for doc in docs:
+            doc.review_due_on = clock.today() - timedelta(days=days)
+        ops.save(client)
+        return [d.id for d in docs]
+
+
+def test_dated_items_past_their_date_are_overdue_work_beside_late_tasks(http, factory, db):
+    owner = factory.user("Olivia Owner")
+    account = factory.account(owner)
+    consultant = factory.consultant(account)
+    prefix = unique("Dated")
+    clients = {n: factory.client(account, [consultant], name=f"{prefix} {n}") for n in ("Alpha", "Bravo", "Charlie")}
+    make_late(db, clients["Bravo"], 1)  # one task due yesterday
+    late = _reviews_late(db, clients["Charlie"], 2)  # no late task, two reviews three days late
+    _reviews_late(db, clients["Alpha"], 1, days=0)  # due today: not late yet
+    summaries = {n: db.session.get(ClientSummary, c.id) for n, c in clients.items()}
+    for summary in summaries.values():
+        db.session.refresh(summary)
+    assert {n: (s.overdue_tasks, s.overdue_items) for n, s in summaries.items()} == \
+        {"Alpha": (0, 0), "Bravo": (1, 0), "Charlie": (0, 2)}
+
+    http.login(consultant.email)
+    rows = {r[0]: r for r in portfolio_rows(http)}
+    assert [r[0] for r in portfolio_rows(http)] == [clients[n].name for n in ("Charlie", "Bravo", "Alpha")]
+    assert rows[clients["Charlie"].name][4] == "2 0 tasks + 2 other"
+    assert (rows[clients["Bravo"].name][4], rows[clients["Alpha"].name][4]) == ("1", "0")
+    assert names(http, "/?at_risk=1") == [clients[n].name for n in ("Charlie", "Bravo")]
+    assert names(http, "/?sort=overdue&dir=asc") == [clients[n].name for n in ("Alpha", "Bravo", "Charlie")]
+    export = list(csv.reader(io.StringIO(http.get("/portfolio.csv").get_data(as_text=True))))
+    column = export[0].index("Other overdue items")
+    assert {r[0]: (r[column - 1], r[column]) for r in export[1:]} == \
+        {clients["Alpha"].name: ("0", "0"), clients["Bravo"].name: ("1", "0"), clients["Charlie"].name: ("0", "2")}
+
+    # Both reviewed (next due in a year): Charlie has nothing late any more, in the commit that did it.
+    with inside(db, clients["Charlie"]):
+        for doc_id in late:
+            db.session.get(Document, doc_id).review_due_on = clock.today() + timedelta(days=365)
+        ops.save(clients["Charlie"])
+    assert names(http, "/?at_risk=1") == [clients["Bravo"].name]
+
+
 # --- sorting, filters, search, paging, the owner's switch, the strip and the export, on one portfolio ----------
 
 def _client(db, account, name, consultants):
@@ -312,17 +358,17 @@ def test_csv_export_of_the_filtered_list_exact_and_formula_safe(http, db, world)
     assert resp.headers["Content-Disposition"] == f'attachment; filename="portfolio-{clock.today().isoformat()}.csv"'
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
     assert rows[0] == ["Client", "Address", "Stage", "Stage progress %", "Progress %", "Readiness", "Overdue tasks",
-                       "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
+                       "Other overdue items", "Open tasks", "Gate awaiting approval", "Red KPIs", "Stale KPIs", "Days behind plan",
                        "Target certification", "Next external audit", "Last activity", "Certificate expires",
                        "Stale records"]
     summaries = {k: db.session.get(ClientSummary, c[k].id) for k in ("D", "E")}
     for k in ("D", "E"):
         db.session.refresh(summaries[k])
     e, d = summaries["E"], summaries["D"]
-    assert rows[1] == ["'" + c["E"].name, f"/c/{c['E'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0",
+    assert rows[1] == ["'" + c["E"].name, f"/c/{c['E'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0", "0",
                        str(e.open_tasks), "no", "1", "1", "3", e.target_certification_on.isoformat(),
                        (clock.today() + timedelta(days=10)).isoformat(), e.last_activity_at.isoformat(timespec="seconds"), "", "0"]
-    assert rows[2] == [c["D"].name, f"/c/{c['D'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0",
+    assert rows[2] == [c["D"].name, f"/c/{c['D'].slug}", "Initial audit (gap analysis)", "0", "0", "0", "0", "0",
                        str(d.open_tasks), "no", "1", "0", "0", d.target_certification_on.isoformat(),
                        (clock.today() + timedelta(days=20)).isoformat(), d.last_activity_at.isoformat(timespec="seconds"), "", "0"]
     assert len(rows) == 3

@@ -78,3 +78,10 @@ def test_the_weekly_digest_names_the_other_overdue_deadlines_apart_from_tasks():
     sections = dict(digests.weekly_sections(week))
     assert sections["1 overdue task"] == ["Write the policy (due 9 Dec)"]
     assert sections["2 other deadlines overdue"] == ["IA-001 Purchasing (due 9 Dec)", "Surveillance audit 1 (due 9 Dec)"]
+
+
+def test_an_item_is_overdue_from_the_day_after_its_date_and_one_with_no_date_never():
+    dates = [WED - timedelta(days=1), WED, WED + timedelta(days=1), None, date(2020, 1, 1)]
+    assert dd.overdue_count(dates, WED) == 2
+    assert dd.overdue_count([], WED) == 0
+    assert dd.overdue_count(iter(dates), WED + timedelta(days=1)) == 3  # any iterable, read once

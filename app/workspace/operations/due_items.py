@@ -145,10 +145,17 @@ FINDERS = {"document_review": _document_reviews, "record_due": _records_due, "ef
            "external_audit": _external_audits, "cb_response": _cb_responses, "stage_2_repeat": _stage_2_repeat}
 
 
-def due_item_rows(consultants: list[int], roles: dict[int, str], consultancy: set[int], row) -> list[dict]:
-    """The work_items rows of every source but tasks, for the client's reviewing consultants, its members by role
-    and the consultancy's members; `row` makes one (work_items._row)."""
+def dated_items() -> list[tuple[str, DueItem]]:
+    """(kind, item) of every source but tasks, due within the horizon or already late: one read for the
+    work items and the summary's count of late ones."""
     horizon = clock.today() + timedelta(days=dd.HORIZON_DAYS)
+    return [(kind, item) for kind, find in FINDERS.items() for item in find(horizon)]
+
+
+def due_item_rows(items: list[tuple[str, DueItem]], consultants: list[int], roles: dict[int, str],
+                  consultancy: set[int], row) -> list[dict]:
+    """The work_items rows of `items` (`dated_items`), for the client's reviewing consultants, its members by
+    role and the consultancy's members; `row` makes one (work_items._row)."""
     # A person named on an item who no longer works on the client (left it, or the consultancy) is not reminded:
     # the item falls to those its source names when nobody is.
     working = set(roles) | consultancy
@@ -156,16 +163,15 @@ def due_item_rows(consultants: list[int], roles: dict[int, str], consultancy: se
     groups = {dd.CONSULTANTS: set(consultants), dd.TOP_MANAGEMENT: top,
               dd.CLIENT_ADMINS: {uid for uid, role in roles.items() if role == "client_admin"}}
     out = []
-    for kind, find in FINDERS.items():
+    for kind, item in items:
         source = dd.SOURCE_BY_KIND[kind]
-        for item in find(horizon):
-            named = item.named if item.named in working else None
-            people = set()
-            for group in source.recipients:
-                people |= {named} if group == dd.ASSIGNEE else groups[group]
-            if named is None and source.unnamed:
-                people |= groups[source.unnamed]
-            people -= {None, item.not_for}
-            out += [row(kind, item.ref_id, uid, item.title, item.stage, due_on=item.due_on, since=item.since,
-                        parent_id=item.parent_id) for uid in sorted(people)]
+        named = item.named if item.named in working else None
+        people = set()
+        for group in source.recipients:
+            people |= {named} if group == dd.ASSIGNEE else groups[group]
+        if named is None and source.unnamed:
+            people |= groups[source.unnamed]
+        people -= {None, item.not_for}
+        out += [row(kind, item.ref_id, uid, item.title, item.stage, due_on=item.due_on, since=item.since,
+                    parent_id=item.parent_id) for uid in sorted(people)]
     return out

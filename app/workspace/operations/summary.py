@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import workflows as wf
+from workflows import due_dates as dd
 from workflows import kpi as wk
 
 from ... import clock
@@ -18,13 +19,16 @@ from ...models import ActivityEntry, Client, ClientSummary, Task
 from ...notify.events import record_announced
 from .certification import client_cycle, external_audits, next_audit
 from .cycle import stale_items_count
+from .due_items import dated_items
 from .kpi_latest import write_latest
 from .kpis import kpi_rows
 from .state import client_state, pending_review, settings, stages, template
 from .work_items import refresh_work_items, reviewers
 
 
-def refresh_summary(client: Client) -> ClientSummary:
+def refresh_summary(client: Client, dated: list | None = None) -> ClientSummary:
+    """Bring the client's summary row up to date; `dated`: its dated items (`due_items.dated_items`), when the
+    caller has read them."""
     state = client_state()
     today = clock.today()
     open_statuses = wf.OPEN_TASK_STATUSES
@@ -41,6 +45,8 @@ def refresh_summary(client: Client) -> ClientSummary:
     summary.overall_progress = round(100 * wf.overall_progress(state))
     summary.readiness = wf.readiness(template(), state).score
     summary.overdue_tasks = overdue
+    summary.overdue_items = dd.overdue_count((item.due_on for _, item in (dated_items() if dated is None else dated)),
+                                             today)
     summary.open_tasks = open_tasks
     summary.gate_awaiting_approval = pending_review(state.current_stage) is not None
     summary.target_certification_on = settings().target_on
@@ -63,8 +69,9 @@ def refresh_summary(client: Client) -> ClientSummary:
 
 def refresh_indexes(client: Client) -> None:
     """Everything in the shared schema that mirrors the client's schema: its summary and its work items."""
-    refresh_summary(client)
-    refresh_work_items(client)
+    dated = dated_items()
+    refresh_summary(client, dated)
+    refresh_work_items(client, dated)
 
 
 def save(client: Client) -> None:

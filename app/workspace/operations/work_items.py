@@ -16,7 +16,7 @@ from workflows.stages import stage_label
 from ...extensions import db
 from ...models import (AccountMember, Client, ClientConsultant, ClientMember, ClientSummary, Document, GateReview, Task,
                        User, WorkItem)
-from .due_items import due_item_rows
+from .due_items import dated_items, due_item_rows
 from .state import current_stage_key
 
 
@@ -36,8 +36,9 @@ def account_roles(client: Client) -> dict[int, str]:
     return dict(db.session.execute(members).all())
 
 
-def refresh_work_items(client: Client) -> int:
-    """Rebuild the client's rows of `work_items` from its schema (bound); returns how many there are now."""
+def refresh_work_items(client: Client, dated: list | None = None) -> int:
+    """Rebuild the client's rows of `work_items` from its schema (bound); returns how many there are now.
+    `dated`: the client's dated items (`due_items.dated_items`), when the caller has read them."""
     # Two changes to one client committing at once would both delete the old rows and both insert new ones
     # (a duplicate key for the second). Its summary row, which every save writes last, is the client's lock:
     # the second waits for the first's commit, then reads (READ COMMITTED: each statement afresh) what it did.
@@ -78,7 +79,8 @@ def refresh_work_items(client: Client) -> int:
             rows += [_row(client, "document_approval", d.id, uid, d.title, d.stage, since=d.updated_at)
                      for uid in people]
     # Every other source of due dates (workflows/due_dates.py), for the people each names.
-    rows += due_item_rows(people, members, set(consultancy), lambda *a, **kw: _row(client, *a, **kw))
+    rows += due_item_rows(dated_items() if dated is None else dated, people, members, set(consultancy),
+                          lambda *a, **kw: _row(client, *a, **kw))
     if rows:
         db.session.execute(insert(WorkItem), rows)
     return len(rows)
