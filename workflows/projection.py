@@ -49,7 +49,8 @@ class Projection:
         if self.status == DONE:
             return "every item is in place"
         if self.status == NO_PACE:
-            return f"no pace yet: nothing was completed in the last {_weeks(self.weeks_measured)}"
+            weeks = _weeks(self.weeks_measured)
+            return f"no pace yet: nothing was completed in the last {'week' if weeks == '1 week' else weeks}"
         if self.status == LATE:
             late = self.weeks_late
             # past half a year weeks stop meaning much, past two years months do

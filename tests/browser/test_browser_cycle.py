@@ -72,3 +72,45 @@ def test_the_cycle_pages_fit_a_phone(browser, live_server):
             _shoot(phone, f"phone-cycle-{name}")
     finally:
         context.close()
+
+
+@pytest.fixture()
+def stage_2_at_risk(app):
+    """A client whose stage 2 was held 20 days ago with a major the body has not verified."""
+    from datetime import timedelta
+
+    import tenants
+    from app import clock
+    from app.extensions import db
+    from app.workspace import operations as ops
+    from conftest import Factory
+
+    with app.app_context():
+        w = Factory(db).world()
+        setup = ops.Actor(None, "setup")
+        with tenants.tenant_scope(db.session, w.client.schema_name):
+            held = clock.today() - timedelta(days=20)
+            ops.save_audit("stage_2", ops.AuditForm(held_on=held.isoformat(), result="major"), setup)
+            ops.raise_finding("certification_audit", "", "No internal audit of sales", "9.2", "", setup,
+                              source="cb_stage_2", kind="system_nonconformity", grade="major")
+            ops.save(w.client)
+        return w.consultant.email, w.client.slug
+
+
+def test_the_stage_2_warning_on_the_overview_and_the_certification_page(page, stage_2_at_risk):
+    from conftest import PASSWORD
+
+    email, slug = stage_2_at_risk
+    log_in(page, email, PASSWORD)
+    page.wait_for_load_state()
+    for path, name in ((f"/c/{slug}/", "cycle-stage-2-at-risk-overview"),
+                       (f"/c/{slug}/certification", "cycle-stage-2-at-risk-certification")):
+        page.goto(path)
+        notice = page.locator("#stage-2-repeat")
+        assert notice.count() == 1 and notice.get_attribute("role") == "status"
+        text = " ".join(notice.inner_text().split())
+        assert text.startswith("Stage 2 at risk. 1 major nonconformity from stage 2 must be verified by the "
+                               "certification body by "), text
+        assert " days left), or it repeats stage 2." in text, text
+        assert _serious(page) == []
+        _shoot(page, name)

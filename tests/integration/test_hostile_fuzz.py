@@ -1,8 +1,8 @@
 """Hostile values sent to every route of the URL map: nothing answers with a 5xx.
 
 For every rule, each path argument in turn gets each hostile value (the others stay valid), and every query
-parameter (GET) or form field (POST) the route reads gets each hostile value while the others keep values
-that would work, with a CSRF token, logged in as a consultant of the client and as its staff (the routes
+parameter (GET) or form field (POST) the route reads gets each hostile value of its kind (`hostile_values`)
+while the others keep values that would work, with a CSRF token, logged in as a consultant of the client and as its staff (the routes
 that log someone in or out: from a fresh anonymous session each time). Which fields a route reads is not
 listed by hand: every request records the keys its view looked up in `request.args`, `request.form` and
 `request.files`, and a key first seen while fuzzing is fuzzed too.
@@ -47,6 +47,19 @@ HOSTILE = [
 ]
 # Path segments: every value above except the empty one (which routes elsewhere).
 HOSTILE_IN_PATH = [v for v in HOSTILE if v]
+# A field whose working value is free text ("Gap", "4.1", "in_review") gets what can hurt text: NUL, over-long,
+# non-ASCII, path-like, a header-splitting newline, empty, and the digits past Python's int limit (a clause or a
+# period may be split and read as numbers). The other numbers and the dates are only other text to it, stored
+# as typed, each a whole save for nothing. A number, a date or an empty value (what it is, unknown) gets them all.
+FOR_TEXT = ["9" * 5000, "a\x00b", "x" * 20_000, "../../../etc/passwd", "/line\r\nbreak", "Ünïcødé ✓ 😀 \u202e", ""]
+assert set(FOR_TEXT) <= set(HOSTILE)
+
+
+def hostile_values(working: str | None) -> list[str]:
+    """The hostile values for a field whose working value is `working` (None: a field learnt while fuzzing)."""
+    if working and not re.fullmatch(r"-?\d+|\d{4}-\d{2}-\d{2}", working):
+        return FOR_TEXT
+    return HOSTILE
 
 KPI_DEFINITION = {"name": "Quotes answered in 2 days", "area": "customer", "numerator": "Quotes answered in 2 days",
                   "denominator": "All quotes", "unit": "%", "direction": "higher", "frequency": "monthly",
@@ -288,7 +301,7 @@ class Fuzzer:
         while seen - done - {"csrf_token"}:
             key = sorted(seen - done - {"csrf_token"})[0]
             done.add(key)
-            for value in HOSTILE:
+            for value in hostile_values(base.get(key)):
                 http, token = client()
                 self.send(http, token, method, self.path(rule), {**base, key: value}, f"{key}={value[:20]!r}")
         self.reads = None

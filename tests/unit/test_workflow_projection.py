@@ -19,6 +19,14 @@ def test_no_pace_yet_says_so_and_what_would_meet_the_target():
     assert p.remedy == "complete 4 required items a week"
 
 
+def test_a_plan_started_days_ago_measures_its_one_week_and_says_so_in_words():
+    p = project_certification(40, [], TODAY, TODAY + timedelta(weeks=10), started_on=TODAY - timedelta(days=3))
+    assert (p.status, p.weeks_measured) == ("no_pace", 1)
+    assert p.verdict == "no pace yet: nothing was completed in the last week"
+    p = project_certification(40, [], TODAY, TODAY + timedelta(weeks=10), started_on=TODAY - timedelta(days=15))
+    assert p.verdict == "no pace yet: nothing was completed in the last 2 weeks"
+
+
 def test_ahead_of_plan():
     p = project_certification(20, weekly(5), TODAY, TODAY + timedelta(weeks=10))
     assert p.status == "on_track" and p.pace == 5
