@@ -26,7 +26,6 @@ from importlib import resources
 from typing import Any
 
 from .errors import GapAnalysisError
-from .stages import INITIAL_AUDIT, STAGE_KEYS, SYSTEM_DESIGN
 
 DEFAULT_CHECKLIST = "iso9001-2015"
 
@@ -270,22 +269,6 @@ def by_outcome(checklist: Checklist, outcomes: Mapping[str, str | None]) -> dict
 
 
 # --- from a gap to the work that closes it -----------------------------------------------------------
-
-def related(clause: str, other: str) -> bool:
-    """The same requirement, or one containing the other (7.1.5 and 7.1.5.2)."""
-    return clause == other or clause.startswith(other + ".") or other.startswith(clause + ".")
-
-
-def remedy_stage(clause: str, stage_clauses: Iterable[tuple[str, Iterable[str]]]) -> str:
-    """The stage that closes a gap on `clause`: the first after the initial audit whose template tasks serve
-    the clause (or a clause containing it or contained in it); system design when none does.
-    `stage_clauses` is (stage key, a task's clauses) per task of the client's template."""
-    serving = {stage for stage, clauses in stage_clauses if any(related(clause, c) for c in clauses)}
-    for stage in STAGE_KEYS:
-        if stage != INITIAL_AUDIT and stage in serving:
-            return stage
-    return SYSTEM_DESIGN
-
 
 def nearest_clause(clause: str, known: Iterable[str]) -> str | None:
     """`clause` if `known` has it, else its nearest containing clause that it has (7.1.5.2 → 7.1.5): a

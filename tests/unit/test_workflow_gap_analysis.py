@@ -3,6 +3,7 @@ import pytest
 
 from workflows import GapAnalysisError, load_template
 from workflows import gap_analysis as gap
+from workflows import target_stage as ts
 
 # Every numbered requirement of ISO 9001:2015, written out here (not read from the data) so that a
 # requirement dropped from the checklist fails this test: the 28 clauses 4.1–10.3 and their subclauses.
@@ -179,22 +180,18 @@ def test_clauses_per_outcome_in_the_standards_order(checklist):
     assert listed == {"documented": (), "needs_documenting": ("7.5.2",), "redesign": (), "missing": ("4.2", "9.2.1")}
 
 
-def test_the_stage_that_remedies_a_gap():
-    tasks = [("initial_audit", ["4.1", "9.2"]), ("system_design", ["7.1.5"]), ("internal_audit", ["9.2", "9.3"]),
-             ("implementation", ["7.1.5.1", "9.3.2"])]
-    assert gap.remedy_stage("9.2.1", tasks) == "internal_audit"
-    assert gap.remedy_stage("7.1.5.2", tasks) == "system_design"  # 7.1.5 contains it
-    assert gap.remedy_stage("9.3.2", tasks) == "implementation"  # before the internal audit
-    assert gap.remedy_stage("4.1", tasks) == "system_design"  # only the initial audit serves it: the default
-    assert gap.remedy_stage("9.2", [("internal_audit", ["9.2.1"])]) == "internal_audit"
-    assert gap.remedy_stage("9.1", [("internal_audit", ["9.10"])]) == "system_design"  # 9.10 is not 9.1.x
-
-
-def test_the_remedy_stage_from_the_standard_template():
+def test_a_gap_is_remedied_where_a_finding_on_its_clause_is_targeted():
+    """One rule for both (workflows/target_stage.py): the gap page, a gap's task and its finding agree."""
     template = load_template("iso9001-2015", 1)
-    tasks = [(stage, task.clauses) for stage, task in template.iter_tasks()]
-    assert gap.remedy_stage("9.2.2", tasks) == "internal_audit"
-    assert gap.remedy_stage("5.2.1", tasks) == "system_design"
+
+    def remedy(clause, raised="initial_audit"):
+        return ts.target_stage_for(template, raised, [clause])
+
+    assert remedy("9.2.2") == "internal_audit"
+    assert remedy("5.2.1") == "system_design"  # the policy is written in system design…
+    assert remedy("5.2.2") == "implementation"  # …and communicated in implementation
+    assert remedy("8.5.2") == "implementation"  # operations are built where they are run
+    assert remedy("5.2.1", "implementation") == "implementation"  # never a stage already passed
 
 
 def test_the_nearest_clause_a_template_knows():

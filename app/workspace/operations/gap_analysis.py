@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from workflows import gap_analysis as gap
 from workflows import GapAnalysisError
-from workflows.stages import is_before, stage_label
+from workflows import target_stage as ts
+from workflows.stages import stage_label
 
 from ... import clock
 from ...extensions import db
@@ -102,10 +103,10 @@ def _gap(clause: str) -> tuple[gap.Requirement, GapRating]:
 
 
 def gap_remedy_stage(clause: str) -> str:
-    """The stage that will close a gap on `clause`: from the client's template, never one already passed."""
-    stage = gap.remedy_stage(clause, ((s, t.clauses) for s, t in template().iter_tasks()))
-    current = current_stage_key()
-    return current if is_before(stage, current) else stage
+    """The stage that will close a gap on `clause`: the target stage a finding on it raised now gets by default
+    (workflows/target_stage.py: the first stage from the current one whose template tasks build the clause), so
+    the gap's task, its finding and the page that lists it name the same stage."""
+    return ts.target_stage_for(template(), current_stage_key(), [clause])
 
 
 def _description(item: gap.Requirement, row: GapRating) -> str:
