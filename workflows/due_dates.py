@@ -22,6 +22,7 @@ HORIZON_DAYS = 60
 class DueSource:
     item_kind: str  # the work item's kind (<= 20 characters), also the object in its messages' keys
     label: str  # the group on My work
+    what: str  # one item of it, in a list of late work ("document review")
     hint: str  # the group's one line on My work
     recipients: tuple[str, ...]  # ASSIGNEE: the person the item names (assignee, owner, auditor)
     unnamed: str | None  # who gets it instead when it names nobody (None: nobody, as for an unassigned task)
@@ -35,62 +36,66 @@ class DueSource:
                 "task_escalated": "task_escalated" if self.escalates else None}[step_kind]
 
 
-def _source(item_kind, label, hint, recipients, unnamed, due, overdue, escalates=False, prefix=None) -> DueSource:
+def _source(item_kind, label, what, hint, recipients, unnamed, due, overdue, escalates=False, prefix=None) -> DueSource:
     """`due` and `overdue`: (preference label, subject, first line) of its two messages."""
     prefix = prefix or item_kind
-    return DueSource(item_kind, label, hint, recipients, unnamed,
+    return DueSource(item_kind, label, what, hint, recipients, unnamed,
                      Kind(f"{prefix}_due", due[0], False, ",".join(recipients), due[1], due[2]),
                      Kind(f"{prefix}_overdue", overdue[0], False, ",".join(recipients), overdue[1], overdue[2]),
                      escalates)
 
 
 SOURCES = [
-    _source("task", "Tasks assigned to you", "Open tasks of the stages your clients are working on, by due date.",
+    _source("task", "Tasks assigned to you", "task",
+            "Open tasks of the stages your clients are working on, by due date.",
             (ASSIGNEE,), None,
             ("A task of mine is due soon", "{client}: “{title}” is due {when}",
              "Your task “{title}” at {client} is due {when}."),
             ("A task of mine is overdue", "{client}: “{title}” is overdue",
              "Your task “{title}” at {client} is {days} days overdue."), escalates=True),
-    _source("document_review", "Document reviews", "Documents due for their periodic review (7.5.2), by due date.",
+    _source("document_review", "Document reviews", "document review",
+            "Documents due for their periodic review (7.5.2), by due date.",
             (ASSIGNEE,), CONSULTANTS,
             ("A document I look after is due for review", "{client}: “{title}” is due for review {when}",
              "“{title}” at {client} is due for its periodic review {when}."),
             ("A document review of mine is overdue", "{client}: the review of “{title}” is overdue",
              "The periodic review of “{title}” at {client} is {days} days overdue.")),
-    _source("record_due", "Records due", "Records kept every month, quarter or year whose next instance is due (7.5.3).",
+    _source("record_due", "Records due", "record",
+            "Records kept every month, quarter or year whose next instance is due (7.5.3).",
             (ASSIGNEE,), CONSULTANTS,
             ("A record I keep is due soon", "{client}: the next “{title}” is due {when}",
              "The next instance of “{title}” at {client} is due {when}."),
             ("A record I keep is overdue", "{client}: the next “{title}” is overdue",
              "The next instance of “{title}” at {client} is {days} days overdue: add it to the register.")),
-    _source("effectiveness_check", "Effectiveness checks",
+    _source("effectiveness_check", "Effectiveness checks", "effectiveness check",
             "Corrective actions whose effectiveness is to be verified (10.2.1 d), by planned date.",
             (CONSULTANTS,), None,
             ("An effectiveness check is due soon", "{client}: effectiveness check due {when}: {title}",
              "The effectiveness check of “{title}” at {client} is planned {when}."),
             ("An effectiveness check is overdue", "{client}: effectiveness check overdue: {title}",
              "The effectiveness check of “{title}” at {client} is {days} days overdue; record its result.")),
-    _source("internal_audit", "Internal audits", "Internal audits planned and not completed (9.2), by planned date.",
+    _source("internal_audit", "Internal audits", "internal audit",
+            "Internal audits planned and not completed (9.2), by planned date.",
             (ASSIGNEE,), CONSULTANTS,
             ("An internal audit I conduct is coming up", "{client}: internal audit “{title}” is planned {when}",
              "The internal audit “{title}” at {client} is planned {when}."),
             ("An internal audit of mine is overdue", "{client}: internal audit “{title}” is overdue",
              "The internal audit “{title}” at {client} was planned {days} days ago and is not completed.")),
-    _source("management_review", "Management reviews",
+    _source("management_review", "Management reviews", "management review",
             "Management reviews open for input, and the next review due (9.3).",
             (TOP_MANAGEMENT, CONSULTANTS), None,
             ("The management review is due soon", "{client}: the management review is due {when}",
              "The next management review of {client} is due {when}."),
             ("The management review is overdue", "{client}: the management review is overdue",
              "The management review of {client} is {days} days overdue (9.3.1: at planned intervals).")),
-    _source("external_audit", "Certification audits",
+    _source("external_audit", "Certification audits", "certification audit",
             "Audits by the certification body planned and not yet held, by date.",
             (CONSULTANTS, CLIENT_ADMINS), None,
             ("A certification audit is coming up", "{client}: {title} is {when}",
              "The {title} of {client} by the certification body is {when}."),
             ("A certification audit is not recorded as held", "{client}: {title} not recorded as held",
              "The {title} of {client} was planned {days} days ago; record that it was held and its result.")),
-    _source("cb_response", "Certification body deadlines",
+    _source("cb_response", "Certification body deadlines", "response to the certification body",
             "The certification body's response deadlines for its nonconformities, soonest first.",
             (CONSULTANTS, CLIENT_ADMINS), None,
             ("A certification body deadline is near",
@@ -99,7 +104,7 @@ SOURCES = [
             ("A certification body deadline has passed",
              "{client}: response to the certification body overdue: {title}",
              "The response to the certification body on “{title}” at {client} is {days} days overdue.")),
-    _source("stage_2_repeat", "Stage 2 at risk",
+    _source("stage_2_repeat", "Stage 2 at risk", "verification of the stage 2 majors",
             "Majors from stage 2 the certification body has not verified, by the day it would repeat stage 2.",
             (CONSULTANTS, CLIENT_ADMINS), None,
             ("Stage 2 would be repeated soon", "{client}: stage 2 repeated unless its majors are verified {when}",

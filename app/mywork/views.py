@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, nulls_last, select
 
@@ -17,7 +16,7 @@ from workflows import due_dates
 from .. import clock
 from ..extensions import db
 from ..models import WORK_KINDS, Client, WorkItem
-from ..notify.links import item_link
+from ..notify.links import item_href
 from ..permissions import current_account, visible_clients_query
 from ..templating import render
 from . import bp
@@ -48,15 +47,10 @@ def index():
          .where(*_mine(_account_id()))
          .order_by(WorkItem.kind, nulls_last(WorkItem.due_on.asc()), nulls_last(WorkItem.waiting_since.asc()),
                    Client.name, WorkItem.title))
-    items = [(item, slug, name, _link(item, slug)) for item, slug, name in db.session.execute(q)]
+    items = [(item, slug, name, item_href(item, slug)) for item, slug, name in db.session.execute(q)]
     by_kind = {kind: list(rows) for kind, rows in groupby(items, key=lambda row: row[0].kind)}
     groups = [(kind, *KIND_LABELS[kind], by_kind[kind]) for kind in WORK_KINDS if kind in by_kind]
     return render("mywork/index.html", groups=groups, total=len(items), today=clock.today())
-
-
-def _link(item: WorkItem, slug: str) -> str:
-    endpoint, values, fragment = item_link(item.kind, item.ref_id, item.stage, item.parent_id)
-    return url_for(endpoint, slug=slug, **values) + (f"#{fragment}" if fragment else "")
 
 
 def count_query():

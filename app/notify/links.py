@@ -2,6 +2,8 @@
 reminder sweep's mails read the same one, so a reminder opens the page the row does."""
 from __future__ import annotations
 
+from flask import url_for
+
 
 def item_link(kind: str, ref_id: int, stage: str, parent_id: int | None = None) -> tuple[str, dict, str]:
     """The page of a work item of `kind` (work_items' kinds); the workspace's slug is added by the caller."""
@@ -24,3 +26,9 @@ def item_link(kind: str, ref_id: int, stage: str, parent_id: int | None = None) 
     if kind == "stage_2_repeat":
         return "workspace.certification", {}, "stage-2-repeat"
     return "workspace.gates", {}, f"gate-{stage}"
+
+
+def item_href(item, slug: str) -> str:
+    """The address of `item`'s page (a work item, or a row with its kind, ref_id, stage and parent_id)."""
+    endpoint, values, fragment = item_link(item.kind, item.ref_id, item.stage, item.parent_id)
+    return url_for(endpoint, slug=slug, **values) + (f"#{fragment}" if fragment else "")

@@ -362,3 +362,42 @@ def test_a_record_kept_monthly_is_due_each_month_for_its_owner_set_through_the_r
     with clock.frozen_at(WED):
         assert http.submit(register, {**entry, "record_frequency": ""}, form_url=page_url).status_code == 303
     assert {r for r in index(db, w.client) if r[0] == "record_due"} == set()
+
+
+def test_the_overview_lists_late_dated_work_once_each_with_its_page_and_only_its_own(factory, db, http):
+    import re
+
+    w, top = world_with_top(factory)
+    ids = seed(db, w, top)
+    other = factory.world()
+    seed(db, other, factory.member(other.client, "top_management"))  # late work of another client, not shown
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        title = db.session.get(Document, ids["doc_unowned"]).title
+    slug = w.client.slug
+    http.login(w.consultant.email)
+    with clock.frozen_at(WED):
+        page = http.get(f"/c/{slug}/").get_data(as_text=True)
+    section = re.search(r'<ul class="plain feed" id="overdue-work">(.*?)</ul>', page, re.S).group(1)
+    late = [row for row in re.findall(r'<li data-kind="([a-z_0-9]+)"><a href="([^"]+)">([^<]+)</a>\s*'
+                                      r'<div class="small"><span class="badge bad">due ([^<]+)</span> '
+                                      r'<span class="muted">([^<]+)</span>', section) if row[0] != "task"]
+    # Longest late first; the review waits for two consultants' lists but is listed once.
+    assert late == [("internal_audit", f"/c/{slug}/audits/{ids['audit']}", "IA-901 Purchasing",
+                     day(-15).strftime("%d %b %Y"), "Internal audit · Internal audit"),
+                    ("document_review", f"/c/{slug}/documents/{ids['doc_unowned']}", title,
+                     day(-3).strftime("%d %b %Y"), f"Document review · {stage_label_of(db, w, ids['doc_unowned'])}")]
+    with clock.frozen_at(WED + timedelta(days=30)):  # a month on: the rest has fallen due too
+        kinds = [k for k in re.findall(r'<li data-kind="([a-z_0-9]+)">', http.get(f"/c/{slug}/").get_data(as_text=True))
+                 if k != "task"]
+    # By date (the list keeps the eight longest late, tasks among them): the audit, the unowned review, the
+    # surveillance audit, the effectiveness check, the body's deadline, then the owned review and the next
+    # management review a week after WED.
+    order = ["internal_audit", "document_review", "external_audit", "effectiveness_check", "cb_response"]
+    assert len(kinds) >= 3 and kinds == order[:len(kinds)], kinds
+
+
+def stage_label_of(db, w, doc_id) -> str:
+    from workflows.stages import stage_label
+
+    with tenants.tenant_scope(db.session, w.client.schema_name):
+        return stage_label(db.session.get(Document, doc_id).stage)

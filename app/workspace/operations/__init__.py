@@ -57,7 +57,7 @@ from .state import client_state, current_stage_key, gate, pending_review, review
 from .summary import refresh_indexes, refresh_summary, save
 from .tasks import (add_comment, approve_not_applicable, assign_task, change_each, ensure_workable,
                     not_applicable_decisions, set_due_date, set_task_status)
-from .work_items import refresh_work_items, reviewers
+from .work_items import late_dated_items, refresh_work_items, reviewers
 
 __all__ = [
     "Generated", "body_rules", "client_calendar", "client_rules", "delete_body_rules", "generate_preparation",
@@ -77,7 +77,7 @@ __all__ = [
     "pending_review", "review_state", "position", "preview_dates", "preview_template", "projection", "raise_finding",
     "rate_gap_item",
     "readiness", "readiness_report", "ReadinessReport", "record_certification_decision", "record_measurement",
-    "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "rename_client",
+    "red_kpi_count", "refresh_indexes", "refresh_summary", "refresh_work_items", "late_dated_items", "rename_client",
     "set_reminder_calendar",
     "reopen_finding", "reopen_stage", "request_gate_review", "reviewers", "save", "save_objective",
     "send_back_gate", "set_document_status", "set_due_date", "set_staff_review_requests",

@@ -11,8 +11,10 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, true
 
 import workflows as wf
+from workflows import due_dates as dd
 from workflows.stages import stage_label
 
+from ... import clock
 from ...extensions import db
 from ...models import (AccountMember, Client, ClientConsultant, ClientMember, ClientSummary, Document, GateReview, Task,
                        User, WorkItem)
@@ -90,3 +92,15 @@ def _row(client: Client, kind: str, ref_id: int, user_id: int, title: str, stage
          parent_id=None):
     return {"client_id": client.id, "kind": kind, "ref_id": ref_id, "user_id": user_id, "title": title,
             "stage": stage, "due_on": due_on, "waiting_since": since, "parent_id": parent_id}
+
+
+LATE_KINDS = tuple(k for k in dd.DUE_ITEM_KINDS if k != "task")  # tasks have a list of their own
+
+
+def late_dated_items(client: Client, limit: int = 8) -> list:
+    """The client's dated items other than tasks past their date, each once (however many people it waits
+    for), longest late first: from its work items, which every save rebuilds, in one query."""
+    return db.session.execute(
+        select(WorkItem.kind, WorkItem.ref_id, WorkItem.title, WorkItem.stage, WorkItem.due_on, WorkItem.parent_id)
+        .where(WorkItem.client_id == client.id, WorkItem.kind.in_(LATE_KINDS), WorkItem.due_on < clock.today())
+        .distinct().order_by(WorkItem.due_on, WorkItem.kind, WorkItem.ref_id).limit(limit)).all()
