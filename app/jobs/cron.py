@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 
 import psutil
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 from .. import clock, create_app
 from ..redis_conn import get_redis
@@ -125,24 +126,35 @@ class CronLock:
             log.warning("could not release the cron lock", exc_info=True)
 
 
+def _stop_requested(signum, frame):
+    raise StopRequested()  # what rq.cron's own handler does once `start()` has installed it
+
+
 def main() -> int:
-    app = create_app()
-    with app.app_context():
-        lock = CronLock(get_redis())
-        holder = lock.acquire()
-        if holder is not None:
-            print(f"Another cron scheduler is already running for this Redis ({_describe(holder)}); this one "
-                  "exits. Run exactly one `python -m app.jobs.cron` per Redis.", file=sys.stderr, flush=True)
-            return 1
-        try:
-            # Losing the lock stops the scheduler the way SIGTERM does (rq.cron's handler ends `start()`).
-            lock.keep_alive(on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
-            scheduler = CronScheduler(connection=get_redis(), logging_level="WARNING")
-            register_schedule(scheduler)
-            print(f"cron scheduler running (PID {os.getpid()})", flush=True)
-            scheduler.start()  # returns on SIGINT/SIGTERM
-        finally:
-            lock.release()
+    # SIGTERM or Ctrl-C before the scheduler has installed its handlers (while the app starts, or between taking
+    # the lock and `start()`) stops as cleanly as one after: the lock is released, the exit status is 0.
+    signal.signal(signal.SIGTERM, _stop_requested)
+    signal.signal(signal.SIGINT, _stop_requested)
+    try:
+        app = create_app()
+        with app.app_context():
+            lock = CronLock(get_redis())
+            holder = lock.acquire()
+            if holder is not None:
+                print(f"Another cron scheduler is already running for this Redis ({_describe(holder)}); this one "
+                      "exits. Run exactly one `python -m app.jobs.cron` per Redis.", file=sys.stderr, flush=True)
+                return 1
+            try:
+                # Losing the lock stops the scheduler the way SIGTERM does (rq.cron's handler ends `start()`).
+                lock.keep_alive(on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
+                scheduler = CronScheduler(connection=get_redis(), logging_level="WARNING")
+                register_schedule(scheduler)
+                print(f"cron scheduler running (PID {os.getpid()})", flush=True)
+                scheduler.start()  # returns on SIGINT/SIGTERM
+            finally:
+                lock.release()
+    except StopRequested:
+        pass
     return 0
 
 
