@@ -46,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
         raise RuntimeError("DATABASE_URL is not set: start the app with `python3 dev.py run` or set it")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per PDF page and step otherwise
 
     db.init_app(app)
     csrf.init_app(app)
