@@ -1,6 +1,7 @@
 """Demo internal audits for a client at or past the internal-audit stage: a programme over four processes, two
-completed audits covering clauses 4–10 with three minors (each with a corrective action) and two opportunities
-for improvement, every line rated with the evidence an auditor writes down. Past the internal audit, the minors
+completed audits covering clauses 4–10 with three minors (each with its corrective action) and two opportunities
+for improvement, drawn for each client from what auditors of small service firms find, every line rated with the
+evidence an auditor writes down. Past the internal audit, the minors
 are closed as the demo's other findings are."""
 from __future__ import annotations
 
@@ -25,17 +26,55 @@ PROCESSES = [  # name, owner ("staff" / "director"), risk, importance, recent ch
     ("Purchasing and suppliers", "director", "medium", "Freelancers deliver a third of the work", "", ""),
     ("People and competence", "director", "low", "", "", "No findings at the gap analysis"),
 ]
-# clause → (rating, evidence, notes, finding kind or None)
-FINDINGS = {
-    "7.2": ("partly", "Training records of 6 staff sampled: 2 new starters have no induction record",
-            "Induction done informally", "system_nonconformity"),
-    "8.4.1": ("partly", "Supplier list seen: 3 of 8 freelancers were never evaluated",
-              "Evaluation criteria exist but are not applied", "system_nonconformity"),
-    "9.1.3": ("partly", "KPI sheet for Q3 reviewed: on-time delivery fell two months running, no analysis recorded",
-              "", "system_nonconformity"),
-    "7.1.6": ("conforming", "Know-how wiki walked through with the delivery lead", "", "opportunity"),
-    "8.2.1": ("conforming", "10 client e-mails sampled; all answered within a day", "", "opportunity"),
+# What internal auditors of small service firms find, one entry per clause: (evidence, notes, action). Each
+# client's audits raise three of the minors and two of the opportunities, with its own figures ({n} of {m}).
+MINORS = {
+    "7.2": ("Training records of {m} staff sampled: {n} new starters have no induction record",
+            "Induction done informally", "Add the induction to the starter checklist and record the missing ones"),
+    "8.4.1": ("Supplier list seen: {n} of {m} freelancers were never evaluated",
+              "Evaluation criteria exist but are not applied",
+              "Evaluate the remaining freelancers against the criteria; make it part of onboarding"),
+    "9.1.3": ("KPI sheet of the last quarter reviewed: on-time delivery fell two months running, no analysis "
+              "recorded", "", "Add a monthly analysis line to the KPI report and review trends at the team meeting"),
+    "7.5.3.2": ("{m} controlled documents sampled at the desks: {n} printed copies were superseded versions", "",
+                "Withdraw superseded printouts and mark printed copies as uncontrolled"),
+    "8.5.1": ("{m} job files sampled: {n} had no completed checklist before release to the client",
+              "Checklist used by some of the team only", "Make the release checklist a required step in the job tracker"),
+    "10.2.1": ("Nonconformity log reviewed: {n} of {m} entries have a correction but no cause recorded", "",
+               "Record a cause for every entry and check the log at the monthly review"),
+    "6.2.2": ("Quality objectives seen: {n} of {m} have no owner or completion date",
+              "Set at the kick-off, not revisited", "Give every objective an owner, a date and how it is evaluated"),
 }
+OPPORTUNITIES = {
+    "7.1.6": ("Know-how wiki walked through with the delivery lead",
+              "Opportunity: add the lessons from closed complaints to it"),
+    "8.2.1": ("{m} client e-mails sampled; all answered within a day",
+              "Opportunity: a shared inbox would keep answers going during holidays"),
+    "9.1.2": ("Feedback requested after every job; {n} replies in the last quarter",
+              "Opportunity: ask the clients who did not reply by phone once a quarter"),
+    "7.4": ("Team meeting notes of the last {n} weeks: quality on the agenda every week",
+            "Opportunity: share the KPI sheet with the freelancers too"),
+    "8.7.1": ("Nonconforming work held and labelled before rework; the team knows the rule",
+              "Opportunity: log the held items so their causes can be counted"),
+}
+
+
+def findings_of(rng: random.Random) -> dict[str, tuple]:
+    """clause → (rating, evidence, notes, finding kind, action) of one client's audits: three minors and two
+    opportunities drawn from the pools, each with its own figures."""
+    chosen = {}
+    for clause in rng.sample(sorted(MINORS), 3):
+        evidence, notes, action = MINORS[clause]
+        m = rng.randint(6, 12)
+        chosen[clause] = ("partly", evidence.format(m=m, n=rng.randint(2, m // 2)), notes, "system_nonconformity",
+                          action)
+    for clause in rng.sample(sorted(OPPORTUNITIES), 2):
+        evidence, notes = OPPORTUNITIES[clause]
+        chosen[clause] = ("conforming", evidence.format(m=rng.randint(8, 15), n=rng.randint(6, 14)), notes,
+                          "opportunity", None)
+    return chosen
+
+
 EVIDENCE = ["Procedure and its last review seen", "Interviewed the process owner", "Records of the last 3 months sampled",
             "Walked through the tool with the team", "Minutes of the last meeting seen"]
 
@@ -80,6 +119,7 @@ def seed_internal_audits(stage_index: int, staff: User, director_id: int | None,
         procs = [audit_ops.save_process(None, audit_ops.ProcessForm(n, risk, True, imp, chg, prev), owners[o],
                                         as_consultant) for n, o, risk, imp, chg, prev in PROCESSES]
     candidates = [u for u in (independent, consultant, director) if u is not None]
+    found = findings_of(rng)
     for title, clauses, scope, day in (("Context, leadership, planning and support", "4, 5, 6, 7", procs[3:], first),
                                        ("Operation, evaluation and improvement", "8, 9, 10", procs[:3], second)):
         with clock.frozen_at(_at(day - timedelta(days=10))):
@@ -89,8 +129,8 @@ def seed_internal_audits(stage_index: int, staff: User, director_id: int | None,
         as_auditor = ops.Actor.of(auditor)
         with clock.frozen_at(_at(day)):
             for line in audit.lines:
-                rating, evidence, notes, kind = FINDINGS.get(line.clause, ("conforming", rng.choice(EVIDENCE), "",
-                                                                           None))
+                rating, evidence, notes, kind, action = found.get(line.clause, ("conforming", rng.choice(EVIDENCE),
+                                                                                 "", None, None))
                 audit_ops.rate_line(audit, line.clause, rating, evidence, notes, as_auditor)
                 if kind:
                     finding = audit_ops.finding_from_line(audit, line.clause, kind,
@@ -101,8 +141,7 @@ def seed_internal_audits(stage_index: int, staff: User, director_id: int | None,
                                                        statement=f"{said} ({line.clause}): {evidence.lower()}"),
                                       as_auditor)
                     if kind == "system_nonconformity":  # open with its action: the demo's closures carry evidence
-                        ops.add_action(finding, "Correct the cause and check the next month's records", staff,
-                                       (day + timedelta(days=30)).isoformat(), as_staff)
+                        ops.add_action(finding, action, staff, (day + timedelta(days=30)).isoformat(), as_staff)
             audit_ops.save_report(audit, audit_ops.ReportForm(
                 f"Audit of clauses {clauses} by interviews and record sampling.",
                 "The system conforms to ISO 9001 and the client's own procedures and is effectively implemented in "

@@ -75,9 +75,14 @@ def test_every_demo_timeline_moves_forward_and_ends_before_now(ctx, db):
 def test_demo_findings_belong_to_their_client_and_majors_close_on_their_remedy(ctx, db):
     seed_demo()
     titles: dict[str, str] = {}
+    audited: dict[str, tuple] = {}  # client → what its internal audits found wanting
     for client in _demo_clients(db):
         with tenants.tenant_scope(db.session, client.schema_name):
             findings = db.session.scalars(select(Finding).order_by(Finding.id)).all()
+            minors = tuple(sorted((f.clause, f.evidence) for f in findings
+                                  if f.source == "internal_audit" and f.severity == "minor"))
+            if minors:
+                audited[client.slug] = minors
             gap = [f for f in findings if f.source == "gap_analysis"]
             assert 3 <= len(gap) <= 6, client.slug
             assert any(f.severity == "major" for f in gap), client.slug
@@ -96,6 +101,8 @@ def test_demo_findings_belong_to_their_client_and_majors_close_on_their_remedy(c
             stage_keys = [s.key for s in db.session.scalars(select(Stage).where(Stage.entered_at.isnot(None)))]
             if "implementation" in stage_keys and db.session.get(Stage, "implementation").passed_at:
                 assert not [f for f in gap if f.severity == "major" and f.status == "open"], client.slug
+    # No two clients' internal audits found the same three things in the same words.
+    assert len(audited) >= 3 and len(set(audited.values())) == len(audited), audited
 
 
 def test_demo_people_approvals_exclusions_evidence_and_comments(ctx, db, app):
